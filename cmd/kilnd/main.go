@@ -1,0 +1,21 @@
+// Command kilnd is the Kiln daemon. The same binary is also the worker the
+// daemon re-executes for each job, and the one-shot `kilnd transcode`.
+//
+//	kilnd [--config FILE] [--check]                         run the daemon
+//	kilnd transcode --config FILE --profile NAME INPUT OUTDIR
+//	kilnd worker                                            (internal) run one job from stdin
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,124 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"kiln/daemon/store"
+)
+
+// file records a job's end and, when it was its source's last job, moves the
+// source out of the inbox: to done/ when every job succeeded, otherwise to
+// failed/ next to S.error.json. The source moves only after its outputs are in
+// place (the worker published them before reporting success).
+func (d *Daemon) file(j store.Job, state store.State, reason string, report []byte) {
+	outcome, err := d.store.Finish(context.Background(), j.ID, state, reason, report)
+	if err != nil {
+		d.Logger.Error("recording job end", "job", j.ID, "err", err)
+		return
+	}
+	if !outcome.Finished || outcome.Source.Watch == "" {
+		// API submissions are the caller's files: Kiln leaves them where they are.
+		return
+	}
+	if err := fileSource(outcome); err != nil {
+		d.Logger.Error("moving source out of the inbox", "source", outcome.Source.Path, "err", err)
+	}
+}
+
+// ErrorFile is the content of <inbox>/failed/S.error.json.
+type ErrorFile struct {
+	Source   string         `json:"source"`
+	Reason   string         `json:"reason"` // the first failure, in words
+	FailedAt time.Time      `json:"failed_at"`
+	Jobs     []ErrorFileJob `json:"jobs"`
+}
+
+// ErrorFileJob is one job of a failed source.
+type ErrorFileJob struct {
+	ID      int64  `json:"id"`
+	Profile string `json:"profile"`
+	State   string `json:"state"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+func fileSource(o store.SourceOutcome) error {
+	src := o.Source.Path
+	inbox := filepath.Dir(src)
+	sub := "done"
+	if !o.AllDone {
+		sub = "failed"
+	}
+	dest, err := freeName(filepath.Join(inbox, sub), filepath.Base(src))
+	if err != nil {
+		return err
+	}
+	if !o.AllDone {
+		ef := ErrorFile{Source: filepath.Base(src), FailedAt: time.Now().UTC()}
+		for _, j := range o.Jobs {
+			ef.Jobs = append(ef.Jobs, ErrorFileJob{ID: j.ID, Profile: j.Profile, State: string(j.State), Reason: j.Reason})
+			if ef.Reason == "" && j.State != store.Done && j.Reason != "" {
+				ef.Reason = j.Reason
+			}
+		}
+		b, _ := json.MarshalIndent(ef, "", "  ")
+		base := strings.TrimSuffix(filepath.Base(dest), filepath.Ext(dest))
+		if err := writeFileAtomic(filepath.Join(filepath.Dir(dest), base+".error.json"), append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(src, dest); err != nil {
+		return fmt.Errorf("moving %s to %s/: %w", filepath.Base(src), sub, err)
+	}
+	return nil
+}
+
+// freeName returns dir/name, or dir/name-2, -3… if that is taken, so a file
+// dropped twice never overwrites the earlier copy.
+func freeName(dir, name string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	ext := filepath.Ext(name)
+	stem := strings.TrimSuffix(name, ext)
+	for i := 1; i < 10000; i++ {
+		candidate := name
+		if i > 1 {
+			candidate = fmt.Sprintf("%s-%d%s", stem, i, ext)
+		}
+		p := filepath.Join(dir, candidate)
+		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no free name for %s in %s", name, dir)
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,165 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"kiln/config"
+	"kiln/daemon/intake"
+	"kiln/daemon/store"
+)
+
+// watchFolder turns complete files in one inbox into jobs.
+//
+// fsnotify gives prompt events on local disks; a periodic rescan catches what
+// network shares never report. A file becomes jobs only once it has been
+// unchanged for `settle`, nobody holds it open for writing, and its container
+// is structurally whole.
+type watchFolder struct {
+	watch config.Watch
+	d     *Daemon
+	log   *slog.Logger
+
+	tracker *intake.Tracker
+	// waiting remembers why a file is not taken yet, so the log says it once.
+	waiting map[string]string
+}
+
+func (wf *watchFolder) run(ctx context.Context) {
+	w := wf.watch
+	for _, dir := range []string{w.Inbox, filepath.Join(w.Inbox, "done"), filepath.Join(w.Inbox, "failed"), w.Output} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			wf.log.Error("cannot create folder; watch disabled until reload", "dir", dir, "err", err)
+			return
+		}
+	}
+	wf.tracker = intake.NewTracker(w.Settle.Duration)
+	wf.waiting = map[string]string{}
+
+	events := make(<-chan fsnotify.Event)
+	notifier, err := fsnotify.NewWatcher()
+	if err == nil {
+		if err = notifier.Add(w.Inbox); err == nil {
+			events = notifier.Events
+		}
+		defer notifier.Close()
+	}
+	if err != nil {
+		wf.log.Warn("no filesystem events; relying on rescans", "err", err)
+	}
+
+	rescan := wf.d.cfg.Load().Daemon.Rescan.Duration
+	// While files are settling, look again often enough to take them
+	// promptly once settled.
+	settlePoll := max(w.Settle.Duration/4, 200*time.Millisecond)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-events:
+			// Coalesce bursts: a copy writes many events.
+			timer.Reset(50 * time.Millisecond)
+			continue
+		case <-timer.C:
+		}
+		wf.scan(ctx)
+		next := rescan
+		if wf.tracker.Len() > 0 {
+			next = min(next, settlePoll)
+		}
+		timer.Reset(next)
+	}
+}
+
+func (wf *watchFolder) scan(ctx context.Context) {
+	candidates, err := intake.Scan(wf.watch.Inbox)
+	if err != nil {
+		wf.log.Error("scanning inbox", "err", err)
+		return
+	}
+	now := time.Now()
+	present := map[string]bool{}
+	for _, c := range candidates {
+		present[c.Path] = true
+		if _, active, err := wf.d.store.ActiveSource(ctx, c.Path); err != nil {
+			wf.log.Error("job store", "err", err)
+			return
+		} else if active {
+			wf.tracker.Forget(c.Path)
+			continue // its jobs are queued or running
+		}
+		if !wf.tracker.Observe(c.Path, c.Size, c.Mtime, now) {
+			continue
+		}
+		if reason := wf.notReady(c.Path); reason != "" {
+			if wf.waiting[c.Path] != reason {
+				wf.waiting[c.Path] = reason
+				wf.log.Info("waiting for file", "file", c.Name, "reason", reason)
+			}
+			continue
+		}
+		wf.take(ctx, c)
+	}
+	wf.tracker.Retain(func(p string) bool { return present[p] })
+	for p := range wf.waiting {
+		if !present[p] {
+			delete(wf.waiting, p)
+		}
+	}
+}
+
+// notReady says why a settled file cannot be taken yet, or "".
+func (wf *watchFolder) notReady(path string) string {
+	if open, err := intake.OpenForWriting(path); err == nil && open {
+		return "still open for writing"
+	}
+	c, err := intake.CheckComplete(path)
+	if err != nil {
+		return "cannot read: " + err.Error()
+	}
+	if !c.Complete {
+		return "incomplete: " + c.Reason
+	}
+	return ""
+}
+
+// take records the file and one job per profile.
+func (wf *watchFolder) take(ctx context.Context, c intake.Candidate) {
+	cfg := wf.d.cfg.Load()
+	ns := store.NewSource{Path: c.Path, Watch: wf.watch.Name, OutputDir: wf.watch.Output, Size: c.Size, Mtime: c.Mtime}
+	for _, name := range wf.watch.Profiles {
+		p, ok := cfg.Profile(name)
+		if !ok {
+			continue // validation makes this impossible; a reload may race
+		}
+		prio := p.Priority
+		if wf.watch.Priority != "" {
+			prio = wf.watch.Priority
+		}
+		pr, err := store.ParsePriority(prio)
+		if err != nil {
+			pr = store.Normal
+		}
+		ns.Jobs = append(ns.Jobs, store.NewJob{Profile: name, Priority: pr})
+	}
+	src, jobs, err := wf.d.store.AddSource(ctx, ns)
+	if errors.Is(err, store.ErrSourceActive) {
+		return
+	}
+	if err != nil {
+		wf.log.Error("recording new file", "file", c.Name, "err", err)
+		return
+	}
+	wf.tracker.Forget(c.Path)
+	delete(wf.waiting, c.Path)
+	wf.log.Info("file taken", "file", c.Name, "source", src.ID, "jobs", len(jobs))
+	wf.d.poke()
+}

@@ -1,0 +1,64 @@
+// Package job holds what travels between the daemon and a worker process: the
+// job spec the daemon hands over, the progress and result messages the worker
+// sends back, and the report that ends up next to the outputs.
+//
+// It is plain data and pure Go. It must not import libav, CUDA or the daemon, so
+// that both sides of the process boundary (and the API) can share it.
+package job
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"kiln/config"
+)
+
+// Spec is everything a worker needs to run one job. The daemon writes it as JSON
+// on the worker's standard input; `kilnd transcode` builds it in-process.
+type Spec struct {
+	ID      int64          `json:"id"`
+	Source  string         `json:"source"`  // absolute path of the source file
+	Profile config.Profile `json:"profile"` // the resolved profile, so a reload cannot change a running job
+	// OutputRoot is the watch's output folder. Outputs land in
+	// OutputRoot/<source name>/<profile>/ and are staged in
+	// OutputRoot/.kiln-staging/ so that the final rename stays on one filesystem.
+	OutputRoot string `json:"output_root"`
+}
+
+// Message is one line of the worker's standard output: exactly one field is set.
+type Message struct {
+	Progress *Progress `json:"progress,omitempty"`
+	Result   *Result   `json:"result,omitempty"`
+}
+
+// Progress reports how far a running job is.
+type Progress struct {
+	Frames   int64   `json:"frames"`
+	FPS      float64 `json:"fps"`
+	Fraction float64 `json:"fraction"` // 0..1 of the source duration
+	Stage    string  `json:"stage,omitempty"`
+}
+
+// Result ends a worker's output.
+type Result struct {
+	OK bool `json:"ok"`
+	// Reason is a sentence a person can act on, such as "no video stream" or
+	// "truncated at 12.4 s".
+	Reason string `json:"reason,omitempty"`
+	// Permanent is true when running the job again cannot help (the source is
+	// bad, the profile cannot apply). A crash or an I/O error is not permanent.
+	Permanent bool    `json:"permanent,omitempty"`
+	Report    *Report `json:"report,omitempty"`
+}
+
+// WriteMessage writes m as one JSON line.
+func WriteMessage(w io.Writer, m Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encoding worker message: %w", err)
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}

@@ -1,0 +1,66 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+
+	"github.com/asticode/go-astiav"
+)
+
+// InputError means the source itself is unusable: empty, not media, no video,
+// truncated, an unsupported codec. Running the job again cannot help, so the
+// daemon fails it at once and moves the source to failed/ with Reason.
+type InputError struct {
+	Reason string // a sentence for a person: "no video stream (found: audio aac)"
+	Err    error  // the underlying libav error, if any
+}
+
+func (e *InputError) Error() string {
+	if e.Err != nil {
+		return e.Reason + ": " + e.Err.Error()
+	}
+	return e.Reason
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// ProfileError means the profile cannot apply to this source, or asks for
+// something this build cannot make. It is permanent too.
+type ProfileError struct{ Reason string }
+
+func (e *ProfileError) Error() string { return e.Reason }
+
+func inputErrorf(err error, format string, args ...any) error {
+	return &InputError{Reason: fmt.Sprintf(format, args...), Err: err}
+}
+
+// Permanent reports whether err cannot be cured by running the job again.
+func Permanent(err error) bool {
+	var ie *InputError
+	var pe *ProfileError
+	return errors.As(err, &ie) || errors.As(err, &pe)
+}
+
+// Reason turns err into the sentence a person reads in the report, the API and
+// S.error.json.
+func Reason(err error) string {
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return ie.Reason
+	}
+	var pe *ProfileError
+	if errors.As(err, &pe) {
+		return pe.Reason
+	}
+	if errors.Is(err, syscall.ENOSPC) {
+		return "no space left on the output device: " + err.Error()
+	}
+	return err.Error()
+}
+
+// libav errors that mean the bytes are bad rather than the machine.
+func isDataError(err error) bool {
+	return errors.Is(err, astiav.ErrInvaliddata) || errors.Is(err, astiav.ErrPatchwelcome) ||
+		errors.Is(err, astiav.ErrDecoderNotFound)
+}

@@ -1,0 +1,147 @@
+package pipeline
+
+/*
+#cgo pkg-config: libavcodec libavformat libavutil libavfilter
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/pixdesc.h>
+#include <libavutil/display.h>
+#include <stdlib.h>
+#include <libavfilter/buffersrc.h>
+
+static int kiln_codecpar_field_order(AVCodecParameters *p) { return p->field_order; }
+static void kiln_codecpar_set_field_order(AVCodecParameters *p, int fo) { p->field_order = fo; }
+static void kiln_codecpar_set_color(AVCodecParameters *p, int prim, int trc, int space) {
+	p->color_primaries = prim; p->color_trc = trc; p->color_space = space;
+}
+static int kiln_frame_interlaced(AVFrame *f) { return f->interlaced_frame; }
+static int kiln_frame_tff(AVFrame *f) { return f->top_field_first; }
+static int64_t kiln_frame_best_effort_pts(AVFrame *f) { return f->best_effort_timestamp; }
+static int kiln_stream_rotation(AVStream *s) {
+	size_t size = 0;
+	const uint8_t *m = av_stream_get_side_data(s, AV_PKT_DATA_DISPLAYMATRIX, &size);
+	if (!m || size < 9 * 4) return 0;
+	double r = av_display_rotation_get((const int32_t *)m);
+	if (r != r) return 0; // NaN
+	return (int)(r < 0 ? r - 0.5 : r + 0.5);
+}
+static int kiln_buffersrc_close(AVFilterContext *ctx, int64_t pts) {
+	return av_buffersrc_close(ctx, pts, AV_BUFFERSRC_FLAG_PUSH);
+}
+static const char *kiln_format_name(AVFormatContext *f) { return f->iformat ? f->iformat->name : ""; }
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/asticode/go-astiav"
+)
+
+// go-astiav v0.16.0, the last release built for FFmpeg 5.1, does not expose a
+// few fields a broadcast pipeline needs: field order, best-effort timestamps,
+// the display matrix, colour and profile names. Each go-astiav wrapper holds its
+// C pointer as its only or first field; cPointer reads it. TestLibavExtLayout
+// pins that assumption so an upgrade cannot break it silently.
+func cPointer[T any](wrapper *T) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(wrapper))
+}
+
+// fieldOrderName maps AVFieldOrder to ffprobe's words.
+var fieldOrderNames = map[int]string{0: "", 1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
+
+func codecParamsFieldOrder(p *astiav.CodecParameters) string {
+	return fieldOrderNames[int(C.kiln_codecpar_field_order((*C.AVCodecParameters)(cPointer(p))))]
+}
+
+// setStreamSignalling writes field order and colour tags into an output
+// stream's parameters, where the muxer reads them (MOV 'fiel'/'colr', MXF
+// descriptors), after FromCodecContext has copied the encoder's settings.
+func setStreamSignalling(p *astiav.CodecParameters, fieldOrder string, prim, trc, space string) {
+	cp := (*C.AVCodecParameters)(cPointer(p))
+	for k, v := range fieldOrderNames {
+		if v == fieldOrder && v != "" {
+			C.kiln_codecpar_set_field_order(cp, C.int(k))
+		}
+	}
+	if prim != "" {
+		C.kiln_codecpar_set_color(cp, C.int(colorPrimariesID(prim)), C.int(colorTransferID(trc)), C.int(colorSpaceID(space)))
+	}
+}
+
+func frameInterlaced(f *astiav.Frame) (interlaced, tff bool) {
+	cf := (*C.AVFrame)(f.UnsafePointer())
+	return C.kiln_frame_interlaced(cf) != 0, C.kiln_frame_tff(cf) != 0
+}
+
+func frameBestEffortPts(f *astiav.Frame) int64 {
+	return int64(C.kiln_frame_best_effort_pts((*C.AVFrame)(f.UnsafePointer())))
+}
+
+func streamRotation(s *astiav.Stream) int {
+	return int(C.kiln_stream_rotation((*C.AVStream)(cPointer(s))))
+}
+
+func inputFormatName(f *astiav.FormatContext) string {
+	return C.GoString(C.kiln_format_name((*C.AVFormatContext)(cPointer(f))))
+}
+
+func colorPrimariesName(v astiav.ColorPrimaries) string {
+	return cString(C.av_color_primaries_name(C.enum_AVColorPrimaries(v)))
+}
+
+func colorTransferName(v astiav.ColorTransferCharacteristic) string {
+	return cString(C.av_color_transfer_name(C.enum_AVColorTransferCharacteristic(v)))
+}
+
+func colorSpaceName(v astiav.ColorSpace) string {
+	return cString(C.av_color_space_name(C.enum_AVColorSpace(v)))
+}
+
+func colorRangeName(v astiav.ColorRange) string {
+	return cString(C.av_color_range_name(C.enum_AVColorRange(v)))
+}
+
+func profileName(id astiav.CodecID, profile astiav.Profile) string {
+	return cString(C.avcodec_profile_name(C.enum_AVCodecID(id), C.int(profile)))
+}
+
+func colorPrimariesID(name string) int {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	return int(C.av_color_primaries_from_name(cs))
+}
+
+func colorTransferID(name string) int {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	return int(C.av_color_transfer_from_name(cs))
+}
+
+func colorSpaceID(name string) int {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	return int(C.av_color_space_from_name(cs))
+}
+
+func cString(s *C.char) string {
+	if s == nil {
+		return ""
+	}
+	name := C.GoString(s)
+	if name == "unknown" || name == "unspecified" || name == "reserved" {
+		return ""
+	}
+	return name
+}
+
+// closeBufferSource ends a filter chain's input at pts, the end of the last
+// frame. FFmpeg 5.1's av_buffersrc_add_frame(NULL) ends it at the last frame's
+// start instead, and rate filters then drop that last frame.
+func closeBufferSource(src *astiav.FilterContext, pts int64) error {
+	if ret := C.kiln_buffersrc_close((*C.AVFilterContext)(cPointer(src)), C.int64_t(pts)); ret < 0 {
+		return fmt.Errorf("closing filter input: libav error %d", int(ret))
+	}
+	return nil
+}

@@ -1,0 +1,653 @@
+package pipeline
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"kiln/config"
+	"kiln/job"
+	"kiln/sdi"
+)
+
+// Plan is everything a job will do, decided before any frame moves. It is a
+// plain value computed from the probe and the profile with no libav calls, so
+// table tests can cover every decision. The report records it in words.
+type Plan struct {
+	OutputName string            // file name of the main output
+	Muxer      string            // libav muxer name
+	MuxOptions map[string]string // muxer AVOptions
+	Video      VideoPlan
+	Audio      []AudioPlan
+	Decisions  []string // the plan in words, one decision a line
+	Warnings   []string
+}
+
+// VideoPlan is the video rendition: its processing chain and its encoder.
+type VideoPlan struct {
+	Input      int     // source stream index
+	Chain      []Stage // processing stages, in order
+	Encoder    string  // libav encoder name
+	Width      int
+	Height     int
+	PixFmt     string
+	FrameRate  sdi.Rational
+	SAR        sdi.Rational
+	FieldOrder sdi.FieldOrder
+	BitRate    int64
+	GOP        int
+	Options    map[string]string // encoder AVOptions
+
+	ColorPrimaries, ColorTransfer, ColorSpace string
+}
+
+// Stage is one step of the video chain. Filter is the libavfilter expression
+// that carries it out on the CPU backend today.
+type Stage struct {
+	Name   string // rotate | deinterlace | field_order | colour_matrix | scale | fit | frame_rate | interlace | format
+	Filter string
+}
+
+// AudioPlan is one output audio track, made from one source audio stream.
+type AudioPlan struct {
+	Input      int
+	Encoder    string
+	SampleRate int
+	Channels   int
+	Layout     string
+	BitRate    int64
+}
+
+// source is what the planner needs to know about the input's video.
+type source struct {
+	index         int
+	width, height int
+	sar           sdi.Rational // 1:1 when unknown
+	rate          sdi.Rational
+	fields        sdi.FieldOrder
+	hd            bool
+	rotation      int
+	tenBit        bool
+	chroma422     bool
+	pixFmt        string
+	colorSpace    string
+	duration      float64
+}
+
+// MakePlan decides how to turn a probed source into what the profile asks for.
+// Errors are *InputError (the source lacks what is needed) or *ProfileError.
+func MakePlan(info job.MediaInfo, p config.Profile, sourcePath string) (Plan, error) {
+	videos := info.VideoStreams()
+	if len(videos) == 0 {
+		return Plan{}, inputErrorf(nil, "no video stream (found: %s)", describeStreams(info))
+	}
+	src, err := describeSource(videos[0], info)
+	if err != nil {
+		return Plan{}, err
+	}
+	base := strings.TrimSuffix(filepath.Base(sourcePath), filepath.Ext(sourcePath))
+
+	var plan Plan
+	switch p.Kind {
+	case "broadcast":
+		plan, err = planBroadcast(src, p)
+	case "file":
+		plan, err = planFile(src, p)
+	case "abr":
+		return Plan{}, &ProfileError{Reason: "kind \"abr\" (HLS/DASH/Smooth packaging) is not implemented in this build yet; see the README's feature table"}
+	default:
+		return Plan{}, &ProfileError{Reason: fmt.Sprintf("unknown profile kind %q", p.Kind)}
+	}
+	if err != nil {
+		return Plan{}, err
+	}
+	if err := planAudio(&plan, info, p); err != nil {
+		return Plan{}, err
+	}
+	ext, muxer, err := containerFor(p.Container)
+	if err != nil {
+		return Plan{}, err
+	}
+	plan.OutputName = base + ext
+	plan.Muxer = muxer
+	plan.MuxOptions = map[string]string{}
+	if muxer == "mp4" || muxer == "mov" {
+		// Players and playout servers want the index first.
+		plan.MuxOptions["movflags"] = "+faststart"
+	}
+	if muxer == "mpegts" && p.Kind == "broadcast" {
+		plan.MuxOptions["mpegts_service_name"] = "Kiln " + strings.ToUpper(p.Standard)
+		plan.MuxOptions["mpegts_service_provider"] = "Kiln"
+	}
+	plan.Video.Input = src.index
+	return plan, nil
+}
+
+func describeSource(v job.StreamInfo, info job.MediaInfo) (source, error) {
+	if v.Width <= 0 || v.Height <= 0 {
+		return source{}, inputErrorf(nil, "video stream has no picture size (%s)", v.Codec)
+	}
+	if v.Width > 16384 || v.Height > 16384 {
+		return source{}, inputErrorf(nil, "video picture size %dx%d is beyond what Kiln accepts (16384x16384)", v.Width, v.Height)
+	}
+	rate, ok := parseRational(v.FrameRate)
+	if !ok || rate.Float() < 1 || rate.Float() > 300 {
+		return source{}, inputErrorf(nil, "video frame rate %q is unknown or implausible", v.FrameRate)
+	}
+	s := source{
+		index: v.Index, width: v.Width, height: v.Height, rate: rate,
+		sar: sdi.Rational{Num: 1, Den: 1}, fields: sdi.Progressive,
+		rotation: ((v.Rotation%360)+360)%360, pixFmt: v.PixelFormat, colorSpace: v.ColorSpace,
+		duration: info.Duration,
+	}
+	if sar, ok := parseRational(strings.Replace(v.SAR, ":", "/", 1)); ok && sar.Num > 0 {
+		s.sar = sar
+	}
+	switch v.FieldOrder {
+	case "tt", "tb":
+		s.fields = sdi.TopFirst
+	case "bb", "bt":
+		s.fields = sdi.BottomFirst
+	}
+	if s.rotation == 90 || s.rotation == 270 {
+		s.width, s.height = s.height, s.width
+		s.sar = sdi.Rational{Num: s.sar.Den, Den: s.sar.Num}
+	}
+	s.hd = s.height > 576 || s.colorSpace == "bt709"
+	s.tenBit = strings.Contains(v.PixelFormat, "10") || strings.Contains(v.PixelFormat, "12")
+	s.chroma422 = strings.Contains(v.PixelFormat, "422")
+	return s, nil
+}
+
+func planBroadcast(src source, p config.Profile) (Plan, error) {
+	std, err := sdi.Lookup(p.Standard)
+	if err != nil {
+		return Plan{}, &ProfileError{Reason: err.Error()}
+	}
+	if p.Codec == "d10" {
+		return Plan{}, &ProfileError{Reason: "codec \"d10\" (IMX in MXF D-10) is not implemented in this build yet; use mpeg2 or h264"}
+	}
+	sar, err := std.SAR(p.Aspect)
+	if err != nil {
+		return Plan{}, &ProfileError{Reason: err.Error()}
+	}
+	v := VideoPlan{
+		Width: std.Width, Height: std.Height, PixFmt: "yuv420p",
+		FrameRate: std.FrameRate, SAR: sar, FieldOrder: std.Fields,
+		BitRate:        int64(p.VideoBitrate),
+		ColorPrimaries: std.ColorPrimaries, ColorTransfer: std.ColorTransfer, ColorSpace: std.ColorSpace,
+	}
+	var d []string
+	d = append(d, fmt.Sprintf("%s → %s %s %dx%d %s, %s, display %s (SAR %s, BT.601 704-sample active picture)",
+		describeRaster(src), strings.ToUpper(std.Name), std.System, std.Width, std.Height, fieldWords(std.Fields), strings.ToUpper(p.Codec), p.Aspect, sar))
+
+	v.Chain = append(v.Chain, rotateStages(src.rotation)...)
+	fieldRate := sdi.Rational{Num: std.FrameRate.Num * 2, Den: std.FrameRate.Den}
+	scale, fitWords := fitStages(src, std.Width, std.Height, std.Active, sar, p.Fit, p.ScaleFilter, src.fields != sdi.Progressive && sameRate(src.rate, std.FrameRate))
+	d = append(d, fitWords)
+	if src.hd {
+		d = append(d, "BT.709 → BT.601 colour matrix")
+	}
+
+	switch {
+	case src.fields != sdi.Progressive && sameRate(src.rate, std.FrameRate):
+		// Same field rate: scale each field on its own, so fields stay fields.
+		v.Chain = append(v.Chain, scale...)
+		if src.fields == sdi.BottomFirst {
+			v.Chain = append(v.Chain, Stage{"field_order", "fieldorder=tff"})
+			d = append(d, "fields kept, each scaled on its own; BFF → TFF by a one-line shift")
+		} else {
+			d = append(d, "fields kept, each scaled on its own (field-preserving, no blending)")
+		}
+	case src.fields == sdi.Progressive && sameRate(src.rate, std.FrameRate):
+		v.Chain = append(v.Chain, scale...)
+		d = append(d, fmt.Sprintf("%s progressive → PsF: both fields of a frame come from the same picture", rateWords(src.rate)))
+	case src.fields == sdi.Progressive && sameRate(src.rate, fieldRate):
+		v.Chain = append(v.Chain, scale...)
+		v.Chain = append(v.Chain, Stage{"interlace", "tinterlace=mode=interleave_top:flags=vlpf"})
+		d = append(d, fmt.Sprintf("%sp → %si: each field from its own frame, vertical low-pass against twitter", rateWords(src.rate), rateWords(std.FrameRate)))
+	case src.fields == sdi.Progressive && std.Name == "ntsc" && sameRate(src.rate, sdi.Rational{Num: 24000, Den: 1001}):
+		v.Chain = append(v.Chain, scale...)
+		v.Chain = append(v.Chain, Stage{"interlace", "telecine=first_field=top:pattern=23"})
+		d = append(d, "23.976p → 29.97i by 3:2 pulldown")
+	default:
+		// Standards or frame-rate conversion: work in the field domain. Make
+		// progressive pictures at the source's field rate, scale them, convert
+		// to the target's field rate, then weave fields from successive pictures.
+		if src.fields != sdi.Progressive {
+			v.Chain = append(v.Chain, Stage{"deinterlace", "bwdif=mode=send_field:parity=auto:deint=all"})
+			d = append(d, fmt.Sprintf("deinterlace %si to %sp (one picture per field)", rateWords(src.rate), rateWords(sdi.Rational{Num: src.rate.Num * 2, Den: src.rate.Den})))
+		}
+		v.Chain = append(v.Chain, scale...)
+		frc, words := frameRateStage(fieldRate, p.FrameRateMethod)
+		v.Chain = append(v.Chain, frc, Stage{"interlace", "tinterlace=mode=interleave_top:flags=vlpf"})
+		d = append(d, words, fmt.Sprintf("%sp → %si: each field from its own picture", rateWords(fieldRate), rateWords(std.FrameRate)))
+	}
+
+	gop := 12
+	if std.FrameRate.Den == 1001 {
+		gop = 15
+	}
+	v.GOP = gop
+	v.Options = map[string]string{}
+	switch p.Codec {
+	case "mpeg2":
+		v.Encoder = "mpeg2video"
+		// MP@ML, closed GOP, CBR into the MP@ML VBV (1835008 bits).
+		v.Options = map[string]string{
+			"b": itoa(v.BitRate), "maxrate": itoa(v.BitRate), "minrate": itoa(v.BitRate),
+			"bufsize": "1835008", "g": strconv.Itoa(gop), "bf": "2",
+			"flags": "+cgop+ildct+ilme", "sc_threshold": "1000000000",
+			"profile": "4", "level": "8", "intra_vlc": "1",
+		}
+		d = append(d, fmt.Sprintf("MPEG-2 MP@ML 4:2:0, closed GOP of %d (M=3), CBR %s, VBV 1835008 bits, interlaced coding TFF", gop, bitrateWords(v.BitRate)))
+	case "h264":
+		v.Encoder = "libx264"
+		v.Options = map[string]string{
+			"b": itoa(v.BitRate), "maxrate": itoa(v.BitRate), "bufsize": itoa(v.BitRate),
+			"g": strconv.Itoa(gop), "keyint_min": strconv.Itoa(gop), "sc_threshold": "0",
+			"flags": "+ildct+cgop", "profile": "high", "level": "3", "preset": "medium",
+			"x264-params": "nal-hrd=cbr:force-cfr=1",
+		}
+		d = append(d, fmt.Sprintf("H.264 High@3.0 4:2:0, interlaced (MBAFF) TFF, GOP %d, CBR %s", gop, bitrateWords(v.BitRate)))
+	default:
+		return Plan{}, &ProfileError{Reason: fmt.Sprintf("broadcast codec %q is not supported", p.Codec)}
+	}
+	if p.Codec == "mpeg2" {
+		// MPEG-2 carries a display aspect flag for the whole coded frame, not a
+		// SAR: receivers apply the 4:3/16:9 flag to the active picture, where
+		// Kiln placed it. Decoders derive SAR = DAR × H / W from the flag.
+		dar, _ := sdi.ParseAspect(p.Aspect)
+		n, dd := reduce(int64(dar.Num*std.Height), int64(dar.Den*std.Width))
+		v.SAR = sdi.Rational{Num: int(n), Den: int(dd)}
+		d = append(d, fmt.Sprintf("MPEG-2 aspect_ratio_information = %s (decoders report SAR %s)", p.Aspect, v.SAR))
+	}
+	v.Chain = append(v.Chain,
+		Stage{"format", fmt.Sprintf("fps=fps=%s,setsar=%d/%d,format=%s,setfield=tff", std.FrameRate, v.SAR.Num, v.SAR.Den, v.PixFmt)})
+	plan := Plan{Video: v, Decisions: d}
+	if p.Audio.Loudness != nil {
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf(
+			"loudness normalisation to %.1f LUFS is not implemented in this build yet; audio levels are as in the source", *p.Audio.Loudness))
+	}
+	return plan, nil
+}
+
+func planFile(src source, p config.Profile) (Plan, error) {
+	v := VideoPlan{FrameRate: src.rate, BitRate: int64(p.VideoBitrate), FieldOrder: src.fields}
+	var d []string
+	v.Chain = append(v.Chain, rotateStages(src.rotation)...)
+
+	// Output raster: the profile's, or the source's. One given size sets the
+	// other from the display aspect.
+	dispW := float64(src.width) * src.sar.Float()
+	w, h := src.width, src.height
+	switch {
+	case p.Width > 0 && p.Height > 0:
+		w, h = p.Width, p.Height
+	case p.Width > 0:
+		w, h = p.Width, even(float64(p.Width)*float64(src.height)/dispW)
+	case p.Height > 0:
+		w, h = even(float64(p.Height)*dispW/float64(src.height)), p.Height
+	}
+	resized := w != src.width || h != src.height
+	if rate, ok := parseRational(p.FrameRate); ok && p.FrameRate != "" {
+		v.FrameRate = rate
+	}
+	rateChange := !sameRate(v.FrameRate, src.rate)
+
+	deinterlace := false
+	if src.fields != sdi.Progressive {
+		switch p.Deinterlace {
+		case "on":
+			deinterlace = true
+		case "off":
+			if rateChange {
+				return Plan{}, &ProfileError{Reason: "frame_rate conversion needs progressive pictures, but deinterlace = \"off\" and the source is interlaced"}
+			}
+		default: // auto: keep fields unless the frame rate changes
+			deinterlace = rateChange
+		}
+	}
+	if deinterlace {
+		v.Chain = append(v.Chain, Stage{"deinterlace", "bwdif=mode=send_frame:parity=auto:deint=all"})
+		v.FieldOrder = sdi.Progressive
+		d = append(d, "deinterlace (motion-adaptive, one frame per frame)")
+	}
+	if resized {
+		interl := ""
+		if v.FieldOrder != sdi.Progressive {
+			interl = ":interl=1"
+		}
+		v.Chain = append(v.Chain, Stage{"scale", fmt.Sprintf("scale=%d:%d:flags=%s+accurate_rnd+full_chroma_int%s", w, h, swsFlag(p.ScaleFilter), interl)})
+		d = append(d, fmt.Sprintf("scale %dx%d → %dx%d (%s)", src.width, src.height, w, h, p.ScaleFilter))
+	}
+	if rateChange {
+		frc, words := frameRateStage(v.FrameRate, p.FrameRateMethod)
+		v.Chain = append(v.Chain, frc)
+		d = append(d, words)
+	}
+	v.Width, v.Height = w, h
+	// Keep the display aspect: SAR = (source display width / height) / (w / h).
+	n, dd := reduce(int64(math.Round(dispW*1000))*int64(h), int64(src.height)*int64(w)*1000)
+	v.SAR = sdi.Rational{Num: int(n), Den: int(dd)}
+	if !resized && src.rotation == 0 {
+		v.SAR = src.sar
+	}
+
+	v.Options = map[string]string{}
+	v.GOP = int(math.Round(v.FrameRate.Float())) // one-second GOPs edit well
+	switch p.Codec {
+	case "h264":
+		v.Encoder, v.PixFmt = "libx264", "yuv420p"
+		v.Options = map[string]string{"b": itoa(v.BitRate), "g": strconv.Itoa(v.GOP), "preset": "medium", "profile": "high"}
+		if v.FieldOrder != sdi.Progressive {
+			v.Options["flags"] = "+ildct"
+		}
+	case "hevc":
+		v.Encoder, v.PixFmt = "libx265", "yuv420p"
+		if src.tenBit {
+			v.PixFmt = "yuv420p10le"
+		}
+		v.Options = map[string]string{"b": itoa(v.BitRate), "g": strconv.Itoa(v.GOP), "preset": "medium", "x265-params": "log-level=error"}
+	case "mpeg2":
+		v.Encoder, v.PixFmt = "mpeg2video", "yuv420p"
+		if src.chroma422 {
+			v.PixFmt = "yuv422p"
+		}
+		v.Options = map[string]string{"b": itoa(v.BitRate), "maxrate": itoa(v.BitRate * 2), "bufsize": itoa(v.BitRate), "g": strconv.Itoa(v.GOP), "bf": "2", "flags": "+cgop"}
+		if v.FieldOrder != sdi.Progressive {
+			v.Options["flags"] = "+cgop+ildct+ilme"
+		}
+	case "prores":
+		v.Encoder, v.PixFmt = "prores_ks", "yuv422p10le"
+		v.Options = map[string]string{"profile": "3", "vendor": "apl0"}
+		v.GOP = 1
+	case "ffv1":
+		v.Encoder, v.PixFmt = "ffv1", ffv1PixFmt(src.pixFmt)
+		v.Options = map[string]string{"level": "3", "slicecrc": "1", "g": "1"}
+		v.GOP = 1
+	default:
+		return Plan{}, &ProfileError{Reason: fmt.Sprintf("file codec %q is not supported", p.Codec)}
+	}
+	// fps makes the output constant-rate whatever the source's timestamps do.
+	v.Chain = append(v.Chain, Stage{"format", fmt.Sprintf("fps=fps=%s,setsar=%d/%d,format=%s", v.FrameRate, v.SAR.Num, v.SAR.Den, v.PixFmt)})
+	if v.FieldOrder == sdi.TopFirst {
+		v.Chain[len(v.Chain)-1].Filter += ",setfield=tff"
+	} else if v.FieldOrder == sdi.BottomFirst {
+		v.Chain[len(v.Chain)-1].Filter += ",setfield=bff"
+	}
+	d = append([]string{fmt.Sprintf("%s → %dx%d %s %s, %s", describeRaster(src), w, h, rateWords(v.FrameRate), fieldWords(v.FieldOrder), strings.ToUpper(p.Codec))}, d...)
+	if !resized && !deinterlace && !rateChange {
+		d = append(d, "raster, frame rate and scan kept as in the source")
+	}
+	plan := Plan{Video: v, Decisions: d}
+	if p.Audio.Loudness != nil {
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf(
+			"loudness normalisation to %.1f LUFS is not implemented in this build yet; audio levels are as in the source", *p.Audio.Loudness))
+	}
+	return plan, nil
+}
+
+// fitStages places the source picture in a width×height raster whose picture
+// area is active samples wide, with sample aspect sar, as the profile's fit
+// asks. perField scales each field on its own. It returns the stages and a
+// sentence for the report.
+func fitStages(src source, width, height, active int, sar sdi.Rational, fit, filter string, perField bool) ([]Stage, string) {
+	// The source's display width per display height, in output samples.
+	srcAspect := float64(src.width) * src.sar.Float() / float64(src.height)
+	maxW := active
+	if src.width == width && src.height == height {
+		// An SD source on the same raster already carries its own blanking.
+		maxW = width
+	}
+	// Width the picture takes at full height, in output samples.
+	fullW := srcAspect * float64(height) / sar.Float()
+	// Picture heights in multiples of 4 lines keep whole 4:2:0 chroma lines
+	// in both fields.
+	const lines = 4
+	matrix := ""
+	if src.hd {
+		matrix = ":in_color_matrix=bt709:out_color_matrix=bt601"
+	}
+	interl := ""
+	if perField {
+		interl = ":interl=1"
+	}
+	flags := swsFlag(filter) + "+accurate_rnd+full_chroma_int"
+	scale := func(w, h int) Stage {
+		return Stage{"scale", fmt.Sprintf("scale=%d:%d:flags=%s%s%s", w, h, flags, interl, matrix)}
+	}
+	pad := func(w, h int) Stage {
+		return Stage{"fit", fmt.Sprintf("pad=%d:%d:%d:%d:black", width, height, evenDown((width-w)/2), evenDown((height-h)/2))}
+	}
+
+	switch fit {
+	case "stretch":
+		return []Stage{scale(maxW, height), pad(maxW, height)}, fmt.Sprintf("stretch %dx%d to %dx%d (anamorphic, aspect not kept)", src.width, src.height, maxW, height)
+	case "crop":
+		if fullW >= float64(maxW) {
+			w := roundTo(fullW, 2)
+			return []Stage{scale(w, height), {"fit", fmt.Sprintf("crop=%d:%d", maxW, height)}, pad(maxW, height)},
+				fmt.Sprintf("crop: scale to %dx%d, centre cut to %dx%d", w, height, maxW, height)
+		}
+		h := roundTo(float64(maxW)*sar.Float()/srcAspect, lines)
+		return []Stage{scale(maxW, h), {"fit", fmt.Sprintf("crop=%d:%d", maxW, height)}, pad(maxW, height)},
+			fmt.Sprintf("crop: scale to %dx%d, centre cut to %dx%d", maxW, h, maxW, height)
+	default: // letterbox | pillarbox: the whole picture, bars where needed
+		if fullW <= float64(maxW)+0.5 {
+			w := roundTo(math.Min(fullW, float64(maxW)), 2)
+			words := fmt.Sprintf("pillarbox: picture %dx%d centred in %dx%d", w, height, width, height)
+			if w >= maxW-2 {
+				words = fmt.Sprintf("full frame: picture %dx%d in %dx%d", w, height, width, height)
+			}
+			return []Stage{scale(w, height), pad(w, height)}, words
+		}
+		h := roundTo(float64(maxW)*sar.Float()/srcAspect, lines)
+		return []Stage{scale(maxW, h), pad(maxW, h)},
+			fmt.Sprintf("letterbox: picture %dx%d centred in %dx%d", maxW, h, width, height)
+	}
+}
+
+func frameRateStage(rate sdi.Rational, method string) (Stage, string) {
+	r := rate.String()
+	switch method {
+	case "dup":
+		return Stage{"frame_rate", "fps=fps=" + r}, fmt.Sprintf("frame rate → %s by dropping or repeating pictures", rateWords(rate))
+	case "blend":
+		return Stage{"frame_rate", "framerate=fps=" + r}, fmt.Sprintf("frame rate → %s by blending neighbouring pictures", rateWords(rate))
+	default:
+		return Stage{"frame_rate", "minterpolate=fps=" + r + ":mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1:scd=fdiff"},
+			fmt.Sprintf("frame rate → %s by motion-compensated interpolation", rateWords(rate))
+	}
+}
+
+func rotateStages(rotation int) []Stage {
+	switch rotation {
+	case 90:
+		return []Stage{{"rotate", "transpose=cclock"}}
+	case 270:
+		return []Stage{{"rotate", "transpose=clock"}}
+	case 180:
+		return []Stage{{"rotate", "hflip,vflip"}}
+	}
+	return nil
+}
+
+func planAudio(plan *Plan, info job.MediaInfo, p config.Profile) error {
+	codec := p.Audio.Codec
+	for _, a := range info.AudioStreams() {
+		if a.Channels <= 0 || a.SampleRate <= 0 {
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("audio stream %d (%s) has no channel count or sample rate; it is left out", a.Index, a.Codec))
+			continue
+		}
+		ap := AudioPlan{Input: a.Index, SampleRate: 48000, BitRate: int64(p.Audio.Bitrate), Channels: a.Channels}
+		maxCh := 8
+		switch codec {
+		case "aac":
+			ap.Encoder = "aac"
+		case "mp2":
+			ap.Encoder, maxCh = "mp2", 2
+		case "ac3":
+			ap.Encoder, maxCh = "ac3", 6
+		case "pcm":
+			switch p.Container {
+			case "ts":
+				ap.Encoder = "s302m" // SMPTE 302M: PCM as broadcast TS carries it
+			case "mp4":
+				return &ProfileError{Reason: "PCM audio cannot go in MP4 with this libav; use container mov, mkv or mxf"}
+			default:
+				ap.Encoder = "pcm_s24le"
+			}
+			ap.BitRate = 0
+		default:
+			return &ProfileError{Reason: fmt.Sprintf("audio codec %q is not supported", codec)}
+		}
+		if p.Kind == "broadcast" {
+			maxCh = 2
+		}
+		if ap.Encoder == "s302m" && ap.Channels%2 == 1 {
+			ap.Channels++
+		}
+		if ap.Channels > maxCh || layoutName(ap.Channels) == "" {
+			plan.Decisions = append(plan.Decisions, fmt.Sprintf("audio %d: %d channels downmixed to stereo", a.Index, a.Channels))
+			ap.Channels = 2
+		}
+		ap.Layout = layoutName(ap.Channels)
+		plan.Audio = append(plan.Audio, ap)
+		plan.Decisions = append(plan.Decisions, fmt.Sprintf("audio %d: %s %d Hz %s → %s 48000 Hz %s%s",
+			a.Index, a.Codec, a.SampleRate, a.ChannelLayout, ap.Encoder, ap.Layout, bitrateSuffix(ap.BitRate)))
+	}
+	if len(plan.Audio) == 0 && len(info.AudioStreams()) > 0 {
+		return inputErrorf(nil, "no usable audio stream")
+	}
+	return nil
+}
+
+func containerFor(container string) (ext, muxer string, err error) {
+	switch container {
+	case "ts":
+		return ".ts", "mpegts", nil
+	case "mp4":
+		return ".mp4", "mp4", nil
+	case "mov":
+		return ".mov", "mov", nil
+	case "mkv":
+		return ".mkv", "matroska", nil
+	case "mxf":
+		return ".mxf", "mxf", nil
+	}
+	return "", "", &ProfileError{Reason: fmt.Sprintf("container %q is not supported", container)}
+}
+
+func layoutName(channels int) string {
+	return map[int]string{1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}[channels]
+}
+
+func ffv1PixFmt(src string) string {
+	switch src {
+	case "yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv444p10le":
+		return src
+	}
+	return "yuv422p10le"
+}
+
+func swsFlag(filter string) string {
+	if filter == "bicubic" {
+		return "bicubic"
+	}
+	return "lanczos"
+}
+
+// parseRational reads "25", "25/1", "30000/1001" or "29.97".
+func parseRational(s string) (sdi.Rational, bool) {
+	if s == "" {
+		return sdi.Rational{}, false
+	}
+	if n, d, ok := strings.Cut(s, "/"); ok {
+		num, err1 := strconv.Atoi(n)
+		den, err2 := strconv.Atoi(d)
+		if err1 != nil || err2 != nil || den <= 0 || num <= 0 {
+			return sdi.Rational{}, false
+		}
+		return sdi.Rational{Num: num, Den: den}, true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f <= 0 {
+		return sdi.Rational{}, false
+	}
+	for _, nt := range []sdi.Rational{{24000, 1001}, {30000, 1001}, {60000, 1001}} {
+		if math.Abs(f-nt.Float()) < 0.01 {
+			return nt, true
+		}
+	}
+	return sdi.Rational{Num: int(math.Round(f * 1000)), Den: 1000}, true
+}
+
+func sameRate(a, b sdi.Rational) bool {
+	return a.Den > 0 && b.Den > 0 && math.Abs(a.Float()-b.Float()) < 0.001
+}
+
+func describeRaster(s source) string {
+	scan := "p"
+	if s.fields != sdi.Progressive {
+		scan = "i"
+	}
+	desc := fmt.Sprintf("%dx%d%s%s", s.width, s.height, scan, rateWords(s.rate))
+	if s.fields != sdi.Progressive {
+		desc += " " + strings.ToUpper(string(s.fields))
+	}
+	if s.sar.Num != s.sar.Den {
+		desc += fmt.Sprintf(" SAR %s", s.sar)
+	}
+	return desc
+}
+
+func rateWords(r sdi.Rational) string {
+	if r.Den == 1 {
+		return strconv.Itoa(r.Num)
+	}
+	return strconv.FormatFloat(math.Round(r.Float()*1000)/1000, 'f', -1, 64)
+}
+
+func fieldWords(f sdi.FieldOrder) string {
+	switch f {
+	case sdi.TopFirst:
+		return "interlaced TFF"
+	case sdi.BottomFirst:
+		return "interlaced BFF"
+	}
+	return "progressive"
+}
+
+func bitrateWords(b int64) string {
+	switch {
+	case b >= 1_000_000 && b%100_000 == 0:
+		return strconv.FormatFloat(float64(b)/1e6, 'f', -1, 64) + " Mb/s"
+	case b >= 1000:
+		return strconv.FormatInt(b/1000, 10) + " kb/s"
+	}
+	return strconv.FormatInt(b, 10) + " b/s"
+}
+
+func bitrateSuffix(b int64) string {
+	if b <= 0 {
+		return ""
+	}
+	return " " + bitrateWords(b)
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func even(f float64) int { return roundTo(f, 2) }
+
+func roundTo(f float64, m int) int {
+	v := int(math.Round(f/float64(m))) * m
+	if v < m {
+		v = m
+	}
+	return v
+}
+
+func evenDown(v int) int { return v &^ 1 }

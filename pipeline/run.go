@@ -1,0 +1,167 @@
+// Package pipeline is what one job does. It probes the source, plans the job
+// from the probe and the profile, then carries the plan out through libav
+// (go-astiav): demux → decode → process → encode → mux, into a staging folder.
+// It verifies what it wrote, writes the report, and publishes the outputs.
+//
+// All libav cgo lives here. The daemon must not import this package: it runs
+// jobs in `kilnd worker` child processes so that a crash in libav on a hostile
+// file fails one job, not the appliance.
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"kiln/job"
+	"kiln/staging"
+)
+
+// Version is written into every report.
+var Version = "dev"
+
+// Run executes one job end to end: probe, plan, transcode into staging, verify,
+// write the report and publish. On success the outputs and the report are in
+// <output root>/<source name>/<profile>/. On failure nothing is published, and
+// the returned report (when not nil) says how far the job got.
+func Run(ctx context.Context, spec job.Spec, progress func(job.Progress)) (*job.Report, error) {
+	began := time.Now()
+	report := &job.Report{
+		Kiln: Version, JobID: spec.ID, Profile: spec.Profile.Name, Source: spec.Source,
+		Backends: map[string]string{}, Warnings: []string{}, Checks: []job.Check{},
+	}
+	report.Timings.Started = began.UTC()
+
+	info, err := Probe(spec.Source)
+	if err != nil {
+		return report, err
+	}
+	report.SourceProbe = info
+
+	plan, err := MakePlan(info, spec.Profile, spec.Source)
+	if err != nil {
+		return report, err
+	}
+	report.Plan = plan.Decisions
+	report.Warnings = append(report.Warnings, plan.Warnings...)
+	report.Backends = map[string]string{
+		"decode":        "libav (cpu)",
+		"video_process": "cpu (libavfilter)",
+		"video_encode":  plan.Video.Encoder,
+		"mux":           plan.Muxer,
+	}
+	if len(plan.Audio) > 0 {
+		report.Backends["audio_encode"] = plan.Audio[0].Encoder
+	}
+
+	name := SourceName(spec.Source)
+	stage, err := staging.New(spec.OutputRoot, name, spec.Profile.Name, spec.ID)
+	if err != nil {
+		return report, err
+	}
+	published := false
+	defer func() {
+		if !published {
+			stage.Discard()
+		}
+	}()
+
+	outPath := stage.File(plan.OutputName)
+	stats, err := transcode(ctx, plan, spec.Source, outPath, info.Duration, progress)
+	report.Warnings = append(report.Warnings, stats.Warnings...)
+	if err != nil {
+		return report, err
+	}
+	if err := checkTruncation(info, stats); err != nil {
+		return report, err
+	}
+	if progress != nil {
+		progress(job.Progress{Frames: stats.VideoFrames, Fraction: 0.99, Stage: "verify"})
+	}
+
+	out, checks, err := verifyOutput(outPath, plan, stats)
+	if err != nil {
+		return report, err
+	}
+	report.Checks = checks
+	out.Path = stage.FinalFile(plan.OutputName)
+	report.Outputs = []job.Output{out}
+
+	finished := time.Now()
+	report.Timings.Finished = finished.UTC()
+	report.Timings.Seconds = finished.Sub(began).Seconds()
+	report.Timings.Frames = stats.VideoFrames
+	if s := finished.Sub(began).Seconds(); s > 0 {
+		report.Timings.EncodeFPS = math.Round(float64(stats.VideoFrames)/s*10) / 10
+	}
+
+	if failed := failedChecks(checks); len(failed) > 0 {
+		return report, &ProfileError{Reason: "output failed verification: " + strings.Join(failed, "; ")}
+	}
+	if err := writeReport(stage.File(name+".kiln.json"), report); err != nil {
+		return report, err
+	}
+	if err := stage.Publish(); err != nil {
+		return report, err
+	}
+	published = true
+	return report, nil
+}
+
+// SourceName is the source file name without its extension: the S of
+// <output>/S/P/ and S.kiln.json.
+func SourceName(path string) string {
+	base := filepath.Base(path)
+	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+// checkTruncation compares how much video decoded with what the container
+// promises. Only containers with an index state a duration worth trusting.
+func checkTruncation(info job.MediaInfo, stats transcodeStats) error {
+	trusted := false
+	for _, f := range []string{"mov", "mp4", "matroska", "mxf", "avi"} {
+		if strings.Contains(info.Format, f) {
+			trusted = true
+		}
+	}
+	if !trusted || info.Duration <= 0 {
+		return nil
+	}
+	if stats.VideoEnd < info.Duration-math.Max(1.0, 0.02*info.Duration) {
+		return inputErrorf(nil, "truncated at %.1f s (the file says %.1f s)", stats.VideoEnd, info.Duration)
+	}
+	return nil
+}
+
+func writeReport(path string, r *job.Report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding report: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	return nil
+}
+
+func fileSHA256(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}

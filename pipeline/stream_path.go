@@ -1,0 +1,341 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"github.com/asticode/go-astiav"
+)
+
+// streamPath carries one source stream through decode → filter chain → encode.
+// It runs on its own goroutine and owns every libav object it holds.
+type streamPath struct {
+	kind      string // video | audio
+	input     *astiav.Stream
+	dec       *astiav.CodecContext
+	enc       *encoder
+	output    *astiav.Stream
+	chain     string
+	frameRate astiav.Rational // video: the source's, for the filter graph
+
+	graph   *filterGraph // built from the first decoded frame
+	packets chan *astiav.Packet
+
+	startTS  int64 // subtracted from every timestamp, in the input's time base
+	nextPts  int64 // for frames that arrive without a timestamp
+	frames   atomic.Int64
+	corrupt  atomic.Int64
+	lastEnd  atomic.Uint64 // float64 bits: end of the last decoded frame, seconds
+	frameDur float64       // video: seconds per source frame
+}
+
+func newVideoPath(in *inputFile, v VideoPlan, out *outputFile) (*streamPath, error) {
+	s, err := in.stream(v.Input)
+	if err != nil {
+		return nil, err
+	}
+	p := &streamPath{kind: "video", input: s, packets: make(chan *astiav.Packet, 16)}
+	p.frameRate = in.fc.GuessFrameRate(s, nil)
+	if p.frameRate.Num() > 0 {
+		p.frameDur = float64(p.frameRate.Den()) / float64(p.frameRate.Num())
+	}
+	p.chain = joinChain(v.Chain)
+	if p.dec, err = openDecoder(s, p.frameRate); err != nil {
+		return nil, err
+	}
+	if p.enc, err = openVideoEncoder(v, out.globalHeader()); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if p.output, err = newOutputStream(out, p.enc); err != nil {
+		p.Close()
+		return nil, err
+	}
+	rate := astiav.NewRational(v.FrameRate.Num, v.FrameRate.Den)
+	p.output.SetSampleAspectRatio(astiav.NewRational(v.SAR.Num, v.SAR.Den))
+	p.output.SetAvgFrameRate(rate)
+	p.output.SetRFrameRate(rate)
+	fieldOrder := "progressive"
+	switch v.FieldOrder {
+	case "tff":
+		fieldOrder = "tt"
+	case "bff":
+		fieldOrder = "bb"
+	}
+	setStreamSignalling(p.output.CodecParameters(), fieldOrder, v.ColorPrimaries, v.ColorTransfer, v.ColorSpace)
+	return p, nil
+}
+
+func newAudioPath(in *inputFile, a AudioPlan, out *outputFile) (*streamPath, error) {
+	s, err := in.stream(a.Input)
+	if err != nil {
+		return nil, err
+	}
+	p := &streamPath{kind: "audio", input: s, packets: make(chan *astiav.Packet, 64)}
+	if p.dec, err = openDecoder(s, astiav.Rational{}); err != nil {
+		return nil, err
+	}
+	if p.enc, err = openAudioEncoder(a, out.globalHeader()); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if p.output, err = newOutputStream(out, p.enc); err != nil {
+		p.Close()
+		return nil, err
+	}
+	// async=1 stretches or pads by a few samples to follow the timestamps, and
+	// first_pts=0 pads with silence when the audio starts after the video.
+	p.chain = fmt.Sprintf("aresample=%d:async=1:first_pts=0,aformat=sample_fmts=%s:sample_rates=%d:channel_layouts=%s",
+		a.SampleRate, p.enc.ctx.SampleFormat().Name(), a.SampleRate, a.Layout)
+	if n := p.enc.ctx.FrameSize(); n > 0 {
+		// Encoders with a fixed frame size (AAC 1024, MP2 1152, AC-3 1536)
+		// want exactly that many samples per frame; the last one is padded.
+		p.chain += fmt.Sprintf(",asetnsamples=n=%d:p=1", n)
+	}
+	return p, nil
+}
+
+func openDecoder(s *astiav.Stream, rate astiav.Rational) (*astiav.CodecContext, error) {
+	params := s.CodecParameters()
+	codec := astiav.FindDecoder(params.CodecID())
+	if codec == nil {
+		return nil, inputErrorf(nil, "no decoder for %s stream %d (codec %s)", params.MediaType(), s.Index(), params.CodecID().Name())
+	}
+	ctx := astiav.AllocCodecContext(codec)
+	if ctx == nil {
+		return nil, errors.New("allocating a decoder context failed")
+	}
+	if err := params.ToCodecContext(ctx); err != nil {
+		ctx.Free()
+		return nil, fmt.Errorf("configuring decoder: %w", err)
+	}
+	ctx.SetTimeBase(s.TimeBase())
+	if params.MediaType() == astiav.MediaTypeVideo {
+		ctx.SetFramerate(rate)
+		ctx.SetThreadCount(0)
+		ctx.SetThreadType(astiav.ThreadTypeFrame)
+	}
+	if err := ctx.Open(codec, nil); err != nil {
+		ctx.Free()
+		return nil, inputErrorf(err, "cannot open the %s decoder for stream %d", codec.Name(), s.Index())
+	}
+	return ctx, nil
+}
+
+func newOutputStream(out *outputFile, enc *encoder) (*astiav.Stream, error) {
+	s := out.fc.NewStream(nil)
+	if s == nil {
+		return nil, errors.New("creating an output stream failed")
+	}
+	if err := s.CodecParameters().FromCodecContext(enc.ctx); err != nil {
+		return nil, fmt.Errorf("copying encoder parameters to the output stream: %w", err)
+	}
+	s.SetTimeBase(enc.ctx.TimeBase())
+	return s, nil
+}
+
+func (p *streamPath) setStart(start float64) {
+	tb := p.input.TimeBase()
+	p.startTS = int64(math.Round(start * float64(tb.Den()) / float64(tb.Num())))
+}
+
+// position is how far into the source this path has decoded, in seconds.
+func (p *streamPath) position() float64 { return math.Float64frombits(p.lastEnd.Load()) }
+
+// sourceEnd is the end of the last decoded frame, in seconds from the start.
+func (p *streamPath) sourceEnd() float64 { return p.position() }
+
+// run consumes this path's packets until the demuxer closes the channel, then
+// flushes the decoder, the filter chain and the encoder, in that order.
+func (p *streamPath) run(ctx context.Context, muxed chan<- *astiav.Packet) (err error) {
+	defer func() {
+		// Free whatever the demuxer still queues after a failure.
+		for pkt := range p.packets {
+			pkt.Free()
+		}
+	}()
+	decoded := astiav.AllocFrame()
+	defer decoded.Free()
+	filtered := astiav.AllocFrame()
+	defer filtered.Free()
+	encoded := astiav.AllocPacket()
+	defer encoded.Free()
+
+	encode := func(f *astiav.Frame) error { return p.encode(ctx, f, encoded, muxed) }
+	process := func(f *astiav.Frame) error {
+		if f != nil {
+			if err := p.stamp(f); err != nil {
+				return err
+			}
+		}
+		if p.graph == nil {
+			if f == nil {
+				return nil // nothing was ever decoded
+			}
+			if err := p.buildGraph(f); err != nil {
+				return err
+			}
+		}
+		if f == nil {
+			if err := p.graph.end(p.nextPts); err != nil {
+				return err
+			}
+		} else if err := p.graph.push(f); err != nil {
+			return err
+		}
+		return p.graph.pull(filtered, func(out *astiav.Frame) error {
+			if p.kind == "video" {
+				p.frames.Add(1)
+			}
+			return encode(out)
+		})
+	}
+
+	for pkt := range p.packets {
+		if ctx.Err() != nil {
+			pkt.Free()
+			return nil
+		}
+		err := p.decode(pkt, decoded, process)
+		pkt.Free()
+		if err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	// Flush: decoder, then filter chain, then encoder.
+	if err := p.decode(nil, decoded, process); err != nil {
+		return err
+	}
+	if err := process(nil); err != nil {
+		return err
+	}
+	return encode(nil)
+}
+
+// decode sends one packet (nil flushes) and processes every frame it yields.
+// Corrupt packets are counted and concealed, as a playout chain would.
+func (p *streamPath) decode(pkt *astiav.Packet, frame *astiav.Frame, process func(*astiav.Frame) error) error {
+	if err := p.dec.SendPacket(pkt); err != nil {
+		if isDataError(err) || errors.Is(err, astiav.ErrEof) {
+			p.corrupt.Add(1)
+			return nil
+		}
+		return fmt.Errorf("decoding %s: %w", p.kind, err)
+	}
+	for {
+		frame.Unref()
+		err := p.dec.ReceiveFrame(frame)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			if isDataError(err) {
+				p.corrupt.Add(1)
+				continue
+			}
+			return fmt.Errorf("decoding %s: %w", p.kind, err)
+		}
+		if err := process(frame); err != nil {
+			return err
+		}
+	}
+}
+
+// stamp gives a decoded frame a timestamp relative to the job's start.
+func (p *streamPath) stamp(f *astiav.Frame) error {
+	pts := frameBestEffortPts(f)
+	tb := p.input.TimeBase()
+	if pts == astiav.NoPtsValue {
+		pts = p.nextPts
+	} else {
+		pts -= p.startTS
+	}
+	var dur int64
+	if p.kind == "audio" && f.SampleRate() > 0 {
+		dur = astiav.RescaleQ(int64(f.NbSamples()), astiav.NewRational(1, f.SampleRate()), tb)
+	} else if p.frameDur > 0 {
+		dur = int64(math.Round(p.frameDur * float64(tb.Den()) / float64(tb.Num())))
+	}
+	p.nextPts = pts + dur
+	f.SetPts(pts)
+	p.lastEnd.Store(math.Float64bits(seconds(pts+dur, tb)))
+	return nil
+}
+
+func (p *streamPath) buildGraph(first *astiav.Frame) (err error) {
+	if p.kind == "video" {
+		p.graph, err = newVideoGraph(p.chain, first, p.input.TimeBase(), p.frameRate)
+	} else {
+		p.graph, err = newAudioGraph(p.chain, first, p.input.TimeBase())
+	}
+	if err != nil {
+		return fmt.Errorf("%s processing: %w", p.kind, err)
+	}
+	return nil
+}
+
+// encode sends one processed frame (nil flushes) to the encoder and forwards
+// every packet it yields to the muxer.
+func (p *streamPath) encode(ctx context.Context, f *astiav.Frame, pkt *astiav.Packet, muxed chan<- *astiav.Packet) error {
+	if f != nil {
+		f.SetPts(astiav.RescaleQ(f.Pts(), p.graph.timeBase(), p.enc.ctx.TimeBase()))
+		// A decoded picture type would force the encoder's GOP to follow the
+		// source's; the plan decides the GOP.
+		f.SetPictureType(astiav.PictureTypeNone)
+	}
+	if err := p.enc.ctx.SendFrame(f); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return fmt.Errorf("encoding %s: %w", p.kind, err)
+	}
+	for {
+		pkt.Unref()
+		err := p.enc.ctx.ReceivePacket(pkt)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("encoding %s: %w", p.kind, err)
+		}
+		pkt.SetStreamIndex(p.output.Index())
+		pkt.RescaleTs(p.enc.ctx.TimeBase(), p.output.TimeBase())
+		out := pkt.Clone()
+		select {
+		case muxed <- out:
+		case <-ctx.Done():
+			out.Free()
+			return nil
+		}
+	}
+}
+
+func (p *streamPath) Close() {
+	if p.graph != nil {
+		p.graph.Close()
+	}
+	if p.enc != nil {
+		p.enc.Close()
+	}
+	if p.dec != nil {
+		p.dec.Free()
+		p.dec = nil
+	}
+}
+
+func joinChain(stages []Stage) string {
+	chain := ""
+	for _, s := range stages {
+		if s.Filter == "" {
+			continue
+		}
+		if chain != "" {
+			chain += ","
+		}
+		chain += s.Filter
+	}
+	return chain
+}

@@ -1,0 +1,177 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+
+	"github.com/asticode/go-astiav"
+
+	"kiln/job"
+	"kiln/sdi"
+)
+
+// verifyOutput probes what a job wrote and checks it against the plan. A
+// failing check does not return an error: the caller decides (the job fails
+// and lists the failing checks); an error means the output cannot be read.
+func verifyOutput(path string, plan Plan, stats transcodeStats) (job.Output, []job.Check, error) {
+	info, err := Probe(path)
+	if err != nil {
+		return job.Output{}, nil, fmt.Errorf("verifying output: %s", Reason(err))
+	}
+	sum, size, err := fileSHA256(path)
+	if err != nil {
+		return job.Output{}, nil, fmt.Errorf("verifying output: %w", err)
+	}
+	out := job.Output{Name: filepath.Base(path), Size: size, SHA256: sum, Probe: info}
+
+	var checks []job.Check
+	add := func(name, expected, actual string, pass bool) {
+		checks = append(checks, job.Check{Name: name, Expected: expected, Actual: actual, Pass: pass})
+	}
+	eq := func(name, expected, actual string) { add(name, expected, actual, expected == actual) }
+
+	add("container", plan.Muxer, info.Format, strings.Contains(info.Format, plan.Muxer))
+	videos, audios := info.VideoStreams(), info.AudioStreams()
+	eq("video streams", "1", fmt.Sprint(len(videos)))
+	eq("audio streams", fmt.Sprint(len(plan.Audio)), fmt.Sprint(len(audios)))
+	if len(videos) != 1 {
+		return out, checks, nil
+	}
+	v := videos[0]
+	pv := plan.Video
+	eq("video codec", codecOf(pv.Encoder), v.Codec)
+	eq("raster", fmt.Sprintf("%dx%d", pv.Width, pv.Height), fmt.Sprintf("%dx%d", v.Width, v.Height))
+	eq("pixel format", pv.PixFmt, v.PixelFormat)
+	rate, _ := parseRational(v.FrameRate)
+	add("frame rate", pv.FrameRate.String(), v.FrameRate, sameRate(rate, pv.FrameRate))
+	eq("sample aspect ratio", fmt.Sprintf("%d:%d", pv.SAR.Num, pv.SAR.Den), v.SAR)
+	if pv.ColorPrimaries != "" {
+		eq("colour primaries", pv.ColorPrimaries, v.ColorPrimaries)
+		eq("colour matrix", pv.ColorSpace, v.ColorSpace)
+	}
+	fields, err := firstFrameFields(path)
+	if err != nil {
+		return out, nil, fmt.Errorf("verifying output: %w", err)
+	}
+	eq("field order (first picture)", string(pv.FieldOrder), string(fields))
+
+	for i, a := range audios {
+		if i >= len(plan.Audio) {
+			break
+		}
+		pa := plan.Audio[i]
+		eq(fmt.Sprintf("audio %d codec", i+1), codecOf(pa.Encoder), a.Codec)
+		eq(fmt.Sprintf("audio %d channels", i+1), fmt.Sprint(pa.Channels), fmt.Sprint(a.Channels))
+		eq(fmt.Sprintf("audio %d sample rate", i+1), fmt.Sprint(pa.SampleRate), fmt.Sprint(a.SampleRate))
+	}
+
+	// Duration: within one output frame of the decoded source.
+	frame := 1 / pv.FrameRate.Float()
+	outDur := info.Duration
+	if v.Duration > 0 {
+		outDur = v.Duration
+	}
+	add("duration", fmt.Sprintf("%.3f s ± %.3f", stats.VideoEnd, frame), fmt.Sprintf("%.3f s", outDur),
+		math.Abs(outDur-stats.VideoEnd) <= frame+0.0005)
+	// Audio and video start together: within one frame.
+	for i, a := range audios {
+		d := math.Abs(a.StartTime - v.StartTime)
+		add(fmt.Sprintf("audio %d starts with video", i+1), fmt.Sprintf("≤ %.3f s apart", frame), fmt.Sprintf("%.3f s apart", d), d <= frame+0.0005)
+	}
+	return out, checks, nil
+}
+
+func failedChecks(checks []job.Check) []string {
+	var failed []string
+	for _, c := range checks {
+		if !c.Pass {
+			failed = append(failed, fmt.Sprintf("%s: expected %s, got %s", c.Name, c.Expected, c.Actual))
+		}
+	}
+	return failed
+}
+
+// codecOf maps an encoder to the codec name a probe reports.
+func codecOf(encoder string) string {
+	switch encoder {
+	case "libx264":
+		return "h264"
+	case "libx265":
+		return "hevc"
+	case "prores_ks":
+		return "prores"
+	}
+	return encoder
+}
+
+// firstFrameFields decodes the first video picture of a file and reports how
+// it is flagged. Containers signal field order unevenly (TS not at all), so
+// the bitstream is what counts.
+func firstFrameFields(path string) (sdi.FieldOrder, error) {
+	in, err := openInput(path)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	var vs *astiav.Stream
+	for _, s := range in.fc.Streams() {
+		if s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
+			vs = s
+			break
+		}
+	}
+	if vs == nil {
+		return "", errors.New("no video stream")
+	}
+	dec, err := openDecoder(vs, in.fc.GuessFrameRate(vs, nil))
+	if err != nil {
+		return "", err
+	}
+	defer dec.Free()
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	frame := astiav.AllocFrame()
+	defer frame.Free()
+	for eof := false; ; {
+		if !eof {
+			err := in.fc.ReadFrame(pkt)
+			if errors.Is(err, astiav.ErrEof) {
+				eof = true
+				if err := dec.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+					return "", err
+				}
+			} else if err != nil {
+				return "", err
+			} else {
+				if pkt.StreamIndex() == vs.Index() {
+					if err := dec.SendPacket(pkt); err != nil && !errors.Is(err, astiav.ErrEagain) {
+						pkt.Unref()
+						return "", err
+					}
+				}
+				pkt.Unref()
+			}
+		}
+		err := dec.ReceiveFrame(frame)
+		if err == nil {
+			interlaced, tff := frameInterlaced(frame)
+			switch {
+			case !interlaced:
+				return sdi.Progressive, nil
+			case tff:
+				return sdi.TopFirst, nil
+			default:
+				return sdi.BottomFirst, nil
+			}
+		}
+		if errors.Is(err, astiav.ErrEof) {
+			return "", errors.New("no decodable video picture")
+		}
+		if !errors.Is(err, astiav.ErrEagain) {
+			return "", err
+		}
+	}
+}

@@ -1,0 +1,144 @@
+// Package staging makes a job's outputs appear whole or not at all.
+//
+// A job writes into a private folder under <output root>/.kiln-staging/, on the
+// same filesystem as its final place. Once the outputs are verified, Publish
+// fsyncs every file and folder and renames the folder into <output>/S/P/ in one
+// step. A reader of the output folder therefore sees either the previous
+// delivery or the new one, never a half-written file.
+//
+// It is pure Go and knows nothing about media.
+package staging
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// FolderName is the hidden folder, inside an output root, that holds staging.
+const FolderName = ".kiln-staging"
+
+// Dir is one job's staging folder and the place it will be published to.
+type Dir struct {
+	Path  string // the staging folder
+	Final string // <output root>/<source name>/<profile>
+}
+
+// New creates a fresh staging folder for job id, whose outputs will be
+// published to outputRoot/sourceName/profile.
+func New(outputRoot, sourceName, profile string, id int64) (*Dir, error) {
+	base := filepath.Join(outputRoot, FolderName)
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return nil, fmt.Errorf("creating staging folder in %s: %w", outputRoot, err)
+	}
+	path, err := os.MkdirTemp(base, "job-"+strconv.FormatInt(id, 10)+"-")
+	if err != nil {
+		return nil, fmt.Errorf("creating staging folder in %s: %w", outputRoot, err)
+	}
+	return &Dir{Path: path, Final: filepath.Join(outputRoot, sourceName, profile)}, nil
+}
+
+// File returns the staging path of an output file.
+func (d *Dir) File(name string) string { return filepath.Join(d.Path, name) }
+
+// FinalFile returns where an output file will be once published.
+func (d *Dir) FinalFile(name string) string { return filepath.Join(d.Final, name) }
+
+// Publish makes the staged outputs durable, then moves them into place in one
+// rename. An earlier delivery of the same source and profile is replaced
+// atomically and then removed.
+func (d *Dir) Publish() error {
+	entries, err := os.ReadDir(d.Path)
+	if err != nil {
+		return fmt.Errorf("reading staging folder: %w", err)
+	}
+	for _, e := range entries {
+		if err := syncPath(filepath.Join(d.Path, e.Name())); err != nil {
+			return err
+		}
+	}
+	if err := syncPath(d.Path); err != nil {
+		return err
+	}
+	parent := filepath.Dir(d.Final)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("creating output folder %s: %w", parent, err)
+	}
+
+	err = os.Rename(d.Path, d.Final)
+	if err != nil && (errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY)) {
+		// A previous delivery is in the way: swap the two folders atomically,
+		// then delete the old one, which now sits at the staging path.
+		if err = unix.Renameat2(unix.AT_FDCWD, d.Path, unix.AT_FDCWD, d.Final, unix.RENAME_EXCHANGE); err == nil {
+			if rmErr := os.RemoveAll(d.Path); rmErr != nil {
+				return fmt.Errorf("removing the replaced delivery: %w", rmErr)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("moving outputs into %s: %w", d.Final, err)
+	}
+	if err := syncPath(parent); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Discard removes the staging folder and everything in it.
+func (d *Dir) Discard() error {
+	if err := os.RemoveAll(d.Path); err != nil {
+		return fmt.Errorf("removing staging folder: %w", err)
+	}
+	return nil
+}
+
+// Sweep removes staging folders left behind by jobs that died, in outputRoot.
+// keep reports whether a folder belongs to a job that is still running.
+func Sweep(outputRoot string, keep func(jobID int64) bool) error {
+	base := filepath.Join(outputRoot, FolderName)
+	entries, err := os.ReadDir(base)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", base, err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if id, ok := jobIDOf(e.Name()); ok && keep != nil && keep(id) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(base, e.Name())); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// jobIDOf parses "job-<id>-<random>".
+func jobIDOf(name string) (int64, bool) {
+	rest, ok := strings.CutPrefix(name, "job-")
+	if !ok {
+		return 0, false
+	}
+	idText, _, _ := strings.Cut(rest, "-")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	return id, err == nil
+}
+
+func syncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("syncing %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", path, err)
+	}
+	return nil
+}
