@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"kiln/api"
 	"kiln/daemon/store"
 )
 
@@ -83,16 +84,6 @@ func (a *apiServer) close() {
 	}
 }
 
-// Health is the body of GET /v1/health.
-type Health struct {
-	Status      string  `json:"status"` // ok | degraded
-	Version     string  `json:"version"`
-	Uptime      float64 `json:"uptime_seconds"`
-	QueueDepth  int     `json:"queue_depth"`
-	Running     int     `json:"running"`
-	ReloadError string  `json:"reload_error,omitempty"`
-}
-
 func (a *apiServer) health(w http.ResponseWriter, r *http.Request) {
 	counts, err := a.d.store.Counts(r.Context())
 	if err != nil {
@@ -100,7 +91,7 @@ func (a *apiServer) health(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.d.mu.Lock()
-	h := Health{Status: "ok", Version: a.d.Version, Uptime: time.Since(a.d.started).Seconds(),
+	h := api.Health{Status: "ok", Version: a.d.Version, Uptime: time.Since(a.d.started).Seconds(),
 		QueueDepth: counts[store.Queued], Running: counts[store.Running], ReloadError: a.d.reloadErr}
 	a.d.mu.Unlock()
 	if h.ReloadError != "" {
@@ -117,38 +108,11 @@ func (a *apiServer) watches(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a.d.cfg.Load().Watches)
 }
 
-// JobView is a job as the API shows it.
-type JobView struct {
-	ID         int64           `json:"id"`
-	Source     string          `json:"source"`
-	Profile    string          `json:"profile"`
-	Watch      string          `json:"watch,omitempty"`
-	Priority   string          `json:"priority"`
-	State      string          `json:"state"`
-	Attempts   int             `json:"attempts"`
-	Reason     string          `json:"reason,omitempty"`
-	Output     string          `json:"output"`
-	CreatedAt  time.Time       `json:"created_at"`
-	StartedAt  *time.Time      `json:"started_at,omitempty"`
-	FinishedAt *time.Time      `json:"finished_at,omitempty"`
-	Progress   ProgressView    `json:"progress"`
-	Report     json.RawMessage `json:"report,omitempty"`
-}
-
-// ProgressView is a running job's progress.
-type ProgressView struct {
-	Fraction float64 `json:"fraction"`
-	FPS      float64 `json:"fps"`
-	Frames   int64   `json:"frames"`
-	ETA      float64 `json:"eta_seconds"`
-	Stage    string  `json:"stage,omitempty"`
-}
-
-func (a *apiServer) view(j store.Job, withReport bool) JobView {
-	v := JobView{ID: j.ID, Source: j.SourcePath, Profile: j.Profile, Watch: j.Watch, Priority: j.Priority.String(),
+func (a *apiServer) view(j store.Job, withReport bool) api.Job {
+	v := api.Job{ID: j.ID, Source: j.SourcePath, Profile: j.Profile, Watch: j.Watch, Priority: j.Priority.String(),
 		State: string(j.State), Attempts: j.Attempts, Reason: j.Reason, CreatedAt: j.CreatedAt.UTC(),
-		Output: filepath.Join(j.OutputDir, sourceName(j.SourcePath), j.Profile),
-		Progress: ProgressView{Fraction: j.Progress, FPS: j.FPS}}
+		Output:   filepath.Join(j.OutputDir, sourceName(j.SourcePath), j.Profile),
+		Progress: api.Progress{Fraction: j.Progress, FPS: j.FPS}}
 	if !j.StartedAt.IsZero() {
 		t := j.StartedAt.UTC()
 		v.StartedAt = &t
@@ -165,7 +129,7 @@ func (a *apiServer) view(j store.Job, withReport bool) JobView {
 	a.d.mu.Unlock()
 	if wp != nil {
 		p := wp.snapshot()
-		v.Progress = ProgressView{Fraction: p.Fraction, FPS: p.FPS, Frames: p.Frames, Stage: p.Stage}
+		v.Progress = api.Progress{Fraction: p.Fraction, FPS: p.FPS, Frames: p.Frames, Stage: p.Stage}
 		if elapsed := time.Since(j.StartedAt).Seconds(); p.Fraction > 0.01 {
 			v.Progress.ETA = elapsed * (1 - p.Fraction) / p.Fraction
 		}
@@ -187,7 +151,7 @@ func (a *apiServer) listJobs(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "store", err.Error())
 		return
 	}
-	views := make([]JobView, 0, len(jobs))
+	views := make([]api.Job, 0, len(jobs))
 	for _, j := range jobs {
 		views = append(views, a.view(j, false))
 	}
@@ -201,17 +165,8 @@ func (a *apiServer) getJob(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// SubmitRequest is the body of POST /v1/jobs.
-type SubmitRequest struct {
-	Source   string `json:"source"`
-	Profile  string `json:"profile"`
-	Priority string `json:"priority,omitempty"`
-	// Output is the output root; the default is <state_dir>/out.
-	Output string `json:"output,omitempty"`
-}
-
 func (a *apiServer) submit(w http.ResponseWriter, r *http.Request) {
-	var req SubmitRequest
+	var req api.SubmitRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -261,7 +216,7 @@ func (a *apiServer) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	a.d.Logger.Info("job submitted over the API", "job", jobs[0].ID, "source", req.Source, "profile", req.Profile)
 	a.d.poke()
-	writeJSON(w, http.StatusCreated, map[string]int64{"id": jobs[0].ID})
+	writeJSON(w, http.StatusCreated, api.Created{ID: jobs[0].ID})
 }
 
 func (a *apiServer) patchJob(w http.ResponseWriter, r *http.Request) {
@@ -269,9 +224,7 @@ func (a *apiServer) patchJob(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		Priority string `json:"priority"`
-	}
+	var req api.PatchJob
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -359,18 +312,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// APIError is the body of every error response.
-type APIError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
 func apiError(w http.ResponseWriter, status int, code, msg string) {
-	var e APIError
-	e.Error.Code, e.Error.Message = code, msg
-	writeJSON(w, status, e)
+	writeJSON(w, status, api.Error{Error: api.ErrorBody{Code: code, Message: msg}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,0 +1,76 @@
+// Package api holds the bodies of Kiln's local HTTP/JSON API (DESIGN.md §2),
+// shared by the daemon that serves them and the kiln client that reads them.
+// It is plain data: no logic, no dependencies beyond the standard library.
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Health is the body of GET /v1/health.
+type Health struct {
+	Status      string  `json:"status"` // ok | degraded
+	Version     string  `json:"version"`
+	Uptime      float64 `json:"uptime_seconds"`
+	QueueDepth  int     `json:"queue_depth"`
+	Running     int     `json:"running"`
+	ReloadError string  `json:"reload_error,omitempty"` // the last rejected reload
+}
+
+// Job is a job as the API shows it.
+type Job struct {
+	ID         int64           `json:"id"`
+	Source     string          `json:"source"`
+	Profile    string          `json:"profile"`
+	Watch      string          `json:"watch,omitempty"`
+	Priority   string          `json:"priority"`
+	State      string          `json:"state"` // queued | running | done | failed | cancelled
+	Attempts   int             `json:"attempts"`
+	Reason     string          `json:"reason,omitempty"`
+	Output     string          `json:"output"` // the job's output folder
+	CreatedAt  time.Time       `json:"created_at"`
+	StartedAt  *time.Time      `json:"started_at,omitempty"`
+	FinishedAt *time.Time      `json:"finished_at,omitempty"`
+	Progress   Progress        `json:"progress"`
+	Report     json.RawMessage `json:"report,omitempty"` // GET /v1/jobs/{id} once finished
+}
+
+// Progress is a job's progress.
+type Progress struct {
+	Fraction float64 `json:"fraction"` // 0..1
+	FPS      float64 `json:"fps"`
+	Frames   int64   `json:"frames"`
+	ETA      float64 `json:"eta_seconds"`
+	Stage    string  `json:"stage,omitempty"`
+}
+
+// SubmitRequest is the body of POST /v1/jobs.
+type SubmitRequest struct {
+	Source   string `json:"source"`
+	Profile  string `json:"profile"`
+	Priority string `json:"priority,omitempty"`
+	// Output is the output root; the default is <state_dir>/out.
+	Output string `json:"output,omitempty"`
+}
+
+// Created is the body of 201 answers.
+type Created struct {
+	ID int64 `json:"id"`
+}
+
+// PatchJob is the body of PATCH /v1/jobs/{id}.
+type PatchJob struct {
+	Priority string `json:"priority"`
+}
+
+// Error is the body of every error answer.
+type Error struct {
+	Error ErrorBody `json:"error"`
+}
+
+// ErrorBody says what went wrong.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}

@@ -1,0 +1,57 @@
+#!/bin/sh
+# Installs what Kiln needs to build and test on Debian 12, and nothing that is
+# already there. Safe to run again: with everything present it only checks.
+#
+#   scripts/setup-debian.sh          build and test dependencies
+#   scripts/setup-debian.sh cuda     also the CUDA headers, libcuda and ptxas
+#                                    (Debian's non-free component)
+set -eu
+
+want="libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev
+libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo"
+if [ "${1:-}" = "cuda" ]; then
+	want="$want nvidia-cuda-dev libcuda1 nvidia-cuda-toolkit"
+fi
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+if [ -z "$missing" ]; then
+	echo "setup: Debian packages present"
+	exit 0
+fi
+
+# Root runs apt directly; anyone else goes through sudo.
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	if ! command -v sudo >/dev/null 2>&1; then
+		echo "setup: missing packages:$missing" >&2
+		echo "setup: run as root, or install sudo" >&2
+		exit 1
+	fi
+	SUDO="sudo"
+fi
+
+if [ "${1:-}" = "cuda" ]; then
+	# The CUDA packages live in non-free: add it to the Components of the
+	# deb822 sources (Debian 12's default layout) or to sources.list.
+	for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
+		[ -f "$f" ] || continue
+		if grep -q '^Components:' "$f"; then
+			grep '^Components:' "$f" | grep -q 'non-free\b' ||
+				$SUDO sed -i '/^Components:/ { / non-free\( \|$\)/! s/$/ non-free/ }' "$f"
+		else
+			grep -Eq '^deb .* non-free( |$)' "$f" ||
+				$SUDO sed -i -E '/^deb / { / non-free( |$)/! s/$/ non-free/ }' "$f"
+		fi
+	done
+fi
+
+echo "setup: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
