@@ -21,7 +21,7 @@ build: setup ## build bin/kilnd and bin/kiln
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/kiln ./cmd/kiln
 
 kernels: ## regenerate the committed PTX from kernels/cuda/*.cu (clang-14)
-	kernels/gen_ptx.sh
+	sh kernels/gen_ptx.sh
 
 test: setup ## run every test (unit, kernels, end to end)
 	$(GO) vet ./...

@@ -1,0 +1,40 @@
+package kernels
+
+// #include "host.h"
+import "C"
+
+func (cpuBackend) Scale(dst, src Image, s *Scaler) error {
+	d, err := hostFrame(dst)
+	if err != nil {
+		return err
+	}
+	sf, err := hostFrame(src)
+	if err != nil {
+		return err
+	}
+	if err := checkFormat("scale source", sf, s.Src); err != nil {
+		return err
+	}
+	if err := checkFormat("scale destination", d, s.Dst); err != nil {
+		return err
+	}
+	dither := cbool(s.Dst.Depth < s.Src.Depth)
+	for i := 0; i < 3; i++ {
+		h, v := &s.h[min(i, 1)], &s.v[min(i, 1)]
+		sp, dp := &sf.Planes[i], &d.Planes[i]
+		tmp := make([]int16, dp.Width*sp.Height)
+		launch(dp.Width, sp.Height, func(l C.kiln_launch) {
+			C.kiln_host_scale_h(l, u8p(sp.Data), C.int(sp.Stride), cbool(s.Src.Bytes() == 2),
+				i16p(tmp), C.int(dp.Width), C.int(dp.Width), C.int(sp.Height),
+				i32p(h.pos), i16p(h.coef), C.int(h.taps), C.int(s.Src.Depth))
+		})
+		lo, hi := s.Dst.Levels(i)
+		launch(dp.Width, dp.Height, func(l C.kiln_launch) {
+			C.kiln_host_scale_v(l, i16p(tmp), C.int(dp.Width),
+				u8p(dp.Data), C.int(dp.Stride), cbool(s.Dst.Bytes() == 2), C.int(dp.Width), C.int(dp.Height),
+				i32p(v.pos), i16p(v.coef), C.int(v.taps), C.int(28-s.Dst.Depth),
+				C.int(lo), C.int(hi), dither)
+		})
+	}
+	return nil
+}
