@@ -1,0 +1,296 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// checker applies defaults and validates a decoded Config. It knows which keys
+// were written (set) so that an explicit zero is judged rather than silently
+// replaced, and which failed to decode (bad) so that one mistake is reported
+// once, not again as "missing" or "out of range".
+type checker struct {
+	*reporter
+	set  map[string]bool
+	bad  map[string]bool
+	base string // absolute folder that relative paths start from
+}
+
+func (c *checker) config(cfg *Config) {
+	c.daemon(&cfg.Daemon)
+	names := sortedKeys(cfg.Profiles)
+	for _, name := range names {
+		c.profile(cfg.Profiles[name], keyPath{"profile", name})
+	}
+	c.watches(cfg.Watches, names)
+}
+
+// tableCheck carries what messages about one table need: its label
+// (`profile "web"`) and path.
+type tableCheck struct {
+	*checker
+	label string
+	path  keyPath
+}
+
+func (c *checker) table(label string, path keyPath) tableCheck {
+	return tableCheck{c, label, path}
+}
+
+// key turns "audio.codec" into the key's path.
+func (t tableCheck) key(name string) keyPath {
+	return t.path.with(strings.Split(name, ".")...)
+}
+
+func (t tableCheck) has(name string) bool { return t.set[t.key(name).id()] }
+
+// usable: written and decoded fine, so its value can be judged.
+func (t tableCheck) usable(name string) bool {
+	id := t.key(name).id()
+	return t.set[id] && !t.bad[id]
+}
+
+// errorf reports a problem with key name (its line; the table's if unwritten)
+// and marks it so later checks leave it alone.
+func (t tableCheck) errorf(name string, format string, args ...any) {
+	p := t.path
+	if name != "" {
+		p = t.key(name)
+		t.bad[p.id()] = true
+	}
+	t.at(p, t.label+": "+fmt.Sprintf(format, args...))
+}
+
+// enum defaults an unwritten key to def and checks a written one against
+// allowed. It reports whether *v now holds an allowed value.
+func (t tableCheck) enum(name string, v *string, def string, allowed ...string) bool {
+	if !t.has(name) {
+		*v = def
+		return def != ""
+	}
+	if !t.usable(name) {
+		return false
+	}
+	if slices.Contains(allowed, *v) {
+		return true
+	}
+	t.errorf(name, "%s = %q is not valid; want %s", name, *v, orList(allowed))
+	return false
+}
+
+// required is enum for a key without a default.
+func (t tableCheck) required(name string, v *string, what string, allowed ...string) bool {
+	if !t.has(name) {
+		t.errorf(name, "%s is required%s: %s", name, what, orList(allowed))
+		return false
+	}
+	return t.enum(name, v, "", allowed...)
+}
+
+func (t tableCheck) intRange(name string, v *int, def, lo, hi int) {
+	if !t.has(name) {
+		*v = def
+		return
+	}
+	if t.usable(name) && (*v < lo || *v > hi) {
+		t.errorf(name, "%s = %d is out of range; want %d to %d", name, *v, lo, hi)
+	}
+}
+
+func (t tableCheck) duration(name string, v *Duration, def, lo, hi time.Duration, why string) {
+	if !t.has(name) {
+		v.Duration = def
+		return
+	}
+	if !t.usable(name) {
+		return
+	}
+	switch {
+	case v.Duration < lo:
+		t.errorf(name, "%s = %q is too short; want at least %s%s", name, v.Duration, lo, why)
+	case hi > 0 && v.Duration > hi:
+		t.errorf(name, "%s = %q is too long; want at most %s%s", name, v.Duration, hi, why)
+	}
+}
+
+// path defaults, checks and resolves a filesystem path.
+func (t tableCheck) filePath(name string, v *string, def string) {
+	if !t.has(name) {
+		if def == "" {
+			t.errorf(name, "%s is required", name) // on the line of the table that lacks it
+			return
+		}
+		*v = def
+	} else if !t.usable(name) {
+		return
+	}
+	switch {
+	case *v == "":
+		t.errorf(name, "%s is empty", name)
+		return
+	case strings.HasPrefix(*v, "~"):
+		// Nothing between TOML and the kernel expands ~; without this check it
+		// would quietly become a folder named "~" next to the config.
+		t.errorf(name, "%s = %q: ~ is not expanded; write the full path", name, *v)
+		return
+	case strings.ContainsRune(*v, 0):
+		t.errorf(name, "%s contains a NUL byte", name)
+		return
+	}
+	if !filepath.IsAbs(*v) {
+		*v = filepath.Join(t.base, *v)
+	}
+	*v = filepath.Clean(*v)
+}
+
+func (c *checker) daemon(d *Daemon) {
+	t := c.table("daemon", keyPath{"daemon"})
+	t.filePath("state_dir", &d.StateDir, "/var/lib/kiln")
+	t.filePath("socket", &d.Socket, "/run/kiln/kiln.sock")
+	// sun_path holds 108 bytes with the NUL; a longer path fails only at
+	// listen time, with an error that does not name the config.
+	if len(d.Socket) > 107 && !t.bad[t.key("socket").id()] {
+		t.errorf("socket", "socket path %q is %d bytes; unix sockets allow at most 107", d.Socket, len(d.Socket))
+	}
+	t.intRange("cpu_jobs", &d.CPUJobs, 2, 1, 64)
+	t.intRange("gpu_jobs", &d.GPUJobs, 2, 0, 16)
+	t.duration("rescan", &d.Rescan, 10*time.Second, time.Second, 0, "")
+	t.intRange("max_attempts", &d.MaxAttempts, 2, 1, 10)
+	t.enum("log_level", &d.LogLevel, "info", "debug", "info", "warn", "error")
+}
+
+func (c *checker) watches(ws []Watch, profiles []string) {
+	byName := map[string]int{}
+	byInbox := map[string]int{}
+	for i := range ws {
+		w := &ws[i]
+		label := fmt.Sprintf("[[watch]] #%d", i+1)
+		if w.Name != "" {
+			label = fmt.Sprintf("watch %q", w.Name)
+		}
+		t := c.table(label, keyPath{"watch"}.index(i))
+
+		switch {
+		case !t.has("name"):
+			t.errorf("", "name is required")
+		case !t.usable("name"):
+		case !validName(w.Name):
+			t.errorf("name", "name %q is not valid; %s", w.Name, nameRule)
+		default:
+			if j, dup := byName[w.Name]; dup {
+				t.errorf("name", "name %q is already used by [[watch]] #%d", w.Name, j+1)
+			} else {
+				byName[w.Name] = i
+			}
+		}
+
+		t.filePath("inbox", &w.Inbox, "")
+		t.filePath("output", &w.Output, "")
+		inboxOK, outputOK := t.usable("inbox"), t.usable("output")
+		if inboxOK && outputOK {
+			// Outputs inside the inbox would be picked up as sources, and an
+			// inbox inside the output would be mixed with deliverables.
+			switch {
+			case w.Inbox == w.Output:
+				t.errorf("output", "output is the same folder as inbox (%s)", w.Inbox)
+			case within(w.Output, w.Inbox):
+				t.errorf("output", "output %s is inside inbox %s", w.Output, w.Inbox)
+			case within(w.Inbox, w.Output):
+				t.errorf("inbox", "inbox %s is inside output %s", w.Inbox, w.Output)
+			}
+		}
+		if inboxOK {
+			if j, dup := byInbox[w.Inbox]; dup {
+				t.errorf("inbox", "inbox %s is already watched by %s", w.Inbox, watchLabel(ws, j))
+			} else {
+				byInbox[w.Inbox] = i
+			}
+		}
+
+		switch {
+		case !t.has("profiles") || t.usable("profiles") && len(w.Profiles) == 0:
+			t.errorf("profiles", "profiles must list at least one profile; defined profiles: %s", profileList(profiles))
+		case t.usable("profiles"):
+			seen := map[string]bool{}
+			for j, name := range w.Profiles {
+				elem := fmt.Sprintf("profiles.#%d", j)
+				switch {
+				case seen[name]:
+					t.errorf(elem, "profile %q is listed twice; each file would run it twice into the same output folder", name)
+				case !slices.Contains(profiles, name):
+					t.errorf(elem, "profile %q is not defined; defined profiles: %s", name, profileList(profiles))
+				}
+				seen[name] = true
+			}
+		}
+
+		// "" is allowed and means: keep each profile's priority.
+		if !t.usable("priority") || w.Priority != "" {
+			t.enum("priority", &w.Priority, "", "high", "normal", "low")
+		}
+		t.duration("settle", &w.Settle, 5*time.Second, time.Second, 0,
+			" (file times have 1 s resolution on many filesystems and shares)")
+	}
+}
+
+func watchLabel(ws []Watch, i int) string {
+	if ws[i].Name != "" {
+		return fmt.Sprintf("watch %q", ws[i].Name)
+	}
+	return fmt.Sprintf("[[watch]] #%d", i+1)
+}
+
+func profileList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// within reports whether path lies strictly inside dir; both are clean and
+// absolute.
+func within(path, dir string) bool {
+	if dir == "/" {
+		return path != "/"
+	}
+	return strings.HasPrefix(path, dir+"/")
+}
+
+const nameRule = "use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit"
+
+// validName is [a-z0-9][a-z0-9._-]*. Names become folder names under an
+// output folder, so a leading '.' or '-' (".." or a flag-like "-x") is
+// refused as well.
+func validName(s string) bool {
+	if s == "" || s[0] == '.' || s[0] == '-' || s[0] == '_' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// orList writes `"a", "b" or "c"`.
+func orList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// inRange is false for NaN, which TOML can spell as nan.
+func inRange(v, lo, hi float64) bool {
+	return !math.IsNaN(v) && v >= lo && v <= hi
+}
