@@ -58,6 +58,9 @@ type AudioPlan struct {
 	Channels   int
 	Layout     string
 	BitRate    int64
+	// Remix is a libavfilter channel mapping applied before resampling, when
+	// the default down/upmix would be wrong (dual mono for a mono source).
+	Remix string
 }
 
 // source is what the planner needs to know about the input's video.
@@ -505,7 +508,13 @@ func planAudio(plan *Plan, info job.MediaInfo, p config.Profile) error {
 			return &ProfileError{Reason: fmt.Sprintf("audio codec %q is not supported", codec)}
 		}
 		if p.Kind == "broadcast" {
+			// Playout wants stereo pairs. A mono source is carried as dual
+			// mono at full level (the default upmix would drop it by 3 dB).
 			maxCh = 2
+			if ap.Channels == 1 {
+				ap.Channels, ap.Remix = 2, "pan=stereo|c0=c0|c1=c0"
+				plan.Decisions = append(plan.Decisions, fmt.Sprintf("audio %d: mono carried as dual mono", a.Index))
+			}
 		}
 		if ap.Encoder == "s302m" && ap.Channels%2 == 1 {
 			ap.Channels++
@@ -577,7 +586,7 @@ func parseRational(s string) (sdi.Rational, bool) {
 	if err != nil || f <= 0 {
 		return sdi.Rational{}, false
 	}
-	for _, nt := range []sdi.Rational{{24000, 1001}, {30000, 1001}, {60000, 1001}} {
+	for _, nt := range []sdi.Rational{{Num: 24000, Den: 1001}, {Num: 30000, Den: 1001}, {Num: 60000, Den: 1001}} {
 		if math.Abs(f-nt.Float()) < 0.01 {
 			return nt, true
 		}

@@ -90,6 +90,9 @@ func newAudioPath(in *inputFile, a AudioPlan, out *outputFile) (*streamPath, err
 	// first_pts=0 pads with silence when the audio starts after the video.
 	p.chain = fmt.Sprintf("aresample=%d:async=1:first_pts=0,aformat=sample_fmts=%s:sample_rates=%d:channel_layouts=%s",
 		a.SampleRate, p.enc.ctx.SampleFormat().Name(), a.SampleRate, a.Layout)
+	if a.Remix != "" {
+		p.chain = a.Remix + "," + p.chain
+	}
 	if n := p.enc.ctx.FrameSize(); n > 0 {
 		// Encoders with a fixed frame size (AAC 1024, MP2 1152, AC-3 1536)
 		// want exactly that many samples per frame; the last one is padded.

@@ -1,0 +1,84 @@
+package intake
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestScan(t *testing.T) {
+	inbox := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "secret.mxf")
+	write := func(rel string, n int) {
+		t.Helper()
+		p := filepath.Join(inbox, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, make([]byte, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("news.mxf", 10)
+	write("promo.mov", 20)
+	write(".hidden.mxf", 1)
+	write("upload.mp4.part", 1)
+	write("x.tmp", 1)
+	write("y.crdownload", 1)
+	write("done/old.mxf", 1)
+	write("failed/bad.mxf", 1)
+	write("sub/deeper.mxf", 1)
+	if err := os.WriteFile(outside, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(inbox, "link.mxf")); err != nil {
+		t.Fatal(err)
+	}
+	mtime := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(filepath.Join(inbox, "news.mxf"), mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := Scan(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("Scan found %+v, want news.mxf and promo.mov", got)
+	}
+	want := []Candidate{
+		{Path: filepath.Join(inbox, "news.mxf"), Name: "news.mxf", Size: 10, Mtime: mtime},
+		{Path: filepath.Join(inbox, "promo.mov"), Name: "promo.mov", Size: 20},
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Path != w.Path || g.Name != w.Name || g.Size != w.Size {
+			t.Errorf("candidate %d = %+v, want %+v", i, g, w)
+		}
+		if !w.Mtime.IsZero() && !g.Mtime.Equal(w.Mtime) {
+			t.Errorf("%s mtime %v, want %v", g.Name, g.Mtime, w.Mtime)
+		}
+	}
+}
+
+func TestScanRelativeDirGivesAbsolutePaths(t *testing.T) {
+	inbox := t.TempDir()
+	if err := os.WriteFile(filepath.Join(inbox, "a.ts"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(inbox)
+	got, err := Scan(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !filepath.IsAbs(got[0].Path) {
+		t.Fatalf("Scan(.) = %+v, want one absolute path", got)
+	}
+}
+
+func TestScanMissingInbox(t *testing.T) {
+	if _, err := Scan(filepath.Join(t.TempDir(), "nope")); err == nil {
+		t.Fatal("no error for a missing inbox")
+	}
+}

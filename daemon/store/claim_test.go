@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestClaimPriorityThenFIFO(t *testing.T) {
+	s, c := openTest(t)
+	s.AgingStep = 0 // ordering only; aging has its own test
+	var want []string
+	for i, p := range []Priority{Low, Normal, High, Low, High, Normal} {
+		c.Advance(time.Second)
+		add(t, s, fmt.Sprintf("/in/%d-%s", i, p), p, "p")
+	}
+	want = []string{"/in/2-high", "/in/4-high", "/in/1-normal", "/in/5-normal", "/in/0-low", "/in/3-low"}
+	for _, w := range want {
+		if got := claim(t, s); got.SourcePath != w {
+			t.Fatalf("claimed %s, want %s", got.SourcePath, w)
+		}
+	}
+}
+
+func TestClaimAging(t *testing.T) {
+	const step = 10 * time.Minute
+	for _, tc := range []struct {
+		name    string
+		aging   time.Duration
+		waitLow time.Duration // how long after the low job the claim happens
+		want    string
+	}{
+		// The high job arrives 19 minutes after the low one. The low job
+		// needs two steps more waiting than the high one to tie it, and
+		// wins ties by being older.
+		{"one step short", step, 2*step - time.Second, "/in/high"},
+		{"two steps waited", step, 2 * step, "/in/low"},
+		{"long wait", step, 10 * step, "/in/low"},
+		{"aging off", 0, 100 * step, "/in/high"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, c := openTest(t)
+			s.AgingStep = tc.aging
+			start := c.Now()
+			add(t, s, "/in/low", Low, "p")
+			c.Advance(19 * time.Minute)
+			add(t, s, "/in/high", High, "p")
+			c.t = start.Add(tc.waitLow)
+			if got := claim(t, s); got.SourcePath != tc.want {
+				t.Errorf("claimed %s, want %s", got.SourcePath, tc.want)
+			}
+		})
+	}
+}
+
+func TestClaimAgingCannotStarve(t *testing.T) {
+	// A high job arrives every minute, and one job is claimed every minute.
+	// Without aging the low job would wait for ever.
+	s, c := openTest(t)
+	add(t, s, "/in/low", Low, "p")
+	for i := 0; i < 100; i++ {
+		c.Advance(time.Minute)
+		add(t, s, fmt.Sprintf("/in/high-%d", i), High, "p")
+		if j := claim(t, s); j.SourcePath == "/in/low" {
+			if waited := c.Now().Sub(j.QueuedAt); waited > 3*DefaultAgingStep {
+				t.Errorf("low job waited %v", waited)
+			}
+			return
+		}
+	}
+	t.Fatal("the low job never ran while high jobs kept arriving")
+}
+
+func TestClaimExactlyOnceConcurrently(t *testing.T) {
+	const (
+		sources    = 50
+		perSource  = 10
+		total      = sources * perSource
+		goroutines = 8
+	)
+	s, _ := openTest(t)
+	ctx := context.Background()
+	for i := 0; i < sources; i++ {
+		ns := NewSource{Path: fmt.Sprintf("/in/%d", i), OutputDir: "/out"}
+		for k := 0; k < perSource; k++ {
+			ns.Jobs = append(ns.Jobs, NewJob{Profile: fmt.Sprintf("p%d", k), Priority: Priority(k%3 - 1)})
+		}
+		if _, _, err := s.AddSource(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var (
+		mu      sync.Mutex
+		claimed = make(map[int64]int)
+		wg      sync.WaitGroup
+		errs    = make(chan error, goroutines)
+	)
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				j, ok, err := s.Claim(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !ok {
+					return
+				}
+				mu.Lock()
+				claimed[j.ID]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(claimed) != total {
+		t.Fatalf("%d distinct jobs claimed, want %d", len(claimed), total)
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("job %d claimed %d times", id, n)
+		}
+	}
+	counts, _ := s.Counts(ctx)
+	if counts[Running] != total || counts[Queued] != 0 {
+		t.Errorf("counts %v", counts)
+	}
+	var maxAttempts int
+	if err := s.db.QueryRow(`SELECT MAX(attempts) FROM jobs`).Scan(&maxAttempts); err != nil || maxAttempts != 1 {
+		t.Errorf("max attempts %d, %v; want 1", maxAttempts, err)
+	}
+}
+
+func BenchmarkEnqueueClaimFinish(b *testing.B) {
+	s, _ := openTest(b)
+	s.Now = time.Now
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, _, err := s.AddSource(ctx, NewSource{Path: fmt.Sprintf("/in/%d.mxf", i), OutputDir: "/out",
+			Jobs: []NewJob{{Profile: "pal"}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		j, ok, err := s.Claim(ctx)
+		if err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+		if _, err := s.Finish(ctx, j.ID, Done, "", []byte(`{}`)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+}

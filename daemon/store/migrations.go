@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migration is one step of the schema. Steps are applied in order, each in its
+// own transaction, and recorded in schema_version; a step is never edited once
+// released, only followed by a new one.
+//
+// The SQL is kept to what SQLite and PostgreSQL both accept (BIGINT, TEXT,
+// DOUBLE PRECISION, CHECK, partial indexes) so that a PostgreSQL backend can
+// reuse these steps. The one dialect difference is the id column: SQLite's
+// INTEGER PRIMARY KEY AUTOINCREMENT becomes BIGINT GENERATED ALWAYS AS
+// IDENTITY there. AUTOINCREMENT (rather than a plain rowid) because job ids
+// are shown to users and must never be reused, even after old rows are pruned.
+type migration struct {
+	version    int
+	name       string
+	statements []string
+}
+
+var migrations = []migration{
+	{
+		version: 1,
+		name:    "sources and jobs",
+		statements: []string{
+			`CREATE TABLE sources (
+				id          INTEGER PRIMARY KEY AUTOINCREMENT,
+				path        TEXT NOT NULL,
+				watch       TEXT NOT NULL DEFAULT '',
+				output_dir  TEXT NOT NULL,
+				size        BIGINT NOT NULL,
+				mtime       BIGINT NOT NULL,
+				state       TEXT NOT NULL CHECK (state IN ('active', 'done', 'failed')),
+				created_at  BIGINT NOT NULL,
+				finished_at BIGINT
+			)`,
+			// A file is taken in again only after its earlier drop has
+			// finished: at most one active source per path. The index is the
+			// guarantee even if two daemons share the store.
+			`CREATE UNIQUE INDEX sources_one_active_per_path ON sources (path) WHERE state = 'active'`,
+			`CREATE TABLE jobs (
+				id          INTEGER PRIMARY KEY AUTOINCREMENT,
+				source_id   BIGINT NOT NULL REFERENCES sources (id),
+				profile     TEXT NOT NULL,
+				priority    INTEGER NOT NULL,
+				state       TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+				attempts    INTEGER NOT NULL DEFAULT 0,
+				reason      TEXT NOT NULL DEFAULT '',
+				created_at  BIGINT NOT NULL,
+				queued_at   BIGINT NOT NULL,
+				started_at  BIGINT,
+				finished_at BIGINT,
+				progress    DOUBLE PRECISION NOT NULL DEFAULT 0,
+				fps         DOUBLE PRECISION NOT NULL DEFAULT 0,
+				report      TEXT,
+				worker_pid  INTEGER NOT NULL DEFAULT 0
+			)`,
+			`CREATE INDEX jobs_by_state ON jobs (state, priority, queued_at)`,
+			`CREATE INDEX jobs_by_source ON jobs (source_id)`,
+		},
+	},
+}
+
+// migrate creates schema_version if needed and applies the missing steps.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version    INTEGER PRIMARY KEY,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("creating schema_version: %w", err)
+	}
+	latest := migrations[len(migrations)-1].version
+	for _, m := range migrations {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			// Read the version inside the write transaction, so that two
+			// processes opening a fresh file cannot both apply a step.
+			current, err := schemaVersion(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if current > latest {
+				return fmt.Errorf("the database has schema version %d but this kilnd knows only up to %d: run a newer kilnd or restore the store from a backup", current, latest)
+			}
+			if current >= m.version {
+				return nil
+			}
+			for _, stmt := range m.statements {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`, m.version, s.now()); err != nil {
+				return fmt.Errorf("migration %d (%s): recording it: %w", m.version, m.name, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func schemaVersion(ctx context.Context, q querier) (int, error) {
+	var v sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("reading schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}

@@ -1,0 +1,221 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Source is one drop of a file: the same path dropped again after its earlier
+// jobs finished is a new Source with a new id.
+type Source struct {
+	ID        int64
+	Path      string // absolute, as found in the inbox or given to the API
+	Watch     string // the watch folder's name; "" for API submissions
+	OutputDir string // the output root the jobs write under
+	Size      int64
+	Mtime     time.Time
+	State     SourceState
+
+	CreatedAt  time.Time
+	FinishedAt time.Time // zero while active
+}
+
+// NewSource describes a file to take in and the jobs to make from it.
+type NewSource struct {
+	Path      string
+	Watch     string
+	OutputDir string
+	Size      int64
+	Mtime     time.Time
+	Jobs      []NewJob
+}
+
+// NewJob is one job of a NewSource: one per profile.
+type NewJob struct {
+	Profile  string
+	Priority Priority
+}
+
+// SourceOutcome tells the daemon what a finished job means for its source.
+// When Finished is true the source's last job has ended, and the file must move
+// to done/ (AllDone) or failed/ (anything else; Jobs says which failed and why).
+type SourceOutcome struct {
+	Source   Source
+	Finished bool
+	AllDone  bool
+	Jobs     []Job // all of the source's jobs, as they stand after the change
+}
+
+const sourceColumns = `id, path, watch, output_dir, size, mtime, state, created_at, finished_at`
+
+// AddSource takes in a file: it inserts the source and one queued job per
+// NewJob, all or nothing. If the path already has an active source it inserts
+// nothing and returns ErrSourceActive.
+func (s *Store) AddSource(ctx context.Context, ns NewSource) (Source, []Job, error) {
+	if err := ns.validate(); err != nil {
+		return Source{}, nil, err
+	}
+	var (
+		src  Source
+		jobs []Job
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// The explicit check gives the common case a clear error; the partial
+		// unique index on sources(path) still guards a PostgreSQL store
+		// shared by several daemons, hence the second check on insert.
+		if _, ok, err := activeSource(ctx, tx, ns.Path); err != nil {
+			return err
+		} else if ok {
+			return fmt.Errorf("%s: %w", ns.Path, ErrSourceActive)
+		}
+		now := s.now()
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO sources (path, watch, output_dir, size, mtime, state, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			ns.Path, ns.Watch, ns.OutputDir, ns.Size, mtimeNanos(ns.Mtime), SourceActive, now).Scan(&id)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("%s: %w", ns.Path, ErrSourceActive)
+		}
+		if err != nil {
+			return fmt.Errorf("job store: adding source %s: %w", ns.Path, err)
+		}
+		for _, nj := range ns.Jobs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (source_id, profile, priority, state, created_at, queued_at)
+				VALUES (?, ?, ?, ?, ?, ?)`, id, nj.Profile, int(nj.Priority), Queued, now, now); err != nil {
+				return fmt.Errorf("job store: adding %s job for %s: %w", nj.Profile, ns.Path, err)
+			}
+		}
+		if src, err = sourceByID(ctx, tx, id); err != nil {
+			return err
+		}
+		jobs, err = jobsOfSource(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return Source{}, nil, err
+	}
+	return src, jobs, nil
+}
+
+func (ns NewSource) validate() error {
+	if ns.Path == "" {
+		return errors.New("job store: a source needs a path")
+	}
+	if len(ns.Jobs) == 0 {
+		// A source without jobs would stay active forever and block the path.
+		return fmt.Errorf("job store: %s: no profiles to run", ns.Path)
+	}
+	seen := make(map[string]bool, len(ns.Jobs))
+	for _, j := range ns.Jobs {
+		if j.Profile == "" {
+			return fmt.Errorf("job store: %s: a job needs a profile name", ns.Path)
+		}
+		if seen[j.Profile] {
+			// Both jobs would write to <output>/<source>/<profile>/.
+			return fmt.Errorf("job store: %s: profile %q listed twice", ns.Path, j.Profile)
+		}
+		seen[j.Profile] = true
+		if !j.Priority.valid() {
+			return fmt.Errorf("job store: %s: %s job: invalid %s", ns.Path, j.Profile, j.Priority)
+		}
+	}
+	return nil
+}
+
+// ActiveSource returns the path's active source, if it has one.
+func (s *Store) ActiveSource(ctx context.Context, path string) (Source, bool, error) {
+	return activeSource(ctx, s.db, path)
+}
+
+func activeSource(ctx context.Context, q querier, path string) (Source, bool, error) {
+	src, err := scanSource(q.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE path = ? AND state = ?`, path, SourceActive))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Source{}, false, nil
+	}
+	if err != nil {
+		return Source{}, false, fmt.Errorf("job store: looking up %s: %w", path, err)
+	}
+	return src, true, nil
+}
+
+// Outcome reports where a source stands, as Finish does. The daemon uses it
+// after Cancel has cancelled a queued job, to learn whether the file must now
+// move to failed/.
+func (s *Store) Outcome(ctx context.Context, sourceID int64) (SourceOutcome, error) {
+	return outcome(ctx, s.db, sourceID)
+}
+
+func outcome(ctx context.Context, q querier, sourceID int64) (SourceOutcome, error) {
+	src, err := sourceByID(ctx, q, sourceID)
+	if err != nil {
+		return SourceOutcome{}, err
+	}
+	jobs, err := jobsOfSource(ctx, q, sourceID)
+	if err != nil {
+		return SourceOutcome{}, err
+	}
+	return SourceOutcome{
+		Source:   src,
+		Finished: src.State != SourceActive,
+		AllDone:  src.State == SourceDone,
+		Jobs:     jobs,
+	}, nil
+}
+
+// settleSource closes the source once none of its jobs is unfinished, and
+// returns the outcome either way. It runs in the transaction that finished a
+// job, so exactly one caller sees Finished become true.
+func (s *Store) settleSource(ctx context.Context, tx *sql.Tx, sourceID int64) (SourceOutcome, error) {
+	var unfinished, notDone int
+	err := tx.QueryRowContext(ctx, `SELECT
+			COALESCE(SUM(CASE WHEN state IN ('queued', 'running') THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN state <> 'done' THEN 1 ELSE 0 END), 0)
+		FROM jobs WHERE source_id = ?`, sourceID).Scan(&unfinished, &notDone)
+	if err != nil {
+		return SourceOutcome{}, fmt.Errorf("job store: counting jobs of source %d: %w", sourceID, err)
+	}
+	if unfinished == 0 {
+		// Anything short of every job done fails the source, cancelled jobs
+		// included: the file goes to failed/ so that a person looks at it,
+		// rather than to done/ with outputs missing.
+		state := SourceDone
+		if notDone > 0 {
+			state = SourceFailed
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET state = ?, finished_at = ? WHERE id = ? AND state = ?`,
+			state, s.now(), sourceID, SourceActive); err != nil {
+			return SourceOutcome{}, fmt.Errorf("job store: closing source %d: %w", sourceID, err)
+		}
+	}
+	return outcome(ctx, tx, sourceID)
+}
+
+func sourceByID(ctx context.Context, q querier, id int64) (Source, error) {
+	src, err := scanSource(q.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Source{}, fmt.Errorf("source %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Source{}, fmt.Errorf("job store: reading source %d: %w", id, err)
+	}
+	return src, nil
+}
+
+func scanSource(row *sql.Row) (Source, error) {
+	var (
+		src            Source
+		mtime, created int64
+		finished       sql.NullInt64
+	)
+	err := row.Scan(&src.ID, &src.Path, &src.Watch, &src.OutputDir, &src.Size, &mtime, &src.State, &created, &finished)
+	if err != nil {
+		return Source{}, err
+	}
+	src.Mtime = mtimeFromNanos(mtime)
+	src.CreatedAt = time.Unix(0, created)
+	src.FinishedAt = fromNanos(finished)
+	return src, nil
+}
