@@ -28,6 +28,12 @@ static int kiln_stream_rotation(AVStream *s) {
 static int kiln_buffersrc_close(AVFilterContext *ctx, int64_t pts) {
 	return av_buffersrc_close(ctx, pts, AV_BUFFERSRC_FLAG_PUSH);
 }
+static uint8_t *kiln_frame_plane(AVFrame *f, int i) { return f->data[i]; }
+static int kiln_frame_linesize(AVFrame *f, int i) { return f->linesize[i]; }
+static void kiln_frame_set_fields(AVFrame *f, int interlaced, int tff) {
+	f->interlaced_frame = interlaced;
+	f->top_field_first = tff;
+}
 static const char *kiln_format_name(AVFormatContext *f) { return f->iformat ? f->iformat->name : ""; }
 */
 import "C"
@@ -144,4 +150,28 @@ func closeBufferSource(src *astiav.FilterContext, pts int64) error {
 		return fmt.Errorf("closing filter input: libav error %d", int(ret))
 	}
 	return nil
+}
+
+// framePlane returns plane i of a video frame as a byte slice of linesize ×
+// rows bytes, aliasing the frame's buffer.
+func framePlane(f *astiav.Frame, i, rows int) ([]byte, int) {
+	cf := (*C.AVFrame)(f.UnsafePointer())
+	stride := int(C.kiln_frame_linesize(cf, C.int(i)))
+	ptr := C.kiln_frame_plane(cf, C.int(i))
+	if ptr == nil || stride <= 0 {
+		return nil, 0
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(ptr)), stride*rows), stride
+}
+
+// setFrameFields flags a frame interlaced (and which field is first) for the
+// encoder, which writes it into the bitstream.
+func setFrameFields(f *astiav.Frame, interlaced, tff bool) {
+	b := func(v bool) C.int {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	C.kiln_frame_set_fields((*C.AVFrame)(f.UnsafePointer()), b(interlaced), b(tff))
 }

@@ -27,28 +27,51 @@ type Plan struct {
 
 // VideoPlan is the video rendition: its processing chain and its encoder.
 type VideoPlan struct {
-	Input      int     // source stream index
-	Chain      []Stage // processing stages, in order
-	Encoder    string  // libav encoder name
-	Width      int
-	Height     int
-	PixFmt     string
-	FrameRate  sdi.Rational
-	SAR        sdi.Rational
-	FieldOrder sdi.FieldOrder
-	BitRate    int64
-	GOP        int
-	Options    map[string]string // encoder AVOptions
+	Input       int     // source stream index
+	Rotate      int     // degrees clockwise the source must turn first (display matrix)
+	Chain       []Stage // processing stages, in order
+	ScaleFilter string  // lanczos | bicubic, for conversions the chain adds
+	Encoder     string  // libav encoder name
+	Width       int
+	Height      int
+	PixFmt      string
+	FrameRate   sdi.Rational
+	SAR         sdi.Rational
+	FieldOrder  sdi.FieldOrder
+	BitRate     int64
+	GOP         int
+	Options     map[string]string // encoder AVOptions
 
 	ColorPrimaries, ColorTransfer, ColorSpace string
 }
 
-// Stage is one step of the video chain. Filter is the libavfilter expression
-// that carries it out on the CPU backend today.
+// Stage is one step of the video chain, run by Kiln's kernels (video_chain.go).
+// Which fields matter depends on Op.
 type Stage struct {
-	Name   string // rotate | deinterlace | field_order | colour_matrix | scale | fit | frame_rate | interlace | format
-	Filter string
+	Op            string // one of the Op constants
+	Width, Height int    // scale, field_scale: output size; pad: canvas; crop: region
+	X, Y          int    // pad, crop: offset of the picture / region
+	Filter        string // scale, field_scale: lanczos | bicubic
+	Matrix        string // colour_matrix: "bt709→bt601" | "bt601→bt709"
+	Order         sdi.FieldOrder
+	Double        bool         // deinterlace: one picture per field
+	Rate          sdi.Rational // frame_rate: output rate
+	Method        string       // frame_rate: mc | blend | dup
 }
+
+// Stage operations.
+const (
+	OpDeinterlace  = "deinterlace"   // interlaced → progressive (Order, Double)
+	OpFieldScale   = "field_scale"   // scale each field on its own
+	OpScale        = "scale"         // resample the whole picture
+	OpColourMatrix = "colour_matrix" // BT.709 ↔ BT.601
+	OpPad          = "pad"           // place in a larger black canvas
+	OpCrop         = "crop"          // cut a region
+	OpFieldOrder   = "field_order"   // reverse field order (from Order)
+	OpFrameRate    = "frame_rate"    // convert to Rate by Method
+	OpInterlace    = "interlace"     // two progressive pictures → one TFF frame
+	OpPulldown     = "pulldown"      // 2:3, 23.976p → 29.97i
+)
 
 // AudioPlan is one output audio track, made from one source audio stream.
 type AudioPlan struct {
@@ -142,7 +165,7 @@ func describeSource(v job.StreamInfo, info job.MediaInfo) (source, error) {
 	s := source{
 		index: v.Index, width: v.Width, height: v.Height, rate: rate,
 		sar: sdi.Rational{Num: 1, Den: 1}, fields: sdi.Progressive,
-		rotation: ((v.Rotation%360)+360)%360, pixFmt: v.PixelFormat, colorSpace: v.ColorSpace,
+		rotation: ((v.Rotation % 360) + 360) % 360, pixFmt: v.PixelFormat, colorSpace: v.ColorSpace,
 		duration: info.Duration,
 	}
 	if sar, ok := parseRational(strings.Replace(v.SAR, ":", "/", 1)); ok && sar.Num > 0 {
@@ -186,7 +209,7 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 	d = append(d, fmt.Sprintf("%s → %s %s %dx%d %s, %s, display %s (SAR %s, BT.601 704-sample active picture)",
 		describeRaster(src), strings.ToUpper(std.Name), std.System, std.Width, std.Height, fieldWords(std.Fields), strings.ToUpper(p.Codec), p.Aspect, sar))
 
-	v.Chain = append(v.Chain, rotateStages(src.rotation)...)
+	v.Rotate, v.ScaleFilter = src.rotation, p.ScaleFilter
 	fieldRate := sdi.Rational{Num: std.FrameRate.Num * 2, Den: std.FrameRate.Den}
 	scale, fitWords := fitStages(src, std.Width, std.Height, std.Active, sar, p.Fit, p.ScaleFilter, src.fields != sdi.Progressive && sameRate(src.rate, std.FrameRate))
 	d = append(d, fitWords)
@@ -199,7 +222,7 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 		// Same field rate: scale each field on its own, so fields stay fields.
 		v.Chain = append(v.Chain, scale...)
 		if src.fields == sdi.BottomFirst {
-			v.Chain = append(v.Chain, Stage{"field_order", "fieldorder=tff"})
+			v.Chain = append(v.Chain, Stage{Op: OpFieldOrder, Order: sdi.BottomFirst})
 			d = append(d, "fields kept, each scaled on its own; BFF → TFF by a one-line shift")
 		} else {
 			d = append(d, "fields kept, each scaled on its own (field-preserving, no blending)")
@@ -209,23 +232,23 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 		d = append(d, fmt.Sprintf("%s progressive → PsF: both fields of a frame come from the same picture", rateWords(src.rate)))
 	case src.fields == sdi.Progressive && sameRate(src.rate, fieldRate):
 		v.Chain = append(v.Chain, scale...)
-		v.Chain = append(v.Chain, Stage{"interlace", "tinterlace=mode=interleave_top:flags=vlpf"})
+		v.Chain = append(v.Chain, Stage{Op: OpInterlace})
 		d = append(d, fmt.Sprintf("%sp → %si: each field from its own frame, vertical low-pass against twitter", rateWords(src.rate), rateWords(std.FrameRate)))
 	case src.fields == sdi.Progressive && std.Name == "ntsc" && sameRate(src.rate, sdi.Rational{Num: 24000, Den: 1001}):
 		v.Chain = append(v.Chain, scale...)
-		v.Chain = append(v.Chain, Stage{"interlace", "telecine=first_field=top:pattern=23"})
+		v.Chain = append(v.Chain, Stage{Op: OpPulldown})
 		d = append(d, "23.976p → 29.97i by 3:2 pulldown")
 	default:
 		// Standards or frame-rate conversion: work in the field domain. Make
 		// progressive pictures at the source's field rate, scale them, convert
 		// to the target's field rate, then weave fields from successive pictures.
 		if src.fields != sdi.Progressive {
-			v.Chain = append(v.Chain, Stage{"deinterlace", "bwdif=mode=send_field:parity=auto:deint=all"})
+			v.Chain = append(v.Chain, Stage{Op: OpDeinterlace, Order: src.fields, Double: true})
 			d = append(d, fmt.Sprintf("deinterlace %si to %sp (one picture per field)", rateWords(src.rate), rateWords(sdi.Rational{Num: src.rate.Num * 2, Den: src.rate.Den})))
 		}
 		v.Chain = append(v.Chain, scale...)
 		frc, words := frameRateStage(fieldRate, p.FrameRateMethod)
-		v.Chain = append(v.Chain, frc, Stage{"interlace", "tinterlace=mode=interleave_top:flags=vlpf"})
+		v.Chain = append(v.Chain, frc, Stage{Op: OpInterlace})
 		d = append(d, words, fmt.Sprintf("%sp → %si: each field from its own picture", rateWords(fieldRate), rateWords(std.FrameRate)))
 	}
 
@@ -267,8 +290,6 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 		v.SAR = sdi.Rational{Num: int(n), Den: int(dd)}
 		d = append(d, fmt.Sprintf("MPEG-2 aspect_ratio_information = %s (decoders report SAR %s)", p.Aspect, v.SAR))
 	}
-	v.Chain = append(v.Chain,
-		Stage{"format", fmt.Sprintf("fps=fps=%s,setsar=%d/%d,format=%s,setfield=tff", std.FrameRate, v.SAR.Num, v.SAR.Den, v.PixFmt)})
 	plan := Plan{Video: v, Decisions: d}
 	if p.Audio.Loudness != nil {
 		plan.Warnings = append(plan.Warnings, fmt.Sprintf(
@@ -278,9 +299,8 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 }
 
 func planFile(src source, p config.Profile) (Plan, error) {
-	v := VideoPlan{FrameRate: src.rate, BitRate: int64(p.VideoBitrate), FieldOrder: src.fields}
+	v := VideoPlan{FrameRate: src.rate, BitRate: int64(p.VideoBitrate), FieldOrder: src.fields, Rotate: src.rotation, ScaleFilter: p.ScaleFilter}
 	var d []string
-	v.Chain = append(v.Chain, rotateStages(src.rotation)...)
 
 	// Output raster: the profile's, or the source's. One given size sets the
 	// other from the display aspect.
@@ -314,16 +334,16 @@ func planFile(src source, p config.Profile) (Plan, error) {
 		}
 	}
 	if deinterlace {
-		v.Chain = append(v.Chain, Stage{"deinterlace", "bwdif=mode=send_frame:parity=auto:deint=all"})
+		v.Chain = append(v.Chain, Stage{Op: OpDeinterlace, Order: src.fields})
 		v.FieldOrder = sdi.Progressive
 		d = append(d, "deinterlace (motion-adaptive, one frame per frame)")
 	}
 	if resized {
-		interl := ""
+		op := OpScale
 		if v.FieldOrder != sdi.Progressive {
-			interl = ":interl=1"
+			op = OpFieldScale
 		}
-		v.Chain = append(v.Chain, Stage{"scale", fmt.Sprintf("scale=%d:%d:flags=%s+accurate_rnd+full_chroma_int%s", w, h, swsFlag(p.ScaleFilter), interl)})
+		v.Chain = append(v.Chain, Stage{Op: op, Width: w, Height: h, Filter: p.ScaleFilter})
 		d = append(d, fmt.Sprintf("scale %dx%d → %dx%d (%s)", src.width, src.height, w, h, p.ScaleFilter))
 	}
 	if rateChange {
@@ -374,13 +394,6 @@ func planFile(src source, p config.Profile) (Plan, error) {
 	default:
 		return Plan{}, &ProfileError{Reason: fmt.Sprintf("file codec %q is not supported", p.Codec)}
 	}
-	// fps makes the output constant-rate whatever the source's timestamps do.
-	v.Chain = append(v.Chain, Stage{"format", fmt.Sprintf("fps=fps=%s,setsar=%d/%d,format=%s", v.FrameRate, v.SAR.Num, v.SAR.Den, v.PixFmt)})
-	if v.FieldOrder == sdi.TopFirst {
-		v.Chain[len(v.Chain)-1].Filter += ",setfield=tff"
-	} else if v.FieldOrder == sdi.BottomFirst {
-		v.Chain[len(v.Chain)-1].Filter += ",setfield=bff"
-	}
 	d = append([]string{fmt.Sprintf("%s → %dx%d %s %s, %s", describeRaster(src), w, h, rateWords(v.FrameRate), fieldWords(v.FieldOrder), strings.ToUpper(p.Codec))}, d...)
 	if !resized && !deinterlace && !rateChange {
 		d = append(d, "raster, frame rate and scan kept as in the source")
@@ -410,33 +423,44 @@ func fitStages(src source, width, height, active int, sar sdi.Rational, fit, fil
 	// Picture heights in multiples of 4 lines keep whole 4:2:0 chroma lines
 	// in both fields.
 	const lines = 4
-	matrix := ""
-	if src.hd {
-		matrix = ":in_color_matrix=bt709:out_color_matrix=bt601"
-	}
-	interl := ""
-	if perField {
-		interl = ":interl=1"
-	}
-	flags := swsFlag(filter) + "+accurate_rnd+full_chroma_int"
-	scale := func(w, h int) Stage {
-		return Stage{"scale", fmt.Sprintf("scale=%d:%d:flags=%s%s%s", w, h, flags, interl, matrix)}
+	// scale resamples (each field on its own when perField), then converts
+	// HD colour to the BT.601 matrix at the smaller SD size.
+	scale := func(w, h int) []Stage {
+		op := OpScale
+		if perField {
+			op = OpFieldScale
+		}
+		st := []Stage{{Op: op, Width: w, Height: h, Filter: filter}}
+		if src.hd {
+			st = append(st, Stage{Op: OpColourMatrix, Matrix: "bt709→bt601"})
+		}
+		return st
 	}
 	pad := func(w, h int) Stage {
-		return Stage{"fit", fmt.Sprintf("pad=%d:%d:%d:%d:black", width, height, evenDown((width-w)/2), evenDown((height-h)/2))}
+		return Stage{Op: OpPad, Width: width, Height: height, X: evenDown((width - w) / 2), Y: evenDown((height - h) / 2)}
+	}
+	crop := func(w, h int) Stage {
+		return Stage{Op: OpCrop, Width: maxW, Height: height, X: evenDown((w - maxW) / 2), Y: evenDown((h - height) / 2)}
+	}
+	join := func(parts ...[]Stage) []Stage {
+		var out []Stage
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
 	}
 
 	switch fit {
 	case "stretch":
-		return []Stage{scale(maxW, height), pad(maxW, height)}, fmt.Sprintf("stretch %dx%d to %dx%d (anamorphic, aspect not kept)", src.width, src.height, maxW, height)
+		return join(scale(maxW, height), []Stage{pad(maxW, height)}), fmt.Sprintf("stretch %dx%d to %dx%d (anamorphic, aspect not kept)", src.width, src.height, maxW, height)
 	case "crop":
 		if fullW >= float64(maxW) {
 			w := roundTo(fullW, 2)
-			return []Stage{scale(w, height), {"fit", fmt.Sprintf("crop=%d:%d", maxW, height)}, pad(maxW, height)},
+			return join(scale(w, height), []Stage{crop(w, height), pad(maxW, height)}),
 				fmt.Sprintf("crop: scale to %dx%d, centre cut to %dx%d", w, height, maxW, height)
 		}
 		h := roundTo(float64(maxW)*sar.Float()/srcAspect, lines)
-		return []Stage{scale(maxW, h), {"fit", fmt.Sprintf("crop=%d:%d", maxW, height)}, pad(maxW, height)},
+		return join(scale(maxW, h), []Stage{crop(maxW, h), pad(maxW, height)}),
 			fmt.Sprintf("crop: scale to %dx%d, centre cut to %dx%d", maxW, h, maxW, height)
 	default: // letterbox | pillarbox: the whole picture, bars where needed
 		if fullW <= float64(maxW)+0.5 {
@@ -445,37 +469,25 @@ func fitStages(src source, width, height, active int, sar sdi.Rational, fit, fil
 			if w >= maxW-2 {
 				words = fmt.Sprintf("full frame: picture %dx%d in %dx%d", w, height, width, height)
 			}
-			return []Stage{scale(w, height), pad(w, height)}, words
+			return join(scale(w, height), []Stage{pad(w, height)}), words
 		}
 		h := roundTo(float64(maxW)*sar.Float()/srcAspect, lines)
-		return []Stage{scale(maxW, h), pad(maxW, h)},
+		return join(scale(maxW, h), []Stage{pad(maxW, h)}),
 			fmt.Sprintf("letterbox: picture %dx%d centred in %dx%d", maxW, h, width, height)
 	}
 }
 
 func frameRateStage(rate sdi.Rational, method string) (Stage, string) {
-	r := rate.String()
+	st := Stage{Op: OpFrameRate, Rate: rate, Method: method}
 	switch method {
 	case "dup":
-		return Stage{"frame_rate", "fps=fps=" + r}, fmt.Sprintf("frame rate → %s by dropping or repeating pictures", rateWords(rate))
+		return st, fmt.Sprintf("frame rate → %s by dropping or repeating pictures", rateWords(rate))
 	case "blend":
-		return Stage{"frame_rate", "framerate=fps=" + r}, fmt.Sprintf("frame rate → %s by blending neighbouring pictures", rateWords(rate))
+		return st, fmt.Sprintf("frame rate → %s by blending the two nearest pictures", rateWords(rate))
 	default:
-		return Stage{"frame_rate", "minterpolate=fps=" + r + ":mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1:scd=fdiff"},
-			fmt.Sprintf("frame rate → %s by motion-compensated interpolation", rateWords(rate))
+		st.Method = "mc"
+		return st, fmt.Sprintf("frame rate → %s by motion-compensated interpolation (scene cuts repeat a picture)", rateWords(rate))
 	}
-}
-
-func rotateStages(rotation int) []Stage {
-	switch rotation {
-	case 90:
-		return []Stage{{"rotate", "transpose=cclock"}}
-	case 270:
-		return []Stage{{"rotate", "transpose=clock"}}
-	case 180:
-		return []Stage{{"rotate", "hflip,vflip"}}
-	}
-	return nil
 }
 
 func planAudio(plan *Plan, info job.MediaInfo, p config.Profile) error {
@@ -560,13 +572,6 @@ func ffv1PixFmt(src string) string {
 		return src
 	}
 	return "yuv422p10le"
-}
-
-func swsFlag(filter string) string {
-	if filter == "bicubic" {
-		return "bicubic"
-	}
-	return "lanczos"
 }
 
 // parseRational reads "25", "25/1", "30000/1001" or "29.97".

@@ -54,7 +54,7 @@ func Run(ctx context.Context, spec job.Spec, progress func(job.Progress)) (*job.
 	report.Warnings = append(report.Warnings, plan.Warnings...)
 	report.Backends = map[string]string{
 		"decode":        "libav (cpu)",
-		"video_process": "cpu (libavfilter)",
+		"video_process": "cpu (kiln kernels)",
 		"video_encode":  plan.Video.Encoder,
 		"mux":           plan.Muxer,
 	}

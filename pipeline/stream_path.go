@@ -7,6 +7,8 @@ import (
 	"math"
 	"sync/atomic"
 
+	"kiln/kernels"
+
 	"github.com/asticode/go-astiav"
 )
 
@@ -18,10 +20,11 @@ type streamPath struct {
 	dec       *astiav.CodecContext
 	enc       *encoder
 	output    *astiav.Stream
-	chain     string
-	frameRate astiav.Rational // video: the source's, for the filter graph
+	chain     string          // audio: the libavfilter chain
+	frameRate astiav.Rational // video: the source's
 
-	graph   *filterGraph // built from the first decoded frame
+	graph   *filterGraph // audio: built from the first decoded frame
+	video   *videoPath   // video: Kiln's kernel chain and what feeds it
 	packets chan *astiav.Packet
 
 	startTS  int64 // subtracted from every timestamp, in the input's time base
@@ -42,7 +45,7 @@ func newVideoPath(in *inputFile, v VideoPlan, out *outputFile) (*streamPath, err
 	if p.frameRate.Num() > 0 {
 		p.frameDur = float64(p.frameRate.Den()) / float64(p.frameRate.Num())
 	}
-	p.chain = joinChain(v.Chain)
+	p.video = &videoPath{plan: v, backend: kernels.CPU(), outPixFmt: pixelFormat(v.PixFmt)}
 	if p.dec, err = openDecoder(s, p.frameRate); err != nil {
 		return nil, err
 	}
@@ -167,12 +170,18 @@ func (p *streamPath) run(ctx context.Context, muxed chan<- *astiav.Packet) (err 
 	encoded := astiav.AllocPacket()
 	defer encoded.Free()
 
-	encode := func(f *astiav.Frame) error { return p.encode(ctx, f, encoded, muxed) }
+	encode := func(f *astiav.Frame, tb astiav.Rational) error { return p.encode(ctx, f, tb, encoded, muxed) }
 	process := func(f *astiav.Frame) error {
 		if f != nil {
 			if err := p.stamp(f); err != nil {
 				return err
 			}
+		}
+		if p.video != nil {
+			return p.video.process(f, p, func(out *astiav.Frame) error {
+				p.frames.Add(1)
+				return encode(out, p.enc.ctx.TimeBase())
+			})
 		}
 		if p.graph == nil {
 			if f == nil {
@@ -190,10 +199,7 @@ func (p *streamPath) run(ctx context.Context, muxed chan<- *astiav.Packet) (err 
 			return err
 		}
 		return p.graph.pull(filtered, func(out *astiav.Frame) error {
-			if p.kind == "video" {
-				p.frames.Add(1)
-			}
-			return encode(out)
+			return encode(out, p.graph.timeBase())
 		})
 	}
 
@@ -218,7 +224,7 @@ func (p *streamPath) run(ctx context.Context, muxed chan<- *astiav.Packet) (err 
 	if err := process(nil); err != nil {
 		return err
 	}
-	return encode(nil)
+	return encode(nil, astiav.Rational{})
 }
 
 // decode sends one packet (nil flushes) and processes every frame it yields.
@@ -272,22 +278,17 @@ func (p *streamPath) stamp(f *astiav.Frame) error {
 }
 
 func (p *streamPath) buildGraph(first *astiav.Frame) (err error) {
-	if p.kind == "video" {
-		p.graph, err = newVideoGraph(p.chain, first, p.input.TimeBase(), p.frameRate)
-	} else {
-		p.graph, err = newAudioGraph(p.chain, first, p.input.TimeBase())
-	}
-	if err != nil {
-		return fmt.Errorf("%s processing: %w", p.kind, err)
+	if p.graph, err = newAudioGraph(p.chain, first, p.input.TimeBase()); err != nil {
+		return fmt.Errorf("audio processing: %w", err)
 	}
 	return nil
 }
 
 // encode sends one processed frame (nil flushes) to the encoder and forwards
 // every packet it yields to the muxer.
-func (p *streamPath) encode(ctx context.Context, f *astiav.Frame, pkt *astiav.Packet, muxed chan<- *astiav.Packet) error {
+func (p *streamPath) encode(ctx context.Context, f *astiav.Frame, tb astiav.Rational, pkt *astiav.Packet, muxed chan<- *astiav.Packet) error {
 	if f != nil {
-		f.SetPts(astiav.RescaleQ(f.Pts(), p.graph.timeBase(), p.enc.ctx.TimeBase()))
+		f.SetPts(astiav.RescaleQ(f.Pts(), tb, p.enc.ctx.TimeBase()))
 		// A decoded picture type would force the encoder's GOP to follow the
 		// source's; the plan decides the GOP.
 		f.SetPictureType(astiav.PictureTypeNone)
@@ -320,6 +321,9 @@ func (p *streamPath) Close() {
 	if p.graph != nil {
 		p.graph.Close()
 	}
+	if p.video != nil {
+		p.video.Close()
+	}
 	if p.enc != nil {
 		p.enc.Close()
 	}
@@ -327,18 +331,4 @@ func (p *streamPath) Close() {
 		p.dec.Free()
 		p.dec = nil
 	}
-}
-
-func joinChain(stages []Stage) string {
-	chain := ""
-	for _, s := range stages {
-		if s.Filter == "" {
-			continue
-		}
-		if chain != "" {
-			chain += ","
-		}
-		chain += s.Filter
-	}
-	return chain
 }
