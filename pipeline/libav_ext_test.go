@@ -1,0 +1,37 @@
+package pipeline
+
+import (
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestLibavExtLayout pins the assumption cPointer makes about go-astiav's
+// wrappers: reading their first field yields the C object. If an upgrade
+// changes the layout, the values read through it stop making sense here.
+func TestLibavExtLayout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "i.mov")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+		"-t", "0.4", "-vf", "setfield=bff", "-flags", "+ildct", "-c:v", "prores_ks", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	info, err := Probe(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := info.VideoStreams()[0]
+	if v.FieldOrder != "bb" && v.FieldOrder != "bt" {
+		t.Errorf("field order %q, want bottom first", v.FieldOrder)
+	}
+	if info.Format == "" || v.Profile == "" {
+		t.Errorf("format %q profile %q: names not read", info.Format, v.Profile)
+	}
+	fields, err := firstFrameFields(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fields != "bff" {
+		t.Errorf("first picture %s, want bff", fields)
+	}
+}

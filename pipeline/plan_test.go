@@ -1,0 +1,187 @@
+package pipeline
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"kiln/config"
+	"kiln/job"
+	"kiln/sdi"
+)
+
+func videoSource(w, h int, rate, fieldOrder, sar, colorSpace string) job.MediaInfo {
+	return job.MediaInfo{Format: "mpegts", Duration: 10, Streams: []job.StreamInfo{
+		{Index: 0, Type: "video", Codec: "h264", Width: w, Height: h, FrameRate: rate, FieldOrder: fieldOrder,
+			SAR: sar, ColorSpace: colorSpace, PixelFormat: "yuv420p"},
+		{Index: 1, Type: "audio", Codec: "aac", SampleRate: 48000, Channels: 2, ChannelLayout: "stereo"},
+	}}
+}
+
+func broadcast(standard, codec, aspect, fit string) config.Profile {
+	loud := -23.0
+	return config.Profile{Name: "p", Kind: "broadcast", Standard: standard, Codec: codec, Aspect: aspect, Fit: fit,
+		Container: "ts", VideoBitrate: 8_000_000, FrameRateMethod: "mc", ScaleFilter: "lanczos",
+		Audio: config.Audio{Codec: "mp2", Bitrate: 256_000, Loudness: &loud}}
+}
+
+func ops(chain []Stage) string {
+	var names []string
+	for _, s := range chain {
+		names = append(names, s.Op)
+	}
+	return strings.Join(names, ",")
+}
+
+func TestBroadcastPlans(t *testing.T) {
+	hd := func(rate, fo string) job.MediaInfo { return videoSource(1920, 1080, rate, fo, "1:1", "bt709") }
+	cases := []struct {
+		name    string
+		src     job.MediaInfo
+		profile config.Profile
+		ops     string
+		sar     sdi.Rational
+		gop     int
+		words   string // a decision the report must state
+	}{
+		{"1080i25 TFF → PAL keeps fields", hd("25/1", "tt"), broadcast("pal", "mpeg2", "16:9", "letterbox"),
+			"field_scale,colour_matrix,pad", sdi.Rational{Num: 64, Den: 45}, 12, "fields kept"},
+		{"1080i25 BFF → PAL reverses field order", hd("25/1", "bb"), broadcast("pal", "mpeg2", "16:9", "letterbox"),
+			"field_scale,colour_matrix,pad,field_order", sdi.Rational{Num: 64, Den: 45}, 12, "BFF → TFF"},
+		{"1080p25 → PAL as PsF", hd("25/1", "progressive"), broadcast("pal", "mpeg2", "16:9", "letterbox"),
+			"scale,colour_matrix,pad", sdi.Rational{Num: 64, Den: 45}, 12, "PsF"},
+		{"1080p50 → 25i, a field per frame", hd("50/1", "progressive"), broadcast("pal", "mpeg2", "16:9", "letterbox"),
+			"scale,colour_matrix,pad,interlace", sdi.Rational{Num: 64, Den: 45}, 12, "each field from its own frame"},
+		{"1080p23.976 → NTSC by pulldown", hd("24000/1001", "progressive"), broadcast("ntsc", "mpeg2", "16:9", "letterbox"),
+			"scale,colour_matrix,pad,pulldown", sdi.Rational{Num: 32, Den: 27}, 15, "3:2 pulldown"},
+		{"720p59.94 → PAL by MC in the field domain", videoSource(1280, 720, "60000/1001", "progressive", "1:1", "bt709"),
+			broadcast("pal", "mpeg2", "16:9", "letterbox"), "scale,colour_matrix,pad,frame_rate,interlace", sdi.Rational{Num: 64, Den: 45}, 12,
+			"motion-compensated"},
+		{"1080i29.97 → PAL deinterlaces to field rate first", hd("30000/1001", "tt"), broadcast("pal", "mpeg2", "16:9", "letterbox"),
+			"deinterlace,scale,colour_matrix,pad,frame_rate,interlace", sdi.Rational{Num: 64, Den: 45}, 12, "one picture per field"},
+		{"H.264 carries the exact BT.601 SAR", hd("25/1", "tt"), broadcast("pal", "h264", "16:9", "letterbox"),
+			"field_scale,colour_matrix,pad", sdi.Rational{Num: 16, Den: 11}, 12, "MBAFF"},
+		{"HD into 4:3 letterboxes", hd("25/1", "tt"), broadcast("pal", "h264", "4:3", "letterbox"),
+			"field_scale,colour_matrix,pad", sdi.Rational{Num: 12, Den: 11}, 12, "letterbox: picture 704x432"},
+		{"4:3 SD into 16:9 pillarboxes", videoSource(720, 576, "25/1", "tt", "16:15", "bt470bg"), broadcast("pal", "h264", "16:9", "pillarbox"),
+			"field_scale,pad", sdi.Rational{Num: 16, Den: 11}, 12, "pillarbox: picture 528x576"},
+		{"4:3 SD into 16:9 by centre crop", videoSource(720, 576, "25/1", "tt", "16:15", "bt470bg"), broadcast("pal", "h264", "16:9", "crop"),
+			"field_scale,crop,pad", sdi.Rational{Num: 16, Den: 11}, 12, "centre cut"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			plan, err := MakePlan(c.src, c.profile, "/in/clip.mxf")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ops(plan.Video.Chain); got != c.ops {
+				t.Errorf("stages %s, want %s", got, c.ops)
+			}
+			if plan.Video.SAR != c.sar {
+				t.Errorf("SAR %v, want %v", plan.Video.SAR, c.sar)
+			}
+			if plan.Video.GOP != c.gop {
+				t.Errorf("GOP %d, want %d", plan.Video.GOP, c.gop)
+			}
+			if plan.Video.FieldOrder != sdi.TopFirst {
+				t.Errorf("field order %s, want tff", plan.Video.FieldOrder)
+			}
+			if !strings.Contains(strings.Join(plan.Decisions, "\n"), c.words) {
+				t.Errorf("decisions do not say %q:\n%s", c.words, strings.Join(plan.Decisions, "\n"))
+			}
+			if plan.OutputName != "clip.ts" || plan.Muxer != "mpegts" {
+				t.Errorf("output %s via %s", plan.OutputName, plan.Muxer)
+			}
+			for _, st := range plan.Video.Chain {
+				if st.Op == OpPad && (st.X%2 != 0 || st.Y%2 != 0 || st.Width != 720) {
+					t.Errorf("pad off the chroma grid or raster: %+v", st)
+				}
+				if (st.Op == OpScale || st.Op == OpFieldScale) && (st.Width%2 != 0 || st.Height%4 != 0) {
+					t.Errorf("picture size breaks whole field chroma lines: %+v", st)
+				}
+			}
+		})
+	}
+}
+
+func TestFitGeometry(t *testing.T) {
+	// 16:9 HD fills the 704-sample active picture of PAL 16:9.
+	plan, err := MakePlan(videoSource(1920, 1080, "25/1", "progressive", "1:1", "bt709"), broadcast("pal", "h264", "16:9", "letterbox"), "a.mov")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale, pad := plan.Video.Chain[0], plan.Video.Chain[2]
+	if scale.Width != 704 || scale.Height != 576 || pad.X != 8 || pad.Y != 0 {
+		t.Errorf("HD 16:9 → PAL 16:9: scale %dx%d at (%d,%d), want 704x576 at (8,0)", scale.Width, scale.Height, pad.X, pad.Y)
+	}
+	// NTSC 4:3 letterbox of 16:9 HD: 704 wide, 480 × (4/3)/(16/9) = 360 lines.
+	plan, err = MakePlan(videoSource(1920, 1080, "30000/1001", "tt", "1:1", "bt709"), broadcast("ntsc", "h264", "4:3", "letterbox"), "a.mov")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale, pad = plan.Video.Chain[0], plan.Video.Chain[2]
+	if scale.Width != 704 || scale.Height != 360 || pad.Y != 60 {
+		t.Errorf("HD → NTSC 4:3 letterbox: %dx%d at y=%d, want 704x360 at y=60", scale.Width, scale.Height, pad.Y)
+	}
+}
+
+func TestFilePlans(t *testing.T) {
+	prores := job.MediaInfo{Format: "mov,mp4,m4a,3gp,3g2,mj2", Duration: 2, Streams: []job.StreamInfo{
+		{Index: 0, Type: "video", Codec: "prores", Width: 1280, Height: 720, FrameRate: "25/1", PixelFormat: "yuv422p10le", FieldOrder: "progressive"},
+		{Index: 1, Type: "audio", Codec: "pcm_s24le", SampleRate: 48000, Channels: 2, ChannelLayout: "stereo"},
+		{Index: 2, Type: "audio", Codec: "pcm_s24le", SampleRate: 48000, Channels: 1, ChannelLayout: "mono"},
+	}}
+	p := config.Profile{Name: "m", Kind: "file", Codec: "h264", Container: "mp4", Width: 640, VideoBitrate: 2_000_000,
+		FrameRateMethod: "mc", Deinterlace: "auto", ScaleFilter: "lanczos", Audio: config.Audio{Codec: "aac", Bitrate: 192_000}}
+	plan, err := MakePlan(prores, p, "/x/master.mov")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := plan.Video
+	if ops(v.Chain) != "scale" || v.Width != 640 || v.Height != 360 || v.PixFmt != "yuv420p" || v.Encoder != "libx264" {
+		t.Errorf("file plan: %s %dx%d %s %s", ops(v.Chain), v.Width, v.Height, v.PixFmt, v.Encoder)
+	}
+	if v.SAR != (sdi.Rational{Num: 1, Den: 1}) {
+		t.Errorf("SAR %v, want 1:1", v.SAR)
+	}
+	if len(plan.Audio) != 2 || plan.Audio[1].Channels != 1 || plan.Audio[0].Encoder != "aac" {
+		t.Errorf("audio plan %+v: want both tracks, mono kept mono for a file", plan.Audio)
+	}
+	if plan.OutputName != "master.mp4" {
+		t.Errorf("output name %s", plan.OutputName)
+	}
+
+	// An interlaced source converted to another rate is deinterlaced first.
+	p.FrameRate, p.Width = "50/1", 0
+	plan, err = MakePlan(videoSource(1920, 1080, "25/1", "tt", "1:1", "bt709"), p, "a.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ops(plan.Video.Chain); got != "deinterlace,frame_rate" || plan.Video.FieldOrder != sdi.Progressive {
+		t.Errorf("25i → 50p: %s %s", got, plan.Video.FieldOrder)
+	}
+}
+
+func TestPlanRefusals(t *testing.T) {
+	audioOnly := job.MediaInfo{Streams: []job.StreamInfo{{Index: 0, Type: "audio", Codec: "aac", SampleRate: 48000, Channels: 2}}}
+	_, err := MakePlan(audioOnly, broadcast("pal", "mpeg2", "16:9", "letterbox"), "a.m4a")
+	var ie *InputError
+	if !errors.As(err, &ie) || !strings.Contains(ie.Reason, "no video stream (found: audio aac)") {
+		t.Errorf("audio-only: %v", err)
+	}
+	src := videoSource(1920, 1080, "25/1", "tt", "1:1", "bt709")
+	var pe *ProfileError
+	if _, err := MakePlan(src, config.Profile{Kind: "abr"}, "a.ts"); !errors.As(err, &pe) {
+		t.Errorf("abr: %v, want a ProfileError until packaging exists", err)
+	}
+	if _, err := MakePlan(src, broadcast("pal", "d10", "16:9", "letterbox"), "a.ts"); !errors.As(err, &pe) {
+		t.Errorf("d10: %v, want a ProfileError until D-10 exists", err)
+	}
+	huge := videoSource(65535, 65535, "25/1", "", "", "")
+	if _, err := MakePlan(huge, broadcast("pal", "mpeg2", "16:9", "letterbox"), "a.ts"); !errors.As(err, &ie) {
+		t.Errorf("65535x65535: %v, want an InputError", err)
+	}
+	if !Permanent(err) && err != nil {
+		t.Errorf("refusals must be permanent")
+	}
+}
