@@ -18,10 +18,13 @@ type Report struct {
 	// audio_encode, mux, and whether it was cpu or cuda.
 	Backends map[string]string `json:"backends"`
 
-	Outputs  []Output `json:"outputs"`
-	Checks   []Check  `json:"checks"`
-	Warnings []string `json:"warnings"`
-	Timings  Timings  `json:"timings"`
+	Outputs []Output `json:"outputs"`
+	// Loudness is measured on each audio track before and after, when the
+	// profile sets a target.
+	Loudness []Loudness `json:"loudness,omitempty"`
+	Checks   []Check    `json:"checks"`
+	Warnings []string   `json:"warnings"`
+	Timings  Timings    `json:"timings"`
 }
 
 // Output is one file a job delivered, with what a probe of it found.
@@ -106,4 +109,16 @@ func (m MediaInfo) streams(kind string) []StreamInfo {
 		}
 	}
 	return out
+}
+
+// Loudness is one audio track's loudness normalisation.
+type Loudness struct {
+	Track          int     `json:"track"`       // 1-based output audio track
+	Target         float64 `json:"target_lufs"` // the profile's target
+	Before         float64 `json:"before_lufs"` // source, integrated (ITU-R BS.1770-4)
+	TruePeakBefore float64 `json:"true_peak_before_dbtp"`
+	GainDB         float64 `json:"gain_db"`
+	Limited        bool    `json:"limited"`    // a limiter held true peaks under the ceiling
+	After          float64 `json:"after_lufs"` // output, measured again
+	TruePeakAfter  float64 `json:"true_peak_after_dbtp"`
 }

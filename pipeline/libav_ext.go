@@ -34,6 +34,10 @@ static void kiln_frame_set_fields(AVFrame *f, int interlaced, int tff) {
 	f->interlaced_frame = interlaced;
 	f->top_field_first = tff;
 }
+static const char *kiln_frame_meta(AVFrame *f, const char *key) {
+	AVDictionaryEntry *e = av_dict_get(f->metadata, key, NULL, 0);
+	return e ? e->value : NULL;
+}
 static const char *kiln_format_name(AVFormatContext *f) { return f->iformat ? f->iformat->name : ""; }
 */
 import "C"
@@ -174,4 +178,16 @@ func setFrameFields(f *astiav.Frame, interlaced, tff bool) {
 		return 0
 	}
 	C.kiln_frame_set_fields((*C.AVFrame)(f.UnsafePointer()), b(interlaced), b(tff))
+}
+
+// frameMetadata reads one entry a filter attached to a frame (ebur128's
+// lavfi.r128.* measurements).
+func frameMetadata(f *astiav.Frame, key string) (string, bool) {
+	ck := C.CString(key)
+	defer C.free(unsafe.Pointer(ck))
+	v := C.kiln_frame_meta((*C.AVFrame)(f.UnsafePointer()), ck)
+	if v == nil {
+		return "", false
+	}
+	return C.GoString(v), true
 }

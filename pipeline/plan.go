@@ -84,6 +84,11 @@ type AudioPlan struct {
 	// Remix is a libavfilter channel mapping applied before resampling, when
 	// the default down/upmix would be wrong (dual mono for a mono source).
 	Remix string
+	// Loudness is the integrated loudness target in LUFS, or nil to leave
+	// levels alone. Gain is filled in by the worker once it has measured the
+	// source (a first pass over the audio only).
+	Loudness *float64
+	Gain     string
 }
 
 // source is what the planner needs to know about the input's video.
@@ -290,12 +295,7 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 		v.SAR = sdi.Rational{Num: int(n), Den: int(dd)}
 		d = append(d, fmt.Sprintf("MPEG-2 aspect_ratio_information = %s (decoders report SAR %s)", p.Aspect, v.SAR))
 	}
-	plan := Plan{Video: v, Decisions: d}
-	if p.Audio.Loudness != nil {
-		plan.Warnings = append(plan.Warnings, fmt.Sprintf(
-			"loudness normalisation to %.1f LUFS is not implemented in this build yet; audio levels are as in the source", *p.Audio.Loudness))
-	}
-	return plan, nil
+	return Plan{Video: v, Decisions: d}, nil
 }
 
 func planFile(src source, p config.Profile) (Plan, error) {
@@ -398,12 +398,7 @@ func planFile(src source, p config.Profile) (Plan, error) {
 	if !resized && !deinterlace && !rateChange {
 		d = append(d, "raster, frame rate and scan kept as in the source")
 	}
-	plan := Plan{Video: v, Decisions: d}
-	if p.Audio.Loudness != nil {
-		plan.Warnings = append(plan.Warnings, fmt.Sprintf(
-			"loudness normalisation to %.1f LUFS is not implemented in this build yet; audio levels are as in the source", *p.Audio.Loudness))
-	}
-	return plan, nil
+	return Plan{Video: v, Decisions: d}, nil
 }
 
 // fitStages places the source picture in a width×height raster whose picture
@@ -536,12 +531,17 @@ func planAudio(plan *Plan, info job.MediaInfo, p config.Profile) error {
 			ap.Channels = 2
 		}
 		ap.Layout = layoutName(ap.Channels)
+		ap.Loudness = p.Audio.Loudness
 		plan.Audio = append(plan.Audio, ap)
 		plan.Decisions = append(plan.Decisions, fmt.Sprintf("audio %d: %s %d Hz %s → %s 48000 Hz %s%s",
 			a.Index, a.Codec, a.SampleRate, a.ChannelLayout, ap.Encoder, ap.Layout, bitrateSuffix(ap.BitRate)))
 	}
 	if len(plan.Audio) == 0 && len(info.AudioStreams()) > 0 {
 		return inputErrorf(nil, "no usable audio stream")
+	}
+	if len(plan.Audio) > 0 && p.Audio.Loudness != nil {
+		plan.Decisions = append(plan.Decisions, fmt.Sprintf(
+			"loudness: each track to %.1f LUFS integrated (ITU-R BS.1770-4), true peak at most %.1f dBTP", *p.Audio.Loudness, truePeakCeiling))
 	}
 	return nil
 }

@@ -74,6 +74,9 @@ func Run(ctx context.Context, spec job.Spec, progress func(job.Progress)) (*job.
 		}
 	}()
 
+	if err := planLoudness(spec.Source, &plan, report); err != nil {
+		return report, err
+	}
 	outPath := stage.File(plan.OutputName)
 	stats, err := transcode(ctx, plan, spec.Source, outPath, info.Duration, progress)
 	report.Warnings = append(report.Warnings, stats.Warnings...)
@@ -91,6 +94,11 @@ func Run(ctx context.Context, spec job.Spec, progress func(job.Progress)) (*job.
 	if err != nil {
 		return report, err
 	}
+	loudChecks, err := verifyLoudness(outPath, plan, report)
+	if err != nil {
+		return report, err
+	}
+	checks = append(checks, loudChecks...)
 	report.Checks = checks
 	out.Path = stage.FinalFile(plan.OutputName)
 	report.Outputs = []job.Output{out}
@@ -165,3 +173,101 @@ func fileSHA256(path string) (string, int64, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
+
+// planLoudness measures the source's audio tracks that have a loudness target
+// and fills in the gain each needs.
+func planLoudness(source string, plan *Plan, report *job.Report) error {
+	var streams []int
+	remix := map[int]string{}
+	for _, a := range plan.Audio {
+		if a.Loudness != nil {
+			streams = append(streams, a.Input)
+			remix[a.Input] = a.Remix
+		}
+	}
+	if len(streams) == 0 {
+		return nil
+	}
+	measured, err := measureLoudness(source, streams, remix)
+	if err != nil {
+		return err
+	}
+	for i := range plan.Audio {
+		a := &plan.Audio[i]
+		if a.Loudness == nil {
+			continue
+		}
+		m := measured[a.Input]
+		chain, gain := loudnessFilter(m, *a.Loudness)
+		if strings.Contains(chain, "alimiter") {
+			// The limiter takes loudness off the peaks it holds down; measure
+			// the result on the source and correct the gain, a few rounds.
+			for round := 0; round < 3; round++ {
+				pre := chain
+				if a.Remix != "" {
+					pre = a.Remix + "," + chain
+				}
+				after, err := measureLoudness(source, []int{a.Input}, map[int]string{a.Input: pre})
+				if err != nil {
+					return err
+				}
+				miss := *a.Loudness - after[a.Input].Integrated
+				if math.Abs(miss) < 0.2 {
+					break
+				}
+				gain += miss
+				chain = limitedGain(gain)
+			}
+		}
+		a.Gain = chain
+		report.Loudness = append(report.Loudness, job.Loudness{
+			Track: i + 1, Target: *a.Loudness, Before: round2(m.Integrated), TruePeakBefore: round2(m.TruePeak),
+			GainDB: round2(gain), Limited: strings.Contains(chain, "alimiter"),
+		})
+		if m.Integrated <= silence {
+			report.Warnings = append(report.Warnings, fmt.Sprintf("audio track %d is silent; its level was left alone", i+1))
+		}
+	}
+	return nil
+}
+
+// verifyLoudness measures the output's tracks again: within 1 LU of the
+// target, and true peaks under the ceiling.
+func verifyLoudness(out string, plan Plan, report *job.Report) ([]job.Check, error) {
+	if len(report.Loudness) == 0 {
+		return nil, nil
+	}
+	info, err := Probe(out)
+	if err != nil {
+		return nil, err
+	}
+	audios := info.AudioStreams()
+	var streams []int
+	for _, a := range audios {
+		streams = append(streams, a.Index)
+	}
+	measured, err := measureLoudness(out, streams, nil)
+	if err != nil {
+		return nil, err
+	}
+	var checks []job.Check
+	for i := range report.Loudness {
+		l := &report.Loudness[i]
+		if l.Track > len(audios) {
+			continue
+		}
+		m := measured[audios[l.Track-1].Index]
+		l.After, l.TruePeakAfter = round2(m.Integrated), round2(m.TruePeak)
+		if l.Before <= silence {
+			continue
+		}
+		checks = append(checks,
+			job.Check{Name: fmt.Sprintf("audio %d loudness", l.Track), Expected: fmt.Sprintf("%.1f LUFS ± 1", l.Target),
+				Actual: fmt.Sprintf("%.1f LUFS", m.Integrated), Pass: math.Abs(m.Integrated-l.Target) <= 1},
+			job.Check{Name: fmt.Sprintf("audio %d true peak", l.Track), Expected: fmt.Sprintf("≤ %.1f dBTP", truePeakCeiling+1),
+				Actual: fmt.Sprintf("%.1f dBTP", m.TruePeak), Pass: m.TruePeak <= truePeakCeiling+1})
+	}
+	return checks, nil
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }

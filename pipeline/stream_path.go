@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync/atomic"
 
 	"kiln/kernels"
@@ -93,6 +94,10 @@ func newAudioPath(in *inputFile, a AudioPlan, out *outputFile) (*streamPath, err
 	// first_pts=0 pads with silence when the audio starts after the video.
 	p.chain = fmt.Sprintf("aresample=%d:async=1:first_pts=0,aformat=sample_fmts=%s:sample_rates=%d:channel_layouts=%s",
 		a.SampleRate, p.enc.ctx.SampleFormat().Name(), a.SampleRate, a.Layout)
+	if a.Gain != "" {
+		// Gain after resampling, so the limiter works at the output rate.
+		p.chain = strings.Replace(p.chain, ",aformat=", ","+a.Gain+",aformat=", 1)
+	}
 	if a.Remix != "" {
 		p.chain = a.Remix + "," + p.chain
 	}

@@ -1,0 +1,180 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/asticode/go-astiav"
+)
+
+// Loudness is what an EBU R 128 / ITU-R BS.1770 meter reads over a whole track.
+type Loudness struct {
+	Integrated float64 // LUFS
+	TruePeak   float64 // dBTP
+}
+
+// truePeakCeiling is the highest true peak a broadcast delivery may have
+// (EBU R 128: -1 dBTP; ATSC A/85 asks -2 dBTP, so Kiln keeps to the stricter).
+const truePeakCeiling = -2.0
+
+// silence is what BS.1770 gating reports for a track with nothing above the
+// absolute gate; such a track is left alone rather than amplified.
+const silence = -70.0
+
+// measureLoudness reads the integrated loudness and true peak of the given
+// audio streams of a file, in one pass over it. remix maps a stream index to
+// a channel mapping applied first, so that the measurement hears what the
+// output will carry (dual mono, for instance).
+func measureLoudness(path string, streams []int, remix map[int]string) (map[int]Loudness, error) {
+	in, err := openInput(path)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+
+	type meter struct {
+		dec   *astiav.CodecContext
+		graph *filterGraph
+		tb    astiav.Rational
+		last  Loudness
+		seen  bool
+	}
+	meters := map[int]*meter{}
+	defer func() {
+		for _, m := range meters {
+			if m.graph != nil {
+				m.graph.Close()
+			}
+			m.dec.Free()
+		}
+	}()
+	for _, idx := range streams {
+		s, err := in.stream(idx)
+		if err != nil {
+			return nil, err
+		}
+		dec, err := openDecoder(s, astiav.Rational{})
+		if err != nil {
+			return nil, err
+		}
+		meters[idx] = &meter{dec: dec, tb: s.TimeBase()}
+	}
+
+	frame, out := astiav.AllocFrame(), astiav.AllocFrame()
+	defer frame.Free()
+	defer out.Free()
+	read := func(m *meter) error {
+		return m.graph.pull(out, func(f *astiav.Frame) error {
+			if v, ok := frameMetadata(f, "lavfi.r128.I"); ok {
+				m.last.Integrated, _ = strconv.ParseFloat(v, 64)
+				m.seen = true
+			}
+			if v, ok := frameMetadata(f, "lavfi.r128.true_peak"); ok {
+				// ebur128 reports the true peak as a linear amplitude.
+				if tp, err := strconv.ParseFloat(v, 64); err == nil && tp > 0 {
+					m.last.TruePeak = math.Max(m.last.TruePeak, 20*math.Log10(tp))
+				}
+			}
+			return nil
+		})
+	}
+	feed := func(idx int, m *meter, pkt *astiav.Packet) error {
+		if err := m.dec.SendPacket(pkt); err != nil && !isDataError(err) && !errors.Is(err, astiav.ErrEof) {
+			return err
+		}
+		for {
+			frame.Unref()
+			err := m.dec.ReceiveFrame(frame)
+			if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+				return nil
+			}
+			if err != nil {
+				if isDataError(err) {
+					continue
+				}
+				return err
+			}
+			if m.graph == nil {
+				chain := "aresample=48000,ebur128=metadata=1:peak=true"
+				if r := remix[idx]; r != "" {
+					chain = r + "," + chain
+				}
+				if m.graph, err = newAudioGraph(chain, frame, m.tb); err != nil {
+					return fmt.Errorf("loudness meter: %w", err)
+				}
+				m.last.TruePeak = math.Inf(-1)
+			}
+			if err := m.graph.push(frame); err != nil {
+				return err
+			}
+			if err := read(m); err != nil {
+				return err
+			}
+		}
+	}
+
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	for {
+		err := in.fc.ReadFrame(pkt)
+		if errors.Is(err, astiav.ErrEof) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("loudness meter: reading %s: %w", path, err)
+		}
+		if m, ok := meters[pkt.StreamIndex()]; ok {
+			if err := feed(pkt.StreamIndex(), m, pkt); err != nil {
+				pkt.Unref()
+				return nil, fmt.Errorf("loudness meter: %w", err)
+			}
+		}
+		pkt.Unref()
+	}
+	result := map[int]Loudness{}
+	for idx, m := range meters {
+		if err := feed(idx, m, nil); err != nil {
+			return nil, fmt.Errorf("loudness meter: %w", err)
+		}
+		if m.graph != nil {
+			if err := m.graph.end(math.MaxInt32); err == nil {
+				read(m)
+			}
+		}
+		if !m.seen {
+			result[idx] = Loudness{Integrated: silence, TruePeak: silence}
+			continue
+		}
+		if math.IsInf(m.last.TruePeak, -1) || math.IsNaN(m.last.TruePeak) {
+			m.last.TruePeak = silence
+		}
+		if math.IsInf(m.last.Integrated, 0) || math.IsNaN(m.last.Integrated) || m.last.Integrated < silence {
+			m.last.Integrated = silence
+		}
+		result[idx] = m.last
+	}
+	return result, nil
+}
+
+// loudnessFilter returns the gain (and, when the gain would push true peaks
+// over the ceiling, the limiter) that brings a track to target.
+func loudnessFilter(measured Loudness, target float64) (chain string, gain float64) {
+	if measured.Integrated <= silence {
+		return "", 0 // silence stays silence
+	}
+	gain = target - measured.Integrated
+	if measured.TruePeak+gain > truePeakCeiling {
+		return limitedGain(gain), gain
+	}
+	return fmt.Sprintf("volume=%.2fdB:precision=double", gain), gain
+}
+
+// limitedGain is a gain followed by a sample-peak limiter a dB under the
+// true-peak ceiling: the margin covers inter-sample overs of the limited
+// signal.
+func limitedGain(gain float64) string {
+	limit := math.Pow(10, (truePeakCeiling-1)/20)
+	return fmt.Sprintf("volume=%.2fdB:precision=double,alimiter=limit=%.4f:attack=5:release=50:level=0", gain, limit)
+}
