@@ -70,6 +70,3 @@ func TestLoudnessNormalisedEndToEnd(t *testing.T) {
 		t.Errorf("true peak after %.2f dBTP, over the ceiling", l.TruePeakAfter)
 	}
 }
-
-
-
