@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/asticode/go-astiav"
 )
@@ -38,6 +39,12 @@ func newVideoGraph(chain string, first *astiav.Frame, tb, rate astiav.Rational) 
 // newAudioGraph builds an audio chain fed with frames shaped like first.
 func newAudioGraph(chain string, first *astiav.Frame, tb astiav.Rational) (*filterGraph, error) {
 	layout := first.ChannelLayout().String()
+	if n := first.ChannelLayout().NbChannels(); strings.HasSuffix(layout, "channels") && n > 0 {
+		// PCM in MXF and WAV often has a count but no layout; assume the
+		// usual one for that count so that mixing and metering know the
+		// speakers (two channels are a stereo pair, not two unknowns).
+		layout = defaultLayout(n)
+	}
 	args := astiav.FilterArgs{
 		"sample_rate":    strconv.Itoa(first.SampleRate()),
 		"sample_fmt":     first.SampleFormat().Name(),
@@ -47,21 +54,28 @@ func newAudioGraph(chain string, first *astiav.Frame, tb astiav.Rational) (*filt
 	return newFilterGraph("abuffer", "abuffersink", args, chain)
 }
 
-func newFilterGraph(srcName, sinkName string, args astiav.FilterArgs, chain string) (g *filterGraph, err error) {
+// defaultLayout names the customary layout for a channel count.
+func defaultLayout(n int) string {
+	if name := map[int]string{1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}[n]; name != "" {
+		return name
+	}
+	return fmt.Sprintf("%dc", n)
+}
+
+func newFilterGraph(srcName, sinkName string, args astiav.FilterArgs, chain string) (_ *filterGraph, err error) {
 	if chain == "" {
 		chain = "null"
 		if srcName == "abuffer" {
 			chain = "anull"
 		}
 	}
-	g = &filterGraph{graph: astiav.AllocFilterGraph()}
+	g := &filterGraph{graph: astiav.AllocFilterGraph()}
 	if g.graph == nil {
 		return nil, errors.New("allocating a filter graph failed")
 	}
 	defer func() {
 		if err != nil {
 			g.Close()
-			g = nil
 		}
 	}()
 	// Threads inside the graph: libavfilter slices the heavy filters (scale,

@@ -19,6 +19,7 @@ type Plan struct {
 	OutputName string            // file name of the main output
 	Muxer      string            // libav muxer name
 	MuxOptions map[string]string // muxer AVOptions
+	MuxRate    int64             // constant TS mux rate in bit/s; 0 when variable
 	Video      VideoPlan
 	Audio      []AudioPlan
 	Decisions  []string // the plan in words, one decision a line
@@ -153,8 +154,50 @@ func MakePlan(info job.MediaInfo, p config.Profile, sourcePath string) (Plan, er
 		plan.MuxOptions["mpegts_service_provider"] = "Kiln"
 	}
 	plan.Video.Input = src.index
+	switch {
+	case p.Codec == "d10":
+		// MXF D-10 carries one AES3 sound track of 4 or 8 channels.
+		plan.Muxer = "mxf_d10"
+		plan.MuxOptions["d10_channelcount"] = "8"
+		if len(plan.Audio) > 1 {
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("D-10 carries one sound track: audio streams after the first (%d more) are left out", len(plan.Audio)-1))
+			plan.Audio = plan.Audio[:1]
+		}
+		if len(plan.Audio) == 1 {
+			// The programme pair on AES channels 1–2, channels 3–8 silent.
+			a := &plan.Audio[0]
+			stereo := a.Remix
+			if stereo == "" {
+				stereo = "aformat=channel_layouts=stereo"
+			}
+			a.Remix = stereo + ",pan=7.1|c0=c0|c1=c1"
+			a.Channels, a.Layout = 8, "7.1"
+		}
+		plan.Decisions = append(plan.Decisions, "MXF D-10 (SMPTE 386M): 24-bit PCM, 8 channels, programme on channels 1–2")
+	case muxer == "mpegts" && p.Kind == "broadcast":
+		// Playout wants a constant mux rate: the muxer pads with null
+		// packets, keeps PCR every 20 ms and repeats PAT/PMT every 100 ms.
+		rate := plan.Video.BitRate
+		for _, a := range plan.Audio {
+			if a.BitRate > 0 {
+				rate += a.BitRate
+			} else {
+				rate += int64(a.SampleRate * a.Channels * 24)
+			}
+		}
+		mux := (rate*115/100 + 200_000) / 100_000 * 100_000
+		plan.MuxOptions["muxrate"] = itoa(mux)
+		plan.MuxOptions["pcr_period"] = "20"
+		plan.MuxOptions["pat_period"] = "0.1"
+		plan.MuxOptions["sdt_period"] = "0.5"
+		plan.MuxRate = mux
+		plan.Decisions = append(plan.Decisions, fmt.Sprintf("MPEG-TS CBR at %s (PCR every 20 ms, PAT/PMT every 100 ms, SDT every 500 ms)", bitrateWords(mux)))
+	}
 	return plan, nil
 }
+
+// d10VBI is the number of vertical-blanking lines D-10 carries above the picture.
+const d10VBI = 32
 
 func describeSource(v job.StreamInfo, info job.MediaInfo) (source, error) {
 	if v.Width <= 0 || v.Height <= 0 {
@@ -196,9 +239,6 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 	std, err := sdi.Lookup(p.Standard)
 	if err != nil {
 		return Plan{}, &ProfileError{Reason: err.Error()}
-	}
-	if p.Codec == "d10" {
-		return Plan{}, &ProfileError{Reason: "codec \"d10\" (IMX in MXF D-10) is not implemented in this build yet; use mpeg2 or h264"}
 	}
 	sar, err := std.SAR(p.Aspect)
 	if err != nil {
@@ -283,15 +323,31 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 			"x264-params": "nal-hrd=cbr:force-cfr=1",
 		}
 		d = append(d, fmt.Sprintf("H.264 High@3.0 4:2:0, interlaced (MBAFF) TFF, GOP %d, CBR %s", gop, bitrateWords(v.BitRate)))
+	case "d10":
+		// D-10 (IMX, SMPTE 356M): MPEG-2 422P@ML, I-frames only, constant
+		// frame size, in a 720x608 (625) or 720x512 (525) raster that carries
+		// 32 lines of vertical blanking above the picture.
+		v.Encoder, v.PixFmt, v.GOP = "mpeg2video", "yuv422p", 1
+		v.Chain = append(v.Chain, Stage{Op: OpPad, Width: std.Width, Height: std.Height + d10VBI, X: 0, Y: d10VBI})
+		v.Height = std.Height + d10VBI
+		vbv := itoa(v.BitRate / 25) // 30/40/50 Mb/s → 1.2/1.6/2.0 Mbit VBV
+		v.Options = map[string]string{
+			"b": itoa(v.BitRate), "maxrate": itoa(v.BitRate), "minrate": itoa(v.BitRate),
+			"bufsize": vbv, "rc_init_occupancy": vbv, "g": "1", "bf": "0",
+			"flags": "+ildct+low_delay", "intra_vlc": "1", "non_linear_quant": "1",
+			"qmin": "1", "qmax": "3", "dc": "10", "profile": "0",
+		}
+		d = append(d, fmt.Sprintf("D-10 (IMX %d): MPEG-2 422P@ML 4:2:2, I-frame only, %dx%d with %d VBI lines, CBR %s",
+			v.BitRate/1_000_000, std.Width, v.Height, d10VBI, bitrateWords(v.BitRate)))
 	default:
 		return Plan{}, &ProfileError{Reason: fmt.Sprintf("broadcast codec %q is not supported", p.Codec)}
 	}
-	if p.Codec == "mpeg2" {
+	if p.Codec == "mpeg2" || p.Codec == "d10" {
 		// MPEG-2 carries a display aspect flag for the whole coded frame, not a
 		// SAR: receivers apply the 4:3/16:9 flag to the active picture, where
 		// Kiln placed it. Decoders derive SAR = DAR × H / W from the flag.
 		dar, _ := sdi.ParseAspect(p.Aspect)
-		n, dd := reduce(int64(dar.Num*std.Height), int64(dar.Den*std.Width))
+		n, dd := reduce(int64(dar.Num*v.Height), int64(dar.Den*v.Width))
 		v.SAR = sdi.Rational{Num: int(n), Den: int(dd)}
 		d = append(d, fmt.Sprintf("MPEG-2 aspect_ratio_information = %s (decoders report SAR %s)", p.Aspect, v.SAR))
 	}

@@ -33,7 +33,14 @@ func verifyOutput(path string, plan Plan, stats transcodeStats) (job.Output, []j
 	}
 	eq := func(name, expected, actual string) { add(name, expected, actual, expected == actual) }
 
-	add("container", plan.Muxer, info.Format, strings.Contains(info.Format, plan.Muxer))
+	container := strings.TrimSuffix(plan.Muxer, "_d10") // MXF D-10 probes as mxf
+	add("container", container, info.Format, strings.Contains(info.Format, container))
+	if plan.MuxRate > 0 && info.Duration > 0 {
+		// CBR: the file's size over its duration is the mux rate.
+		actual := float64(info.Size*8) / info.Duration
+		add("mux rate (CBR)", fmt.Sprintf("%d b/s ± 2%%", plan.MuxRate), fmt.Sprintf("%.0f b/s", actual),
+			math.Abs(actual-float64(plan.MuxRate)) <= 0.02*float64(plan.MuxRate))
+	}
 	videos, audios := info.VideoStreams(), info.AudioStreams()
 	eq("video streams", "1", fmt.Sprint(len(videos)))
 	eq("audio streams", fmt.Sprint(len(plan.Audio)), fmt.Sprint(len(audios)))
