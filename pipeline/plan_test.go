@@ -174,14 +174,33 @@ func TestPlanRefusals(t *testing.T) {
 	if _, err := MakePlan(src, config.Profile{Kind: "abr"}, "a.ts"); !errors.As(err, &pe) {
 		t.Errorf("abr: %v, want a ProfileError until packaging exists", err)
 	}
-	if _, err := MakePlan(src, broadcast("pal", "d10", "16:9", "letterbox"), "a.ts"); !errors.As(err, &pe) {
-		t.Errorf("d10: %v, want a ProfileError until D-10 exists", err)
-	}
 	huge := videoSource(65535, 65535, "25/1", "", "", "")
 	if _, err := MakePlan(huge, broadcast("pal", "mpeg2", "16:9", "letterbox"), "a.ts"); !errors.As(err, &ie) {
 		t.Errorf("65535x65535: %v, want an InputError", err)
 	}
 	if !Permanent(err) && err != nil {
 		t.Errorf("refusals must be permanent")
+	}
+}
+
+func TestD10Plan(t *testing.T) {
+	p := broadcast("pal", "d10", "16:9", "letterbox")
+	p.Container, p.VideoBitrate, p.Audio = "mxf", 50_000_000, config.Audio{Codec: "pcm"}
+	plan, err := MakePlan(videoSource(1920, 1080, "25/1", "tt", "1:1", "bt709"), p, "/in/a.mov")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := plan.Video
+	if plan.Muxer != "mxf_d10" || v.Width != 720 || v.Height != 608 || v.PixFmt != "yuv422p" || v.GOP != 1 {
+		t.Errorf("d10: %s %dx%d %s GOP %d", plan.Muxer, v.Width, v.Height, v.PixFmt, v.GOP)
+	}
+	if last := v.Chain[len(v.Chain)-1]; last.Op != OpPad || last.Y != 32 || last.Height != 608 {
+		t.Errorf("d10 VBI padding: %+v", last)
+	}
+	if v.Options["bufsize"] != "2000000" || v.Options["minrate"] != "50000000" {
+		t.Errorf("d10 VBV: %v", v.Options)
+	}
+	if len(plan.Audio) != 1 || plan.Audio[0].Channels != 8 || plan.Audio[0].Encoder != "pcm_s24le" {
+		t.Errorf("d10 audio: %+v", plan.Audio)
 	}
 }
