@@ -20,13 +20,22 @@ build: setup ## build bin/kilnd and bin/kiln
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/kilnd ./cmd/kilnd
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/kiln ./cmd/kiln
 
+cuda: setup ## build bin/kiln-gpu-worker, the CUDA worker (installs CUDA from Debian non-free)
+	@scripts/setup-debian.sh cuda
+	$(GO) build -tags cuda -ldflags '$(LDFLAGS)' -o bin/kiln-gpu-worker ./cmd/kiln-gpu-worker
+
+gpu-check: ## on a GPU machine: probe, bit-exact CPU/GPU parity, benchmarks -> bench/results/gpu-check-<date>/
+	scripts/gpu-check.sh
+
 kernels: ## regenerate the committed PTX from kernels/cuda/*.cu (clang-14)
 	sh kernels/gen_ptx.sh
 
-test: setup ## run every test (unit, kernels, end to end)
+test: setup ## run every test (unit, kernels, end to end, GPU build and PTX checks)
 	$(GO) vet ./...
+	scripts/cuda-check.sh
+	$(GO) vet -tags cuda ./gpu/ ./cmd/kiln-gpu-worker/
 	$(GO) test -count=1 -timeout 25m ./...
-	$(GO) test -count=1 -race -timeout 10m ./config/... ./daemon/... ./job/... ./staging/... ./sdi/... ./api/...
+	$(GO) test -count=1 -race -timeout 10m ./config/... ./daemon/... ./job/... ./staging/... ./sdi/... ./api/... ./gpu/... ./hardware/...
 	@echo "make test: all tests passed"
 
 demo: build ## start kilnd under ./var, drop a generated clip, show progress and the outputs
@@ -35,4 +44,4 @@ demo: build ## start kilnd under ./var, drop a generated clip, show progress and
 clean: ## remove build outputs and the demo's ./var
 	rm -rf bin var
 
-.PHONY: help setup build kernels test demo clean
+.PHONY: help setup build cuda gpu-check kernels test demo clean

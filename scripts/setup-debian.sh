@@ -7,8 +7,9 @@
 #                                    (Debian's non-free component)
 set -eu
 
+# systemd: systemd-analyze, -sysusers and -tmpfiles check the units in systemd/.
 want="libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev
-libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo"
+libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd"
 if [ "${1:-}" = "cuda" ]; then
 	want="$want nvidia-cuda-dev libcuda1 nvidia-cuda-toolkit"
 fi
@@ -36,17 +37,20 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 if [ "${1:-}" = "cuda" ]; then
-	# The CUDA packages live in non-free: add it to the Components of the
-	# deb822 sources (Debian 12's default layout) or to sources.list.
-	for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
+	# The CUDA packages live in non-free, and libcuda1 depends on
+	# nvidia-support from contrib: add both to the Components of the deb822
+	# sources (Debian 12's default layout) or to sources.list. The sed
+	# matches whole words, so Debian 12's stock non-free-firmware does not
+	# count as non-free.
+	for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list; do
 		[ -f "$f" ] || continue
-		if grep -q '^Components:' "$f"; then
-			grep '^Components:' "$f" | grep -q 'non-free\b' ||
-				$SUDO sed -i '/^Components:/ { / non-free\( \|$\)/! s/$/ non-free/ }' "$f"
-		else
-			grep -Eq '^deb .* non-free( |$)' "$f" ||
-				$SUDO sed -i -E '/^deb / { / non-free( |$)/! s/$/ non-free/ }' "$f"
-		fi
+		for comp in contrib non-free; do
+			if grep -q '^Components:' "$f"; then
+				$SUDO sed -i "/^Components:/ { / $comp\( \|\$\)/! s/\$/ $comp/ }" "$f"
+			else
+				$SUDO sed -i -E "/^deb / { / $comp( |\$)/! s/\$/ $comp/ }" "$f"
+			fi
+		done
 	done
 fi
 
