@@ -24,6 +24,10 @@ type Spec struct {
 	// OutputRoot/<source name>/<profile>/ and are staged in
 	// OutputRoot/.kiln-staging/ so that the final rename stays on one filesystem.
 	OutputRoot string `json:"output_root"`
+	// BackendNote says why the job runs on the backend it does, when that is
+	// not the one a user would expect ("no CUDA device: …; kernels on the
+	// CPU"). The report carries it as a warning.
+	BackendNote string `json:"backend_note,omitempty"`
 }
 
 // Message is one line of the worker's standard output: exactly one field is set.

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"kiln/job"
+	"kiln/kernels"
 	"kiln/staging"
 )
 
@@ -33,12 +34,21 @@ var Version = "dev"
 // <output root>/<source name>/<profile>/. On failure nothing is published, and
 // the returned report (when not nil) says how far the job got.
 func Run(ctx context.Context, spec job.Spec, progress func(job.Progress)) (*job.Report, error) {
+	return RunOn(ctx, kernels.CPU(), spec, progress)
+}
+
+// RunOn is Run with the video kernels on backend b: the CPU build, or the
+// CUDA backend in the GPU worker.
+func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(job.Progress)) (*job.Report, error) {
 	began := time.Now()
 	report := &job.Report{
 		Kiln: Version, JobID: spec.ID, Profile: spec.Profile.Name, Source: spec.Source,
 		Backends: map[string]string{}, Warnings: []string{}, Checks: []job.Check{},
 	}
 	report.Timings.Started = began.UTC()
+	if spec.BackendNote != "" {
+		report.Warnings = append(report.Warnings, spec.BackendNote)
+	}
 
 	info, err := Probe(spec.Source)
 	if err != nil {
@@ -54,7 +64,7 @@ func Run(ctx context.Context, spec job.Spec, progress func(job.Progress)) (*job.
 	report.Warnings = append(report.Warnings, plan.Warnings...)
 	report.Backends = map[string]string{
 		"decode":        "libav (cpu)",
-		"video_process": "cpu (kiln kernels)",
+		"video_process": b.Name() + " (kiln kernels)",
 		"video_encode":  plan.Video.Encoder,
 		"mux":           plan.Muxer,
 	}
@@ -78,7 +88,7 @@ func Run(ctx context.Context, spec job.Spec, progress func(job.Progress)) (*job.
 		return report, err
 	}
 	outPath := stage.File(plan.OutputName)
-	stats, err := transcode(ctx, plan, spec.Source, outPath, info.Duration, progress)
+	stats, err := transcode(ctx, b, plan, spec.Source, outPath, info.Duration, progress)
 	report.Warnings = append(report.Warnings, stats.Warnings...)
 	if err != nil {
 		return report, err

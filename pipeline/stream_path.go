@@ -36,7 +36,7 @@ type streamPath struct {
 	frameDur float64       // video: seconds per source frame
 }
 
-func newVideoPath(in *inputFile, v VideoPlan, out *outputFile) (*streamPath, error) {
+func newVideoPath(in *inputFile, b kernels.Backend, v VideoPlan, out *outputFile) (*streamPath, error) {
 	s, err := in.stream(v.Input)
 	if err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func newVideoPath(in *inputFile, v VideoPlan, out *outputFile) (*streamPath, err
 	if p.frameRate.Num() > 0 {
 		p.frameDur = float64(p.frameRate.Den()) / float64(p.frameRate.Num())
 	}
-	p.video = &videoPath{plan: v, backend: kernels.CPU(), outPixFmt: pixelFormat(v.PixFmt)}
+	p.video = &videoPath{plan: v, backend: b, outPixFmt: pixelFormat(v.PixFmt)}
 	if p.dec, err = openDecoder(s, p.frameRate); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"kiln/job"
+	"kiln/kernels"
 )
 
 // transcodeStats is what the execution measured, for the report and checks.
@@ -29,7 +30,7 @@ type transcodeStats struct {
 //
 // so that decoding, processing, encoding and writing overlap. Nothing flows
 // backwards, so the graph cannot deadlock; the first error cancels the rest.
-func transcode(ctx context.Context, plan Plan, srcPath, outPath string, duration float64, progress func(job.Progress)) (stats transcodeStats, err error) {
+func transcode(ctx context.Context, b kernels.Backend, plan Plan, srcPath, outPath string, duration float64, progress func(job.Progress)) (stats transcodeStats, err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -46,7 +47,7 @@ func transcode(ctx context.Context, plan Plan, srcPath, outPath string, duration
 	defer out.Close()
 
 	// One path per selected source stream.
-	video, err := newVideoPath(in, plan.Video, out)
+	video, err := newVideoPath(in, b, plan.Video, out)
 	if err != nil {
 		return stats, err
 	}

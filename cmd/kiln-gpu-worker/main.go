@@ -8,6 +8,7 @@
 //	kiln-gpu-worker probe     one JSON object: devices, CUDA, NVENC, NVDEC
 //	kiln-gpu-worker parity    every kernel on the CPU and the GPU, compared bit for bit
 //	kiln-gpu-worker bench     Mpix/s per kernel on the GPU
+//	kiln-gpu-worker worker    run one job for the daemon, kernels on the GPU
 //
 // Build it with `make cuda` or
 // `go build -tags cuda -o bin/kiln-gpu-worker ./cmd/kiln-gpu-worker`.
@@ -41,7 +42,7 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("usage: kiln-gpu-worker probe | parity [-device N] [-run SUBSTRING] | bench [-device N] [-seconds S]")
+var errUsage = errors.New("usage: kiln-gpu-worker probe | worker [-device N] | parity [-device N] [-run SUBSTRING] | bench [-device N] [-seconds S]")
 
 // run dispatches a subcommand; its reports go to stdout as JSON.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -62,6 +63,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return errUsage
 		}
 		return parity(ctx, stdout, *device, *match)
+	case "worker":
+		if err := fs.Parse(args[1:]); err != nil {
+			return errUsage
+		}
+		return worker(ctx, os.Stdin, stdout, os.Stderr, *device)
 	case "bench":
 		seconds := fs.Float64("seconds", 1, "minimum time per measurement")
 		if err := fs.Parse(args[1:]); err != nil {

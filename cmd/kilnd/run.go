@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"kiln/config"
 	"kiln/daemon"
 	"kiln/job"
+	"kiln/kernels"
 	"kiln/pipeline"
 )
 
@@ -67,7 +67,10 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		ConfigPath: *configPath,
 		Logger:     logger,
 		WorkerCmd:  []string{exe, "worker"},
-		Version:    pipeline.Version,
+		// make install puts the GPU worker next to kilnd, as make cuda
+		// builds it next to kilnd in bin/.
+		GPUWorker: filepath.Join(filepath.Dir(exe), "kiln-gpu-worker"),
+		Version:   pipeline.Version,
 	}
 	if err := d.Initialize(); err != nil {
 		logger.Error("start failed", "err", err)
@@ -166,27 +169,14 @@ func runTranscode(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // a result was written, whether the job succeeded or not; anything else is a
 // crash, which the daemon records with the signal or the last log lines.
 func runWorker(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
-	var spec job.Spec
-	if err := json.NewDecoder(stdin).Decode(&spec); err != nil {
-		fmt.Fprintln(stderr, "kilnd worker: reading job spec:", err)
-		return 2
-	}
 	if os.Getppid() == 1 {
 		// The daemon died before we started; its parent-death signal missed us.
 		return 3
 	}
 	quietLibav()
-	report, err := pipeline.Run(ctx, spec, func(p job.Progress) {
-		job.WriteMessage(stdout, job.Message{Progress: &p})
-	})
-	res := job.Result{OK: err == nil, Report: report}
-	if err != nil {
-		res.Reason = pipeline.Reason(err)
-		res.Permanent = pipeline.Permanent(err)
-	}
-	if werr := job.WriteMessage(stdout, job.Message{Result: &res}); werr != nil {
-		fmt.Fprintln(stderr, "kilnd worker: writing result:", werr)
-		return 4
+	if err := pipeline.Serve(ctx, stdin, stdout, kernels.CPU()); err != nil {
+		fmt.Fprintln(stderr, "kilnd worker:", err)
+		return 2
 	}
 	return 0
 }

@@ -1,0 +1,35 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"kiln/job"
+	"kiln/kernels"
+)
+
+// Serve is a worker process's whole life: read one job spec (JSON) from r,
+// run it on backend b, and write progress and the result as JSON lines on w.
+// It returns an error only when no result could be written; a failed job is
+// a result, not an error. Both `kilnd worker` (CPU) and `kiln-gpu-worker
+// worker` (CUDA) run it, so the daemon speaks to either the same way.
+func Serve(ctx context.Context, r io.Reader, w io.Writer, b kernels.Backend) error {
+	var spec job.Spec
+	if err := json.NewDecoder(r).Decode(&spec); err != nil {
+		return fmt.Errorf("reading job spec: %w", err)
+	}
+	report, err := RunOn(ctx, b, spec, func(p job.Progress) {
+		job.WriteMessage(w, job.Message{Progress: &p})
+	})
+	res := job.Result{OK: err == nil, Report: report}
+	if err != nil {
+		res.Reason = Reason(err)
+		res.Permanent = Permanent(err)
+	}
+	if err := job.WriteMessage(w, job.Message{Result: &res}); err != nil {
+		return fmt.Errorf("writing result: %w", err)
+	}
+	return nil
+}
