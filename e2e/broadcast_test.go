@@ -149,7 +149,13 @@ func TestBroadcastDeliverables(t *testing.T) {
 				if want.mxf {
 					ext = ".mxf"
 				}
-				checkBroadcast(t, filepath.Join(out, stem, profile, stem+ext), want, s.duration)
+				path := filepath.Join(out, stem, profile, stem+ext)
+				checkBroadcast(t, path, want, s.duration)
+				if afd, ok := expectAFD[s.name+"→"+profile]; ok {
+					if got := firstAFD(t, path); got != afd {
+						t.Errorf("AFD %q in the first picture, want %q", got, afd)
+					}
+				}
 			})
 		}
 	}
@@ -329,4 +335,30 @@ func TestFieldsStayFields(t *testing.T) {
 			})
 		}
 	}
+}
+
+// expectAFD is the Active Format Description a decoder must find.
+var expectAFD = map[string]string{
+	"1080i25.ts→pal-mpeg2-ts":     "8",  // 16:9 fills a 16:9 frame
+	"1080i25.ts→ntsc-h264-ts":     "10", // 16:9 letterboxed in 4:3
+	"1080i25.ts→secam-mpeg2-crop": "8",  // centre cut fills 4:3
+	"1080i25.ts→pal-h264-pillar":  "8",
+	"576i43.mpg→pal-mpeg2-ts":     "9", // 4:3 pillarboxed in 16:9
+	"576i43.mpg→ntsc-h264-ts":     "8",
+	"1080i25.ts→pal-d10":          "", // D-10 carries AFD in VANC, not written yet
+}
+
+var afdRE = regexp.MustCompile(`active_format=(\d+)`)
+
+// firstAFD is the AFD ffprobe's decoder reads from the first picture.
+func firstAFD(t *testing.T, path string) string {
+	t.Helper()
+	b, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1", "-show_frames", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe frames: %v", err)
+	}
+	if m := afdRE.FindSubmatch(b); m != nil {
+		return string(m[1])
+	}
+	return ""
 }

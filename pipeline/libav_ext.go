@@ -7,6 +7,7 @@ package pipeline
 #include <libavutil/pixdesc.h>
 #include <libavutil/display.h>
 #include <stdlib.h>
+#include <string.h>
 #include <libavfilter/buffersrc.h>
 
 static int kiln_codecpar_field_order(AVCodecParameters *p) { return p->field_order; }
@@ -37,6 +38,17 @@ static void kiln_frame_set_fields(AVFrame *f, int interlaced, int tff) {
 static const char *kiln_frame_meta(AVFrame *f, const char *key) {
 	AVDictionaryEntry *e = av_dict_get(f->metadata, key, NULL, 0);
 	return e ? e->value : NULL;
+}
+static int kiln_packet_set_data(AVPacket *pkt, const uint8_t *data, int size) {
+	AVBufferRef *buf = av_buffer_alloc(size + AV_INPUT_BUFFER_PADDING_SIZE);
+	if (!buf) return AVERROR(ENOMEM);
+	memcpy(buf->data, data, size);
+	memset(buf->data + size, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+	av_buffer_unref(&pkt->buf);
+	pkt->buf = buf;
+	pkt->data = buf->data;
+	pkt->size = size;
+	return 0;
 }
 static const char *kiln_format_name(AVFormatContext *f) { return f->iformat ? f->iformat->name : ""; }
 */
@@ -190,4 +202,16 @@ func frameMetadata(f *astiav.Frame, key string) (string, bool) {
 		return "", false
 	}
 	return C.GoString(v), true
+}
+
+// setPacketData replaces a packet's payload, keeping its timestamps, flags
+// and side data: for rewriting encoded pictures (AFD) before they are muxed.
+func setPacketData(p *astiav.Packet, data []byte) error {
+	if len(data) == 0 {
+		return fmt.Errorf("empty packet payload")
+	}
+	if ret := C.kiln_packet_set_data((*C.AVPacket)(cPointer(p)), (*C.uint8_t)(unsafe.Pointer(&data[0])), C.int(len(data))); ret < 0 {
+		return fmt.Errorf("replacing packet payload: libav error %d", int(ret))
+	}
+	return nil
 }

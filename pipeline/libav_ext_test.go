@@ -31,7 +31,7 @@ func TestLibavExtLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fields != "bff" {
-		t.Errorf("first picture %s, want bff", fields)
+	if fields.order != "bff" {
+		t.Errorf("first picture %s, want bff", fields.order)
 	}
 }

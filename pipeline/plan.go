@@ -44,6 +44,10 @@ type VideoPlan struct {
 	Options     map[string]string // encoder AVOptions
 
 	ColorPrimaries, ColorTransfer, ColorSpace string
+
+	// AFD is the Active Format Description written into every picture
+	// (MPEG-2 user data or H.264 SEI); 0 writes none.
+	AFD sdi.AFD
 }
 
 // Stage is one step of the video chain, run by Kiln's kernels (video_chain.go).
@@ -258,6 +262,17 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 	fieldRate := sdi.Rational{Num: std.FrameRate.Num * 2, Den: std.FrameRate.Den}
 	scale, fitWords := fitStages(src, std.Width, std.Height, std.Active, sar, p.Fit, p.ScaleFilter, src.fields != sdi.Progressive && sameRate(src.rate, std.FrameRate))
 	d = append(d, fitWords)
+	if p.Codec != "d10" {
+		// D-10 carries AFD in the VBI (SMPTE ST 2016-3 VANC), which Kiln does
+		// not write yet; MPEG-2 and H.264 carry it in the picture.
+		frame, _ := sdi.ParseAspect(p.Aspect)
+		v.AFD = sdi.ChooseAFD(pictureAspect(scale, sar), frame.Float())
+		carrier := "MPEG-2 user data, ATSC A/53"
+		if p.Codec == "h264" {
+			carrier = "H.264 SEI, ATSC A/53"
+		}
+		d = append(d, fmt.Sprintf("AFD %d: %s (%s)", v.AFD, v.AFD.Words(), carrier))
+	}
 	if src.hd {
 		d = append(d, "BT.709 → BT.601 colour matrix")
 	}
@@ -526,6 +541,22 @@ func fitStages(src source, width, height, active int, sar sdi.Rational, fit, fil
 		return join(scale(maxW, h), []Stage{pad(maxW, h)}),
 			fmt.Sprintf("letterbox: picture %dx%d centred in %dx%d", maxW, h, width, height)
 	}
+}
+
+// pictureAspect is the display aspect of the picture a fit chain leaves in the
+// frame: the size going into its final pad, at the geometry's sample aspect.
+func pictureAspect(chain []Stage, sar sdi.Rational) float64 {
+	w, h := 0, 0
+	for _, st := range chain {
+		switch st.Op {
+		case OpScale, OpFieldScale, OpCrop:
+			w, h = st.Width, st.Height
+		}
+	}
+	if h == 0 {
+		return 0
+	}
+	return float64(w) * sar.Float() / float64(h)
 }
 
 func frameRateStage(rate sdi.Rational, method string) (Stage, string) {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"kiln/kernels"
+	"kiln/sdi"
 
 	"github.com/asticode/go-astiav"
 )
@@ -310,6 +311,11 @@ func (p *streamPath) encode(ctx context.Context, f *astiav.Frame, tb astiav.Rati
 		if err != nil {
 			return fmt.Errorf("encoding %s: %w", p.kind, err)
 		}
+		if p.video != nil && p.video.plan.AFD != 0 {
+			if err := p.writeAFD(pkt); err != nil {
+				return err
+			}
+		}
 		pkt.SetStreamIndex(p.output.Index())
 		pkt.RescaleTs(p.enc.ctx.TimeBase(), p.output.TimeBase())
 		out := pkt.Clone()
@@ -336,4 +342,22 @@ func (p *streamPath) Close() {
 		p.dec.Free()
 		p.dec = nil
 	}
+}
+
+// writeAFD puts the plan's Active Format Description into an encoded picture.
+func (p *streamPath) writeAFD(pkt *astiav.Packet) error {
+	data := pkt.Data()
+	var out []byte
+	switch p.video.plan.Encoder {
+	case "mpeg2video":
+		out = sdi.InsertMPEG2AFD(data, p.video.plan.AFD)
+	case "libx264":
+		out = sdi.InsertH264AFD(data, p.video.plan.AFD)
+	default:
+		return nil
+	}
+	if len(out) == len(data) {
+		return nil
+	}
+	return setPacketData(pkt, out)
 }

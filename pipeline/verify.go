@@ -66,7 +66,14 @@ func verifyOutput(path string, plan Plan, stats transcodeStats) (job.Output, []j
 	if err != nil {
 		return out, nil, fmt.Errorf("verifying output: %w", err)
 	}
-	eq("field order (first picture)", string(pv.FieldOrder), string(fields))
+	eq("field order (first picture)", string(pv.FieldOrder), string(fields.order))
+	if pv.AFD != 0 {
+		got := "none"
+		if fields.afd != 0 {
+			got = fmt.Sprint(int(fields.afd))
+		}
+		eq("AFD (first picture)", fmt.Sprint(int(pv.AFD)), got)
+	}
 
 	for i, a := range audios {
 		if i >= len(plan.Audio) {
@@ -117,13 +124,21 @@ func codecOf(encoder string) string {
 	return encoder
 }
 
+// firstPicture is what the first coded picture of a file says about itself.
+type firstPicture struct {
+	order sdi.FieldOrder
+	afd   sdi.AFD // 0 when it carries none
+}
+
 // firstFrameFields decodes the first video picture of a file and reports how
-// it is flagged. Containers signal field order unevenly (TS not at all), so
-// the bitstream is what counts.
-func firstFrameFields(path string) (sdi.FieldOrder, error) {
+// it is flagged, and the AFD its first packet carries. Containers signal
+// field order unevenly (TS not at all), so the bitstream is what counts.
+func firstFrameFields(path string) (firstPicture, error) {
+	var first firstPicture
+	afdRead := false
 	in, err := openInput(path)
 	if err != nil {
-		return "", err
+		return first, err
 	}
 	defer in.Close()
 	var vs *astiav.Stream
@@ -134,11 +149,11 @@ func firstFrameFields(path string) (sdi.FieldOrder, error) {
 		}
 	}
 	if vs == nil {
-		return "", errors.New("no video stream")
+		return first, errors.New("no video stream")
 	}
 	dec, err := openDecoder(vs, in.fc.GuessFrameRate(vs, nil))
 	if err != nil {
-		return "", err
+		return first, err
 	}
 	defer dec.Free()
 	pkt := astiav.AllocPacket()
@@ -151,15 +166,21 @@ func firstFrameFields(path string) (sdi.FieldOrder, error) {
 			if errors.Is(err, astiav.ErrEof) {
 				eof = true
 				if err := dec.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
-					return "", err
+					return first, err
 				}
 			} else if err != nil {
-				return "", err
+				return first, err
 			} else {
 				if pkt.StreamIndex() == vs.Index() {
+					if !afdRead {
+						afdRead = true
+						if a, err := sdi.FindAFD(pkt.Data()); err == nil {
+							first.afd = a
+						}
+					}
 					if err := dec.SendPacket(pkt); err != nil && !errors.Is(err, astiav.ErrEagain) {
 						pkt.Unref()
-						return "", err
+						return first, err
 					}
 				}
 				pkt.Unref()
@@ -170,18 +191,19 @@ func firstFrameFields(path string) (sdi.FieldOrder, error) {
 			interlaced, tff := frameInterlaced(frame)
 			switch {
 			case !interlaced:
-				return sdi.Progressive, nil
+				first.order = sdi.Progressive
 			case tff:
-				return sdi.TopFirst, nil
+				first.order = sdi.TopFirst
 			default:
-				return sdi.BottomFirst, nil
+				first.order = sdi.BottomFirst
 			}
+			return first, nil
 		}
 		if errors.Is(err, astiav.ErrEof) {
-			return "", errors.New("no decodable video picture")
+			return first, errors.New("no decodable video picture")
 		}
 		if !errors.Is(err, astiav.ErrEagain) {
-			return "", err
+			return first, err
 		}
 	}
 }
