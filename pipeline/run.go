@@ -121,11 +121,17 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 		report.Timings.EncodeFPS = math.Round(float64(stats.VideoFrames)/s*10) / 10
 	}
 
-	if failed := failedChecks(checks); len(failed) > 0 {
-		return report, &ProfileError{Reason: "output failed verification: " + strings.Join(failed, "; ")}
-	}
 	if err := writeReport(stage.File(name+".kiln.json"), report); err != nil {
 		return report, err
+	}
+	if failed := failedChecks(checks); len(failed) > 0 {
+		// Never published: kept aside, with its report, for an engineer.
+		reason := "output failed verification: " + strings.Join(failed, "; ")
+		if where, err := stage.Quarantine(); err == nil {
+			published = true
+			reason += " (quarantined in " + where + ")"
+		}
+		return report, &ProfileError{Reason: reason}
 	}
 	if err := stage.Publish(); err != nil {
 		return report, err

@@ -23,10 +23,18 @@ import (
 // FolderName is the hidden folder, inside an output root, that holds staging.
 const FolderName = ".kiln-staging"
 
+// QuarantineName is the hidden folder, inside an output root, where outputs
+// that failed verification are kept for an engineer to inspect, never
+// published.
+const QuarantineName = ".kiln-quarantine"
+
 // Dir is one job's staging folder and the place it will be published to.
 type Dir struct {
 	Path  string // the staging folder
 	Final string // <output root>/<source name>/<profile>
+
+	root, source, profile string
+	id                    int64
 }
 
 // New creates a fresh staging folder for job id, whose outputs will be
@@ -40,7 +48,8 @@ func New(outputRoot, sourceName, profile string, id int64) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating staging folder in %s: %w", outputRoot, err)
 	}
-	return &Dir{Path: path, Final: filepath.Join(outputRoot, sourceName, profile)}, nil
+	return &Dir{Path: path, Final: filepath.Join(outputRoot, sourceName, profile),
+		root: outputRoot, source: sourceName, profile: profile, id: id}, nil
 }
 
 // File returns the staging path of an output file.
@@ -87,6 +96,24 @@ func (d *Dir) Publish() error {
 		return err
 	}
 	return nil
+}
+
+// Quarantine moves the staged outputs to
+// <output root>/.kiln-quarantine/<source>/<profile>-job<id>/ instead of
+// publishing them, and returns that folder. An earlier quarantine of the same
+// job is replaced.
+func (d *Dir) Quarantine() (string, error) {
+	dest := filepath.Join(d.root, QuarantineName, d.source, d.profile+"-job"+strconv.FormatInt(d.id, 10))
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return "", fmt.Errorf("creating quarantine folder: %w", err)
+	}
+	if err := os.RemoveAll(dest); err != nil {
+		return "", fmt.Errorf("clearing quarantine folder: %w", err)
+	}
+	if err := os.Rename(d.Path, dest); err != nil {
+		return "", fmt.Errorf("quarantining outputs: %w", err)
+	}
+	return dest, nil
 }
 
 // Discard removes the staging folder and everything in it.

@@ -82,3 +82,22 @@ func TestDiscardAndSweep(t *testing.T) {
 		t.Errorf("sweep of a root without staging: %v", err)
 	}
 }
+
+func TestQuarantineKeepsOutputsAside(t *testing.T) {
+	root := t.TempDir()
+	d, _ := New(root, "clip", "pal", 9)
+	os.WriteFile(d.File("clip.ts"), []byte("bad"), 0o644)
+	where, err := d.Quarantine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if where != filepath.Join(root, QuarantineName, "clip", "pal-job9") {
+		t.Errorf("quarantined in %s", where)
+	}
+	if _, err := os.Stat(filepath.Join(where, "clip.ts")); err != nil {
+		t.Errorf("quarantined output missing: %v", err)
+	}
+	if _, err := os.Stat(d.Final); !os.IsNotExist(err) {
+		t.Error("a quarantined output was published")
+	}
+}
