@@ -74,3 +74,59 @@ type ErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
+
+// Hardware is the body of GET /v1/hardware: what the host offers for
+// encoding, and the backend the kernels run on. Each capability that is
+// missing says why, in words a person can act on.
+type Hardware struct {
+	Backend string     `json:"backend"` // cpu | cuda
+	CUDA    Capability `json:"cuda"`
+	// NVENC is judged per codec (h264, hevc): a GPU may encode one and not
+	// the other, and some data-centre GPUs have no encoder at all.
+	NVENC map[string]Capability `json:"nvenc"`
+	NVDEC Capability            `json:"nvdec"`
+	GPUs  []GPU                 `json:"gpus"`
+	// NVENCSessions counts the encoder sessions Kiln's running jobs hold.
+	NVENCSessions int       `json:"nvenc_sessions_in_use"`
+	ProbedAt      time.Time `json:"probed_at"`
+}
+
+// Capability is one feature of the host.
+type Capability struct {
+	Available bool   `json:"available"`
+	Reason    string `json:"reason,omitempty"` // why not, when not available
+}
+
+// GPU is one CUDA device the probe found.
+type GPU struct {
+	Index             int    `json:"index"`
+	Name              string `json:"name"`
+	ComputeCapability string `json:"compute_capability"` // "8.6"
+	MemoryBytes       int64  `json:"memory_bytes"`
+}
+
+// Reloaded is the body of a successful POST /v1/reload.
+type Reloaded struct {
+	Config   string `json:"config"` // where the config was read from
+	Watches  int    `json:"watches"`
+	Profiles int    `json:"profiles"`
+}
+
+// Resources is what a job's worker process used, from its rusage. The daemon
+// adds it to the job's report as "resources".
+type Resources struct {
+	CPUSeconds    float64 `json:"cpu_seconds"` // user + system
+	UserSeconds   float64 `json:"user_seconds"`
+	SystemSeconds float64 `json:"system_seconds"`
+	PeakRSSBytes  int64   `json:"peak_rss_bytes"`
+	WallSeconds   float64 `json:"wall_seconds"`
+}
+
+// Server-sent events of GET /v1/jobs/{id}/events. Each event's data is a Job
+// on one line. EventProgress comes whenever the job's state or progress
+// changed (at most a few times a second); EventEnd comes once the job has
+// finished, with its report, and ends the stream.
+const (
+	EventProgress = "progress"
+	EventEnd      = "end"
+)

@@ -94,9 +94,19 @@ func (b Bitrate) MarshalText() ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler.
+// UnmarshalText implements encoding.TextUnmarshaler. Unlike the config, it
+// takes "0": that is how MarshalText writes "no bitrate" (pcm audio, prores
+// video), and a worker reads its profile back from JSON.
 func (b *Bitrate) UnmarshalText(text []byte) error {
-	v, err := ParseBitrate(string(text))
+	if string(text) == "0" {
+		*b = 0
+		return nil
+	}
+	return b.parse(string(text))
+}
+
+func (b *Bitrate) parse(s string) error {
+	v, err := ParseBitrate(s)
 	if err != nil {
 		return err
 	}
@@ -109,7 +119,7 @@ func (b *Bitrate) UnmarshalText(text []byte) error {
 func (b *Bitrate) UnmarshalTOML(v any) error {
 	switch v := v.(type) {
 	case string:
-		return b.UnmarshalText([]byte(v))
+		return b.parse(v)
 	case int64:
 		if v <= 0 {
 			return fmt.Errorf("bitrate %d must be greater than 0", v)

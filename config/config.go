@@ -11,95 +11,105 @@ import "time"
 
 // Config is the whole, validated configuration. Treat it as immutable: a reload
 // builds a new Config and swaps it in whole.
+//
+// The json tags repeat the TOML names, so that the API shows a profile or a
+// watch with the keys a user writes in the config.
 type Config struct {
-	Daemon   Daemon              `toml:"daemon"`
-	Watches  []Watch             `toml:"watch"`
-	Profiles map[string]*Profile `toml:"profile"`
+	Daemon   Daemon              `toml:"daemon" json:"daemon"`
+	Watches  []Watch             `toml:"watch" json:"watch"`
+	Profiles map[string]*Profile `toml:"profile" json:"profile"`
 
 	// Origin names where the config came from: a file path, or
 	// "<embedded default>". It is used in error messages.
-	Origin string `toml:"-"`
+	Origin string `toml:"-" json:"-"`
 }
 
 // Daemon is the [daemon] table.
 type Daemon struct {
-	StateDir string `toml:"state_dir"` // job store, staging
-	Socket   string `toml:"socket"`
-	CPUJobs  int    `toml:"cpu_jobs"` // concurrent CPU jobs
-	GPUJobs  int    `toml:"gpu_jobs"` // concurrent jobs per GPU
+	StateDir string `toml:"state_dir" json:"state_dir"` // job store, staging
+	Socket   string `toml:"socket" json:"socket"`
+	CPUJobs  int    `toml:"cpu_jobs" json:"cpu_jobs"` // concurrent CPU jobs
+	GPUJobs  int    `toml:"gpu_jobs" json:"gpu_jobs"` // concurrent jobs per GPU
 
 	// Additions to the contract.
-	Rescan      Duration `toml:"rescan"`       // periodic inbox rescan; network shares send no events
-	MaxAttempts int      `toml:"max_attempts"` // a crashed worker's job is retried up to this many runs
-	LogLevel    string   `toml:"log_level"`    // debug | info | warn | error
+	Rescan      Duration `toml:"rescan" json:"rescan"`             // periodic inbox rescan; network shares send no events
+	MaxAttempts int      `toml:"max_attempts" json:"max_attempts"` // a crashed worker's job is retried up to this many runs
+	LogLevel    string   `toml:"log_level" json:"log_level"`       // debug | info | warn | error
+	// StopGrace is how long running jobs may go on after SIGTERM before
+	// their workers are stopped and the jobs re-queued. systemd's
+	// TimeoutStopSec must be longer, or systemd kills them first.
+	StopGrace Duration `toml:"stop_grace" json:"stop_grace"`
+	// SocketGroup owns the API socket (mode 0660), so that its members can
+	// use the kiln CLI; "" keeps the daemon's own group.
+	SocketGroup string `toml:"socket_group" json:"socket_group"`
 }
 
 // Watch is one [[watch]] table: an inbox, where its outputs go, and which
 // profiles each file in it is run through.
 type Watch struct {
-	Name     string   `toml:"name"`
-	Inbox    string   `toml:"inbox"`
-	Output   string   `toml:"output"`
-	Profiles []string `toml:"profiles"`
-	Priority string   `toml:"priority"` // high | normal | low; "" keeps the profile's
-	Settle   Duration `toml:"settle"`
+	Name     string   `toml:"name" json:"name"`
+	Inbox    string   `toml:"inbox" json:"inbox"`
+	Output   string   `toml:"output" json:"output"`
+	Profiles []string `toml:"profiles" json:"profiles"`
+	Priority string   `toml:"priority" json:"priority"` // high | normal | low; "" keeps the profile's
+	Settle   Duration `toml:"settle" json:"settle"`
 }
 
 // Profile is one [profile.NAME] table. Which keys apply depends on Kind.
 type Profile struct {
-	Name string `toml:"-"` // the NAME of [profile.NAME], filled in by Load
+	Name string `toml:"-" json:"name"` // the NAME of [profile.NAME], filled in by Load
 
-	Kind      string `toml:"kind"`      // broadcast | abr | file
-	Standard  string `toml:"standard"`  // broadcast: pal | ntsc | secam
-	Codec     string `toml:"codec"`     // broadcast: mpeg2 | h264 | d10; file: h264 | hevc | mpeg2 | prores | ffv1
-	Aspect    string `toml:"aspect"`    // broadcast: 4:3 | 16:9
-	Fit       string `toml:"fit"`       // letterbox | pillarbox | stretch | crop
-	Container string `toml:"container"` // broadcast: ts | mxf; file: mov | mp4 | mkv | ts | mxf
+	Kind      string `toml:"kind" json:"kind"`           // broadcast | abr | file
+	Standard  string `toml:"standard" json:"standard"`   // broadcast: pal | ntsc | secam
+	Codec     string `toml:"codec" json:"codec"`         // broadcast: mpeg2 | h264 | d10; file: h264 | hevc | mpeg2 | prores | ffv1
+	Aspect    string `toml:"aspect" json:"aspect"`       // broadcast: 4:3 | 16:9
+	Fit       string `toml:"fit" json:"fit"`             // letterbox | pillarbox | stretch | crop
+	Container string `toml:"container" json:"container"` // broadcast: ts | mxf; file: mov | mp4 | mkv | ts | mxf
 
-	VideoBitrate Bitrate `toml:"video_bitrate"`
-	Audio        Audio   `toml:"audio"`
-	Priority     string  `toml:"priority"` // high | normal | low
+	VideoBitrate Bitrate `toml:"video_bitrate" json:"video_bitrate"`
+	Audio        Audio   `toml:"audio" json:"audio"`
+	Priority     string  `toml:"priority" json:"priority"` // high | normal | low
 
 	// abr only.
-	Formats    []string    `toml:"formats"` // hls | dash | smooth
-	Segment    Duration    `toml:"segment"`
-	Package    string      `toml:"package"` // dir | tar
-	Encryption *Encryption `toml:"encryption"`
+	Formats    []string    `toml:"formats" json:"formats"` // hls | dash | smooth
+	Segment    Duration    `toml:"segment" json:"segment"`
+	Package    string      `toml:"package" json:"package"` // dir | tar
+	Encryption *Encryption `toml:"encryption" json:"encryption,omitempty"`
 
 	// Optional for every kind.
-	Width           int         `toml:"width"`
-	Height          int         `toml:"height"`
-	FrameRate       string      `toml:"frame_rate"`        // "25", "30000/1001", "29.97"; "" keeps the source's
-	FrameRateMethod string      `toml:"frame_rate_method"` // mc | blend | dup
-	Deinterlace     string      `toml:"deinterlace"`       // auto | on | off
-	ScaleFilter     string      `toml:"scale_filter"`      // lanczos | bicubic
-	Watermark       *Watermark  `toml:"watermark"`
-	Thumbnails      *Thumbnails `toml:"thumbnails"`
+	Width           int         `toml:"width" json:"width"`
+	Height          int         `toml:"height" json:"height"`
+	FrameRate       string      `toml:"frame_rate" json:"frame_rate"`               // "25", "30000/1001", "29.97"; "" keeps the source's
+	FrameRateMethod string      `toml:"frame_rate_method" json:"frame_rate_method"` // mc | blend | dup
+	Deinterlace     string      `toml:"deinterlace" json:"deinterlace"`             // auto | on | off
+	ScaleFilter     string      `toml:"scale_filter" json:"scale_filter"`           // lanczos | bicubic
+	Watermark       *Watermark  `toml:"watermark" json:"watermark,omitempty"`
+	Thumbnails      *Thumbnails `toml:"thumbnails" json:"thumbnails,omitempty"`
 }
 
 // Audio is a profile's audio settings.
 type Audio struct {
-	Codec    string   `toml:"codec"`    // aac | mp2 | ac3 | pcm
-	Bitrate  Bitrate  `toml:"bitrate"`  // ignored for pcm
-	Loudness *float64 `toml:"loudness"` // target in LUFS; nil leaves levels alone
+	Codec    string   `toml:"codec" json:"codec"`                 // aac | mp2 | ac3 | pcm
+	Bitrate  Bitrate  `toml:"bitrate" json:"bitrate"`             // ignored for pcm
+	Loudness *float64 `toml:"loudness" json:"loudness,omitempty"` // target in LUFS; nil leaves levels alone
 }
 
 // Encryption is an abr profile's encryption settings.
 type Encryption struct {
-	Method string `toml:"method"`  // aes-128
-	KeyURI string `toml:"key_uri"` // template; {job} is replaced by the job id
+	Method string `toml:"method" json:"method"`   // aes-128
+	KeyURI string `toml:"key_uri" json:"key_uri"` // template; {job} is replaced by the job id
 }
 
 // Watermark overlays an RGBA image on every frame.
 type Watermark struct {
-	Image    string  `toml:"image"`
-	Position string  `toml:"position"` // top-left | top-right | bottom-left | bottom-right | center
-	Opacity  float64 `toml:"opacity"`  // 0..1
+	Image    string  `toml:"image" json:"image"`
+	Position string  `toml:"position" json:"position"` // top-left | top-right | bottom-left | bottom-right | center
+	Opacity  float64 `toml:"opacity" json:"opacity"`   // 0..1
 }
 
 // Thumbnails asks for a still every so often.
 type Thumbnails struct {
-	Every Duration `toml:"every"`
+	Every Duration `toml:"every" json:"every"`
 }
 
 // Duration is a time.Duration written in TOML as a Go duration string ("5s").

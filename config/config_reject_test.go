@@ -156,6 +156,28 @@ rescan = "-10s"
 		`t.toml:4: daemon: max_attempts = 0 is out of range; want 1 to 10`,
 		`t.toml:5: daemon: rescan: duration "-10s" is negative`,
 	}},
+	{"daemon stop_grace and socket_group", `
+[daemon]
+stop_grace = "2h"
+socket_group = "kiln ops"
+`, []string{
+		`t.toml:2: daemon: stop_grace = "2h0m0s" is too long; want at most 1h0m0s (kilnd.service's TimeoutStopSec must be longer still)`,
+		`t.toml:3: daemon: socket_group = "kiln ops" is not a group name or number; "" keeps kilnd's own group`,
+	}},
+	{"daemon stop_grace type and group shape", `
+[daemon]
+stop_grace = 30
+socket_group = "-kiln"
+`, []string{
+		`t.toml:2: daemon: stop_grace: duration must be a string with a unit, got integer 30; write "30s" for seconds`,
+		`t.toml:3: daemon: socket_group = "-kiln" is not a group name or number; "" keeps kilnd's own group`,
+	}},
+	{"socket_group too long or starting with a digit", `
+[daemon]
+socket_group = "1kiln"
+`, []string{
+		`t.toml:2: daemon: socket_group = "1kiln" is not a group name or number; "" keeps kilnd's own group`,
+	}},
 	{"daemon paths", `
 [daemon]
 state_dir = ""

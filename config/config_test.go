@@ -82,6 +82,7 @@ var acceptCases = []struct {
 		want := Daemon{
 			StateDir: "/var/lib/kiln", Socket: "/run/kiln/kiln.sock", CPUJobs: 2, GPUJobs: 2,
 			Rescan: Duration{10 * time.Second}, MaxAttempts: 2, LogLevel: "info",
+			StopGrace: Duration{30 * time.Second}, SocketGroup: "kiln",
 		}
 		if c.Daemon != want {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
@@ -99,10 +100,35 @@ gpu_jobs = 0
 rescan = "1s"
 max_attempts = 10
 log_level = "debug"
+stop_grace = "0s"
+socket_group = ""
 `, func(t *testing.T, c *Config) {
 		want := Daemon{
 			StateDir: "/srv/kiln/var/state", Socket: "/run/k.sock", CPUJobs: 64, GPUJobs: 0,
 			Rescan: Duration{time.Second}, MaxAttempts: 10, LogLevel: "debug",
+			StopGrace: Duration{0}, SocketGroup: "",
+		}
+		if c.Daemon != want {
+			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
+		}
+	}},
+	{"socket_group by name and by number", `
+[daemon]
+socket_group = "video-ops_2"
+stop_grace = "1h"
+`, func(t *testing.T, c *Config) {
+		if c.Daemon.SocketGroup != "video-ops_2" || c.Daemon.StopGrace.Duration != time.Hour {
+			t.Errorf("daemon = %+v", c.Daemon)
+		}
+	}},
+	{"socket_group as a GID", `
+[daemon]
+socket_group = "1042"
+`, func(t *testing.T, c *Config) {
+		want := Daemon{
+			StateDir: "/var/lib/kiln", Socket: "/run/kiln/kiln.sock", CPUJobs: 2, GPUJobs: 2,
+			Rescan: Duration{10 * time.Second}, MaxAttempts: 2, LogLevel: "info",
+			StopGrace: Duration{30 * time.Second}, SocketGroup: "1042",
 		}
 		if c.Daemon != want {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)

@@ -29,6 +29,8 @@ func (c *Config) Effective() []byte {
 	w.str("rescan", d.Rescan.String())
 	w.int("max_attempts", d.MaxAttempts)
 	w.str("log_level", d.LogLevel)
+	w.str("stop_grace", d.StopGrace.String())
+	w.str("socket_group", d.SocketGroup)
 
 	for _, wt := range c.Watches {
 		w.line("")

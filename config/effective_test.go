@@ -64,6 +64,8 @@ gpu_jobs = 4
 rescan = "1m30s"
 max_attempts = 3
 log_level = "warn"
+stop_grace = "1m"
+socket_group = "video"
 
 [[watch]]
 name = "pal-playout"

@@ -161,6 +161,35 @@ func (c *checker) daemon(d *Daemon) {
 	t.duration("rescan", &d.Rescan, 10*time.Second, time.Second, 0, "")
 	t.intRange("max_attempts", &d.MaxAttempts, 2, 1, 10)
 	t.enum("log_level", &d.LogLevel, "info", "debug", "info", "warn", "error")
+	t.duration("stop_grace", &d.StopGrace, 30*time.Second, 0, time.Hour,
+		" (kilnd.service's TimeoutStopSec must be longer still)")
+	if !t.has("socket_group") {
+		d.SocketGroup = "kiln"
+	} else if t.usable("socket_group") && d.SocketGroup != "" && !validGroup(d.SocketGroup) {
+		t.errorf("socket_group", "socket_group = %q is not a group name or number; \"\" keeps kilnd's own group", d.SocketGroup)
+	}
+}
+
+// validGroup accepts what useradd and systemd-sysusers accept as a group
+// name, [A-Za-z_][A-Za-z0-9_.-]* of at most 32 bytes, or a numeric GID.
+func validGroup(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	digits := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_':
+			digits = false
+		case (c == '.' || c == '-') && i > 0:
+			digits = false
+		default:
+			return false
+		}
+	}
+	return digits || !(s[0] >= '0' && s[0] <= '9')
 }
 
 func (c *checker) watches(ws []Watch, profiles []string) {

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"kiln/api"
@@ -18,58 +21,158 @@ import (
 
 // apiServer is the local API: HTTP/JSON over a unix socket (DESIGN.md §2).
 type apiServer struct {
-	d        *Daemon
-	listener net.Listener
-	server   *http.Server
-	path     string
+	d      *Daemon
+	log    *slog.Logger
+	socket *socketListener
+	server *http.Server
+	// closing is closed when the server shuts down, to end event streams,
+	// which would otherwise hold Shutdown until its timeout.
+	closing chan struct{}
 }
 
 // maxBody bounds request bodies; every route's body is a small JSON object.
 const maxBody = 64 << 10
 
-func (a *apiServer) listen(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("creating socket folder: %w", err)
+// route is one entry of the route table. The table is the single list of
+// what the API offers: the mux is built from it, and a test holds it against
+// the OpenAPI description (api/openapi.json).
+type route struct {
+	method  string
+	path    string
+	handler http.HandlerFunc
+}
+
+func (a *apiServer) routes() []route {
+	return []route{
+		{"GET", "/v1/health", a.health},
+		{"GET", "/v1/hardware", a.hardware},
+		{"GET", "/v1/profiles", a.profiles},
+		{"GET", "/v1/watches", a.watches},
+		{"GET", "/v1/jobs", a.listJobs},
+		{"POST", "/v1/jobs", a.submit},
+		{"GET", "/v1/jobs/{id}", a.getJob},
+		{"PATCH", "/v1/jobs/{id}", a.patchJob},
+		{"POST", "/v1/jobs/{id}/cancel", a.cancelJob},
+		{"GET", "/v1/jobs/{id}/events", a.jobEvents},
+		{"POST", "/v1/reload", a.reload},
+		{"GET", "/metrics", a.metrics},
 	}
-	// A socket left by a crashed daemon blocks bind; a live daemon answers.
-	if conn, err := net.Dial("unix", path); err == nil {
-		conn.Close()
-		return fmt.Errorf("another kilnd is already listening on %s", path)
-	}
-	os.Remove(path)
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", path, err)
-	}
-	if err := os.Chmod(path, 0o660); err != nil {
-		l.Close()
-		return fmt.Errorf("socket permissions: %w", err)
-	}
-	a.listener, a.path = l, path
+}
+
+// handler builds the mux. A path with the wrong method gets a JSON 405 that
+// lists the right ones, and an unknown path a JSON 404: the mux's own answers
+// are plain text, and every error here is JSON.
+func (a *apiServer) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/health", a.health)
-	mux.HandleFunc("GET /v1/profiles", a.profiles)
-	mux.HandleFunc("GET /v1/watches", a.watches)
-	mux.HandleFunc("GET /v1/jobs", a.listJobs)
-	mux.HandleFunc("POST /v1/jobs", a.submit)
-	mux.HandleFunc("GET /v1/jobs/{id}", a.getJob)
-	mux.HandleFunc("PATCH /v1/jobs/{id}", a.patchJob)
-	mux.HandleFunc("POST /v1/jobs/{id}/cancel", a.cancelJob)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	allowed := map[string][]string{}
+	var paths []string
+	for _, rt := range a.routes() {
+		mux.Handle(rt.method+" "+rt.path, a.wrap(rt))
+		if allowed[rt.path] == nil {
+			paths = append(paths, rt.path)
+		}
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	for _, p := range paths {
+		methods := strings.Join(allowed[p], ", ")
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", methods)
+			apiError(w, http.StatusMethodNotAllowed, "method_not_allowed",
+				fmt.Sprintf("%s %s is not supported; use %s", r.Method, r.URL.Path, methods))
+		})
+	}
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path)
+	}
+	mux.HandleFunc("/", notFound)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The mux redirects unclean paths ("/v1//jobs") with an HTML body;
+		// no client of this API sends one on purpose.
+		if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
+			notFound(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
 	})
+}
+
+// wrap turns a handler panic into a JSON 500 and logs every request that
+// asks for a change, with who sent it.
+func (a *apiServer) wrap(rt route) http.Handler {
+	changes := rt.method != http.MethodGet
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			p := recover()
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			if p != nil {
+				a.log.Error("API handler panicked", "route", rt.method+" "+rt.path, "panic", fmt.Sprint(p))
+				if rec.status == 0 {
+					apiError(rec, http.StatusInternalServerError, "internal", "internal error; see the kilnd log")
+				}
+			}
+			if changes {
+				args := append([]any{"method", r.Method, "path", r.URL.Path, "status", rec.status}, peerAttrs(r.Context())...)
+				a.log.Info("API request", args...)
+			}
+		}()
+		rt.handler(rec, r)
+	})
+}
+
+// statusRecorder remembers the status a handler wrote, for the log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes and
+// write deadlines for event streams).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (a *apiServer) listen(path, group string) error {
+	sock, err := openSocket(path, group, a.log)
+	if err != nil {
+		return err
+	}
+	a.socket = sock
+	a.closing = make(chan struct{})
 	a.server = &http.Server{
-		Handler:           mux,
+		Handler: a.handler(),
+		// Slow or stuck clients must not pile up connections: headers and
+		// bodies have a few seconds, answers (but event streams, which set
+		// their own deadline per event) half a minute.
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ConnContext:       withPeerCred,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
+	a.server.RegisterOnShutdown(func() { close(a.closing) })
 	return nil
 }
 
 func (a *apiServer) serve() {
-	if err := a.server.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		a.d.Logger.Error("API server stopped", "err", err)
+	if err := a.server.Serve(a.socket); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		a.log.Error("API server stopped", "err", err)
 	}
 }
 
@@ -77,10 +180,13 @@ func (a *apiServer) close() {
 	if a.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		a.server.Shutdown(ctx)
+		if err := a.server.Shutdown(ctx); err != nil {
+			a.server.Close()
+		}
 	}
-	if a.path != "" {
-		os.Remove(a.path)
+	if a.socket != nil {
+		a.socket.Close()
+		a.socket.remove()
 	}
 }
 
@@ -98,6 +204,10 @@ func (a *apiServer) health(w http.ResponseWriter, r *http.Request) {
 		h.Status = "degraded"
 	}
 	writeJSON(w, http.StatusOK, h)
+}
+
+func (a *apiServer) hardware(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.d.currentHardware())
 }
 
 func (a *apiServer) profiles(w http.ResponseWriter, r *http.Request) {
@@ -241,6 +351,7 @@ func (a *apiServer) patchJob(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "store", err.Error())
 		return
 	}
+	a.d.changes.notify()
 	j, _ = a.d.store.Get(r.Context(), j.ID)
 	writeJSON(w, http.StatusOK, a.view(j, false))
 }
@@ -273,10 +384,68 @@ func (a *apiServer) cancelJob(w http.ResponseWriter, r *http.Request) {
 	}
 	if j.State == store.Cancelled {
 		if o, err := a.d.store.Outcome(r.Context(), j.SourceID); err == nil && o.Finished && o.Source.Watch != "" {
-			fileSource(o)
+			if err := fileSource(o); err != nil {
+				a.log.Error("moving source out of the inbox", "source", o.Source.Path, "err", err)
+			}
 		}
 	}
+	a.d.poke()
 	writeJSON(w, http.StatusOK, a.view(j, false))
+}
+
+// reload is POST /v1/reload: the same reload as SIGHUP, run by the main loop,
+// answered once it is done.
+func (a *apiServer) reload(w http.ResponseWriter, r *http.Request) {
+	reply := make(chan error, 1)
+	select {
+	case a.d.reloads <- reply:
+	case <-a.d.stopped:
+		apiError(w, http.StatusServiceUnavailable, "stopping", errStopping.Error())
+		return
+	case <-r.Context().Done():
+		return
+	}
+	var err error
+	select {
+	case err = <-reply:
+	case <-r.Context().Done():
+		return
+	}
+	switch {
+	case errors.Is(err, errStopping):
+		apiError(w, http.StatusServiceUnavailable, "stopping", err.Error())
+	case err != nil:
+		apiError(w, http.StatusUnprocessableEntity, "config_invalid",
+			"reload rejected; the running config stays in force: "+err.Error())
+	default:
+		cfg := a.d.cfg.Load()
+		writeJSON(w, http.StatusOK, api.Reloaded{Config: cfg.Origin, Watches: len(cfg.Watches), Profiles: len(cfg.Profiles)})
+	}
+}
+
+// metrics is GET /metrics, in the Prometheus text format.
+func (a *apiServer) metrics(w http.ResponseWriter, r *http.Request) {
+	counts, err := a.d.store.Counts(r.Context())
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "store", err.Error())
+		return
+	}
+	cfg := a.d.cfg.Load()
+	watches := make([]string, 0, len(cfg.Watches))
+	for _, wt := range cfg.Watches {
+		watches = append(watches, wt.Name)
+	}
+	body := a.d.metrics.write(scrape{
+		version:       a.d.Version,
+		started:       a.d.started,
+		jobs:          counts,
+		runningFPS:    a.d.runningFPS(),
+		nvencSessions: a.d.nvencSessions(),
+		watches:       watches,
+	})
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 }
 
 func (a *apiServer) lookup(w http.ResponseWriter, r *http.Request) (store.Job, bool) {
@@ -297,19 +466,35 @@ func (a *apiServer) lookup(w http.ResponseWriter, r *http.Request) (store.Job, b
 	return j, true
 }
 
+// decodeBody reads one JSON object, at most maxBody bytes, with no unknown
+// fields and nothing after it, and answers 400 or 413 itself when it cannot.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			apiError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body over %d bytes", maxBody))
-			return false
+	err := dec.Decode(v)
+	if err == nil {
+		// One object is the whole body: `{}{}` or `{} x` is a client bug
+		// that would otherwise pass unnoticed.
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			err = errors.New("unexpected data after the JSON object")
+			if errors.As(terr, new(*http.MaxBytesError)) {
+				err = terr
+			}
 		}
-		apiError(w, http.StatusBadRequest, "bad_json", "request body: "+err.Error())
-		return false
 	}
-	return true
+	if err == nil {
+		return true
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		apiError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body over %d bytes", maxBody))
+	case errors.Is(err, io.EOF):
+		apiError(w, http.StatusBadRequest, "bad_json", "request body is empty; send a JSON object")
+	default:
+		apiError(w, http.StatusBadRequest, "bad_json", "request body: "+err.Error())
+	}
+	return false
 }
 
 func apiError(w http.ResponseWriter, status int, code, msg string) {

@@ -22,9 +22,10 @@ import (
 // unchanged for `settle`, nobody holds it open for writing, and its container
 // is structurally whole.
 type watchFolder struct {
-	watch config.Watch
-	d     *Daemon
-	log   *slog.Logger
+	watch  config.Watch
+	rescan time.Duration // [daemon] rescan; a change restarts the watch
+	d      *Daemon
+	log    *slog.Logger
 
 	tracker *intake.Tracker
 	// waiting remembers why a file is not taken yet, so the log says it once.
@@ -43,10 +44,13 @@ func (wf *watchFolder) run(ctx context.Context) {
 	wf.waiting = map[string]string{}
 
 	events := make(<-chan fsnotify.Event)
+	// fsnotify blocks its reader until an error is taken, so errors are
+	// read too; an overflow means lost events, which a rescan makes up for.
+	errs := make(<-chan error)
 	notifier, err := fsnotify.NewWatcher()
 	if err == nil {
 		if err = notifier.Add(w.Inbox); err == nil {
-			events = notifier.Events
+			events, errs = notifier.Events, notifier.Errors
 		}
 		defer notifier.Close()
 	}
@@ -54,7 +58,7 @@ func (wf *watchFolder) run(ctx context.Context) {
 		wf.log.Warn("no filesystem events; relying on rescans", "err", err)
 	}
 
-	rescan := wf.d.cfg.Load().Daemon.Rescan.Duration
+	rescan := wf.rescan
 	// While files are settling, look again often enough to take them
 	// promptly once settled.
 	settlePoll := max(w.Settle.Duration/4, 200*time.Millisecond)
@@ -64,8 +68,23 @@ func (wf *watchFolder) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-events:
+		case _, ok := <-events:
+			if !ok {
+				// The notifier gave up; a closed channel would spin.
+				wf.log.Warn("filesystem events ended; relying on rescans")
+				events, errs = nil, nil
+				continue
+			}
+			wf.d.metrics.watchEvent(w.Name)
 			// Coalesce bursts: a copy writes many events.
+			timer.Reset(50 * time.Millisecond)
+			continue
+		case err, ok := <-errs:
+			if !ok {
+				events, errs = nil, nil
+				continue
+			}
+			wf.log.Warn("filesystem events", "err", err)
 			timer.Reset(50 * time.Millisecond)
 			continue
 		case <-timer.C:
@@ -160,6 +179,7 @@ func (wf *watchFolder) take(ctx context.Context, c intake.Candidate) {
 	}
 	wf.tracker.Forget(c.Path)
 	delete(wf.waiting, c.Path)
+	wf.d.metrics.fileTaken(wf.watch.Name)
 	wf.log.Info("file taken", "file", c.Name, "source", src.ID, "jobs", len(jobs))
 	wf.d.poke()
 }

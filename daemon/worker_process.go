@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -15,8 +17,10 @@ import (
 	"syscall"
 	"time"
 
+	"kiln/api"
 	"kiln/daemon/store"
 	"kiln/job"
+	"kiln/staging"
 )
 
 var (
@@ -26,15 +30,18 @@ var (
 
 // workerProcess is one `kilnd worker` child running one job.
 type workerProcess struct {
-	job  store.Job
-	spec job.Spec
-	done chan struct{} // closed once the job is filed
+	job     store.Job
+	spec    job.Spec
+	backend string // cpu | cuda: which worker runs the job
+	log     *slog.Logger
+	done    chan struct{} // closed once the job is filed
 
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	stopWhy  error // why the daemon stopped it, if it did
-	progress job.Progress
-	stderr   tailBuffer
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	stopWhy   error // why the daemon stopped it, if it did
+	progress  job.Progress
+	resources *api.Resources // from its rusage, once it has exited
+	stderr    tailBuffer
 }
 
 // schedule starts queued jobs while there are free CPU slots.
@@ -57,36 +64,44 @@ func (d *Daemon) schedule(ctx context.Context) {
 		if !ok {
 			return
 		}
+		// queued_at survives a re-queue, so a retried job's wait includes
+		// its earlier runs: the time its submitter has been waiting.
+		d.metrics.jobClaimed(j.StartedAt.Sub(j.QueuedAt))
 		d.start(j)
 	}
 }
 
 // start launches a worker for a claimed job.
 func (d *Daemon) start(j store.Job) {
-	log := d.Logger.With("job", j.ID, "profile", j.Profile)
+	log := d.Logger.With("component", "worker", "job", j.ID, "profile", j.Profile)
 	profile, ok := d.cfg.Load().Profile(j.Profile)
 	if !ok {
 		d.file(j, store.Failed, fmt.Sprintf("profile %q is no longer in the config", j.Profile), nil)
+		d.poke()
 		return
 	}
 	w := &workerProcess{
 		job:  j,
 		spec: job.Spec{ID: j.ID, Source: j.SourcePath, Profile: *profile, OutputRoot: j.OutputDir},
-		done: make(chan struct{}),
+		// The daemon starts the CPU worker, `kilnd worker`, for every job;
+		// the label is what metrics count frames and NVENC sessions by.
+		backend: "cpu",
+		log:     log,
+		done:    make(chan struct{}),
 	}
 	d.mu.Lock()
 	d.running[j.ID] = w
 	d.mu.Unlock()
 	log.Info("job started", "source", j.SourcePath, "attempt", j.Attempts)
-	go d.supervise(w, log)
+	d.changes.notify()
+	go d.supervise(w)
 }
 
 // supervise runs the worker to its end and files the outcome.
-func (d *Daemon) supervise(w *workerProcess, log interface {
-	Info(string, ...any)
-	Warn(string, ...any)
-}) {
+func (d *Daemon) supervise(w *workerProcess) {
 	defer close(w.done)
+	log := w.log
+	began := time.Now()
 	result, runErr := d.runWorker(w)
 	d.mu.Lock()
 	delete(d.running, w.job.ID)
@@ -95,25 +110,42 @@ func (d *Daemon) supervise(w *workerProcess, log interface {
 
 	w.mu.Lock()
 	stopWhy := w.stopWhy
+	res := w.resources
 	w.mu.Unlock()
 	j := w.job
-	var report []byte
-	if result != nil && result.Report != nil {
-		report, _ = json.Marshal(result.Report)
+	if res != nil {
+		d.metrics.workerUsed(res.CPUSeconds, res.PeakRSSBytes)
+		log.Info("worker resources", "cpu_seconds", res.CPUSeconds, "peak_rss_bytes", res.PeakRSSBytes)
 	}
+	// A worker that was stopped or crashed leaves its staging folder; one
+	// that published has none left. Either way nothing of this job's may
+	// stay there.
+	if err := staging.Sweep(j.OutputDir, func(id int64) bool { return id != j.ID }); err != nil {
+		log.Warn("removing the job's staging", "err", err)
+	}
+	var rep *job.Report
+	if result != nil {
+		rep = result.Report
+	}
+	report := reportWithResources(rep, res)
+	outcome := ""
 	switch {
 	case errors.Is(stopWhy, errShutdown):
+		outcome = "requeued"
 		if err := d.store.Requeue(context.Background(), j.ID, "re-queued: kilnd stopped while it ran"); err != nil {
 			log.Warn("re-queueing", "err", err)
 		}
 		log.Info("job re-queued for the next start")
 	case errors.Is(stopWhy, errCancelled):
+		outcome = "cancelled"
 		d.file(j, store.Cancelled, "cancelled while running", report)
 		log.Info("job cancelled")
 	case result != nil && result.OK:
+		outcome = "done"
 		d.file(j, store.Done, "", report)
 		log.Info("job done")
 	case result != nil && result.Permanent:
+		outcome = "failed"
 		d.file(j, store.Failed, result.Reason, report)
 		log.Info("job failed", "reason", result.Reason)
 	default:
@@ -121,18 +153,39 @@ func (d *Daemon) supervise(w *workerProcess, log interface {
 		if result != nil {
 			reason = result.Reason
 		} else {
+			d.metrics.workerCrashed()
 			reason = crashReason(runErr, w.stderr.String())
 		}
 		if j.Attempts < d.cfg.Load().Daemon.MaxAttempts {
+			outcome = "requeued"
 			log.Warn("job attempt failed; re-queued", "reason", reason, "attempt", j.Attempts)
 			if err := d.store.Requeue(context.Background(), j.ID, "attempt "+fmt.Sprint(j.Attempts)+": "+reason); err != nil {
 				log.Warn("re-queueing", "err", err)
 			}
-			return
+			break
 		}
+		outcome = "failed"
 		d.file(j, store.Failed, reason, report)
 		log.Info("job failed", "reason", reason)
 	}
+	d.metrics.jobEnded(outcome, time.Since(began))
+}
+
+// reportWithResources adds the worker's resource use to its report, as
+// "resources". The report file next to the outputs is the worker's own and
+// stays as it wrote it; this is the copy the store and the API hold.
+func reportWithResources(r *job.Report, res *api.Resources) []byte {
+	if r == nil && res == nil {
+		return nil
+	}
+	b, err := json.Marshal(struct {
+		*job.Report
+		Resources *api.Resources `json:"resources,omitempty"`
+	}{r, res})
+	if err != nil {
+		return nil // a report with a NaN in it; the job's state still counts
+	}
+	return b
 }
 
 // runWorker starts the child, feeds it the spec and reads its messages. It
@@ -151,19 +204,24 @@ func (d *Daemon) runWorker(w *workerProcess) (*job.Result, error) {
 	cmd := exec.Command(d.WorkerCmd[0], d.WorkerCmd[1:]...)
 	cmd.Stdin = bytes.NewReader(spec)
 	cmd.Stderr = &w.stderr
+	cmd.Env = workerEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
+	// Start under the lock: a stop that comes meanwhile then finds the
+	// process and kills it, instead of finding none and letting it run.
 	w.mu.Lock()
-	w.cmd = cmd
-	stopped := w.stopWhy != nil
-	w.mu.Unlock()
-	if stopped {
-		return nil, w.stopWhy
+	if why := w.stopWhy; why != nil {
+		w.mu.Unlock()
+		return nil, why
 	}
-	if err := cmd.Start(); err != nil {
+	w.cmd = cmd
+	began := time.Now()
+	err = cmd.Start()
+	w.mu.Unlock()
+	if err != nil {
 		return nil, fmt.Errorf("starting worker: %w", err)
 	}
 	d.store.SetWorkerPID(context.Background(), w.job.ID, cmd.Process.Pid)
@@ -172,19 +230,32 @@ func (d *Daemon) runWorker(w *workerProcess) (*job.Result, error) {
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024) // a report can be large
 	lastSave := time.Time{}
+	var frames int64
+	stage := ""
 	for sc.Scan() {
 		var m job.Message
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			continue // not ours: a library printing to stdout
 		}
-		if m.Progress != nil {
+		if p := m.Progress; p != nil {
 			w.mu.Lock()
-			w.progress = *m.Progress
+			w.progress = *p
 			w.mu.Unlock()
+			if p.Stage != stage {
+				// Stages change a few times a job; frames, which come
+				// many times a second, are never logged.
+				stage = p.Stage
+				w.log.Info("job stage", "stage", stage, "fraction", p.Fraction)
+			}
+			if p.Frames > frames {
+				d.metrics.addFrames(w.backend, p.Frames-frames)
+				frames = p.Frames
+			}
 			if time.Since(lastSave) > time.Second {
 				lastSave = time.Now()
-				d.store.SetProgress(context.Background(), w.job.ID, m.Progress.Fraction, m.Progress.FPS)
+				d.store.SetProgress(context.Background(), w.job.ID, p.Fraction, p.FPS)
 			}
+			d.changes.notify()
 		}
 		if m.Result != nil {
 			result = m.Result
@@ -192,10 +263,78 @@ func (d *Daemon) runWorker(w *workerProcess) (*job.Result, error) {
 	}
 	io.Copy(io.Discard, stdout)
 	waitErr := cmd.Wait()
+	w.mu.Lock()
+	w.resources = resourcesOf(cmd.ProcessState, time.Since(began))
+	w.mu.Unlock()
 	if result != nil && waitErr == nil {
 		return result, nil
 	}
 	return nil, waitErr
+}
+
+// resourcesOf reads a finished child's rusage: CPU time and peak RSS.
+func resourcesOf(ps *os.ProcessState, wall time.Duration) *api.Resources {
+	if ps == nil {
+		return nil
+	}
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return nil
+	}
+	user := time.Duration(ru.Utime.Nano()).Seconds()
+	sys := time.Duration(ru.Stime.Nano()).Seconds()
+	return &api.Resources{
+		CPUSeconds:    user + sys,
+		UserSeconds:   user,
+		SystemSeconds: sys,
+		PeakRSSBytes:  ru.Maxrss * 1024, // Linux reports KiB
+		WallSeconds:   wall.Seconds(),
+	}
+}
+
+// workerEnv is the daemon's environment less what systemd meant for the
+// daemon alone: a worker must not speak to systemd in the daemon's name or
+// take the daemon's passed sockets for its own.
+func workerEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// nvencSessions counts running jobs on the GPU worker; each holds one NVENC
+// session.
+func (d *Daemon) nvencSessions() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, w := range d.running {
+		if w.backend == "cuda" {
+			n++
+		}
+	}
+	return n
+}
+
+// runningFPS adds up the running jobs' speed by backend.
+func (d *Daemon) runningFPS() map[string]float64 {
+	d.mu.Lock()
+	workers := make([]*workerProcess, 0, len(d.running))
+	for _, w := range d.running {
+		workers = append(workers, w)
+	}
+	d.mu.Unlock()
+	fps := map[string]float64{}
+	for _, w := range workers {
+		fps[w.backend] += w.snapshot().FPS
+	}
+	return fps
 }
 
 // stop ends the worker, saying why.

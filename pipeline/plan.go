@@ -115,6 +115,9 @@ type source struct {
 // MakePlan decides how to turn a probed source into what the profile asks for.
 // Errors are *InputError (the source lacks what is needed) or *ProfileError.
 func MakePlan(info job.MediaInfo, p config.Profile, sourcePath string) (Plan, error) {
+	if len(info.Streams) > maxStreams {
+		return Plan{}, inputErrorf(nil, "%d streams in one file; Kiln takes files of at most %d", len(info.Streams), maxStreams)
+	}
 	videos := info.VideoStreams()
 	if len(videos) == 0 {
 		return Plan{}, inputErrorf(nil, "no video stream (found: %s)", describeStreams(info))
@@ -572,9 +575,22 @@ func frameRateStage(rate sdi.Rational, method string) (Stage, string) {
 	}
 }
 
+// maxStreams and maxAudioTracks bound what a file may ask of a job: a
+// hostile file with thousands of streams would otherwise open thousands of
+// decoders and encoders.
+const (
+	maxStreams     = 64
+	maxAudioTracks = 16
+)
+
 func planAudio(plan *Plan, info job.MediaInfo, p config.Profile) error {
 	codec := p.Audio.Codec
-	for _, a := range info.AudioStreams() {
+	audios := info.AudioStreams()
+	if len(audios) > maxAudioTracks {
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf("%d audio streams: the first %d are kept", len(audios), maxAudioTracks))
+		audios = audios[:maxAudioTracks]
+	}
+	for _, a := range audios {
 		if a.Channels <= 0 || a.SampleRate <= 0 {
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("audio stream %d (%s) has no channel count or sample rate; it is left out", a.Index, a.Codec))
 			continue

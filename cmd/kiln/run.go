@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,14 +23,24 @@ const usage = `usage: kiln [--socket PATH] [--json] COMMAND [ARGS]
 
 commands:
   submit FILE --profile P [--priority high|normal|low] [--output DIR] [--wait]
+                              queue a job; --wait shows its progress bar and
+                              returns once it has finished (exit 1 unless done)
   jobs [--state queued|running|done|failed|cancelled]
-  show ID
+  show ID                     one job, with its report once finished
   cancel ID
-  priority ID high|normal|low
+  priority ID high|normal|low move a queued job
   watch [--until-idle]        live progress of running jobs; --until-idle
                               returns once nothing is queued or running
-  profiles
-  health
+  profiles                    the profiles in force
+  watches                     the watch folders in force
+  hardware                    GPUs, CUDA, NVENC and NVDEC, and why not
+  health                      status, version, uptime, queue
+  reload                      re-read the config, as SIGHUP does, and say
+                              whether it was taken
+
+Every command takes --json, before or after its name, and then prints the
+daemon's JSON answer (watch: one array per line; submit --wait: the
+finished job).
 
 The socket is --socket, or $KILN_SOCKET, or /run/kiln/kiln.sock.
 `
@@ -46,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	c := &cli{api: newClient(*socket), out: stdout, json: *asJSON}
+	c := &cli{api: newClient(*socket), out: stdout, json: *asJSON, tty: isTerminal(stdout)}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	// Flags may also follow the command: `kiln jobs --json`.
 	rest, c.json = stripFlag(rest, "--json", c.json)
@@ -71,9 +84,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		err = c.watch(ctx, untilIdle)
 	case "profiles":
-		err = c.simple(ctx, "/v1/profiles", c.printProfiles)
+		err = c.simple(ctx, rest, "/v1/profiles", c.printProfiles)
+	case "watches":
+		err = c.simple(ctx, rest, "/v1/watches", c.printWatches)
+	case "hardware":
+		err = c.simple(ctx, rest, "/v1/hardware", c.printHardware)
 	case "health":
-		err = c.simple(ctx, "/v1/health", c.printHealth)
+		err = c.simple(ctx, rest, "/v1/health", c.printHealth)
+	case "reload":
+		err = c.reload(ctx, rest)
 	default:
 		fmt.Fprintf(stderr, "kiln: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -115,6 +134,18 @@ type cli struct {
 	api  *client
 	out  io.Writer
 	json bool
+	tty  bool // out is a terminal: progress redraws in place
+}
+
+// isTerminal reports whether w is a terminal, where progress bars redraw
+// in place; elsewhere (a pipe, a log) each update is a line of its own.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func (c *cli) emitJSON(raw []byte) {
@@ -177,38 +208,64 @@ func (c *cli) submit(ctx context.Context, args []string) error {
 	return nil
 }
 
-// follow shows one job's progress bar until it finishes.
+// follow shows one job's progress bar, from the daemon's event stream,
+// until the job finishes, and returns the finished job.
 func (c *cli) follow(ctx context.Context, id int64) (api.Job, error) {
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		var j api.Job
-		raw, err := c.api.call(ctx, "GET", fmt.Sprintf("/v1/jobs/%d", id), nil, &j)
-		if err != nil {
-			return j, err
+	var final api.Job
+	finished := false
+	bar := &progressBar{out: c.out, tty: c.tty}
+	err := c.api.events(ctx, id, func(event string, j api.Job) {
+		if event == api.EventEnd {
+			final, finished = j, true
 		}
-		finished := j.State == "done" || j.State == "failed" || j.State == "cancelled"
-		if c.json {
-			if finished {
-				c.emitJSON(raw)
-			}
-		} else {
-			fmt.Fprintf(c.out, "\r%s", progressLine(j))
-			if finished {
-				fmt.Fprintln(c.out)
-				if j.State == "done" {
-					fmt.Fprintf(c.out, "outputs in %s\n", j.Output)
-				}
-			}
+		if !c.json {
+			bar.draw(j)
 		}
-		if finished {
-			return j, nil
-		}
-		select {
-		case <-ctx.Done():
-			return j, ctx.Err()
-		case <-tick.C:
-		}
+	})
+	if err != nil {
+		return final, err
+	}
+	if !finished {
+		return final, fmt.Errorf("kilnd ended the event stream of job %d before it finished", id)
+	}
+	if c.json {
+		b, _ := json.MarshalIndent(final, "", "  ")
+		c.emitJSON(b)
+		return final, nil
+	}
+	bar.end()
+	if final.State == "done" {
+		fmt.Fprintf(c.out, "outputs in %s\n", final.Output)
+	}
+	return final, nil
+}
+
+// progressBar draws one job's progress: in place on a terminal, else as a
+// line each time the job moves on by a tenth or changes state.
+type progressBar struct {
+	out       io.Writer
+	tty       bool
+	drawn     bool
+	lastState string
+	lastTenth int
+}
+
+func (p *progressBar) draw(j api.Job) {
+	if p.tty {
+		fmt.Fprintf(p.out, "\r\x1b[K%s", progressLine(j))
+		p.drawn = true
+		return
+	}
+	tenth := int(j.Progress.Fraction * 10)
+	if j.State != p.lastState || tenth != p.lastTenth {
+		fmt.Fprintln(p.out, progressLine(j))
+		p.lastState, p.lastTenth = j.State, tenth
+	}
+}
+
+func (p *progressBar) end() {
+	if p.drawn {
+		fmt.Fprintln(p.out)
 	}
 }
 
@@ -221,7 +278,7 @@ func (c *cli) jobs(ctx context.Context, args []string) error {
 	}
 	path := "/v1/jobs"
 	if *state != "" {
-		path += "?state=" + *state
+		path += "?state=" + url.QueryEscape(*state)
 	}
 	var jobs []api.Job
 	raw, err := c.api.call(ctx, "GET", path, nil, &jobs)
@@ -246,7 +303,7 @@ func (c *cli) show(ctx context.Context, args []string) error {
 		return errUsage
 	}
 	var j api.Job
-	raw, err := c.api.call(ctx, "GET", "/v1/jobs/"+args[0], nil, &j)
+	raw, err := c.api.call(ctx, "GET", "/v1/jobs/"+url.PathEscape(args[0]), nil, &j)
 	if err != nil {
 		return err
 	}
@@ -275,7 +332,7 @@ func (c *cli) cancel(ctx context.Context, args []string) error {
 		return errUsage
 	}
 	var j api.Job
-	raw, err := c.api.call(ctx, "POST", "/v1/jobs/"+args[0]+"/cancel", nil, &j)
+	raw, err := c.api.call(ctx, "POST", "/v1/jobs/"+url.PathEscape(args[0])+"/cancel", nil, &j)
 	if err != nil {
 		return err
 	}
@@ -292,7 +349,7 @@ func (c *cli) priority(ctx context.Context, args []string) error {
 		return errUsage
 	}
 	var j api.Job
-	raw, err := c.api.call(ctx, "PATCH", "/v1/jobs/"+args[0], api.PatchJob{Priority: args[1]}, &j)
+	raw, err := c.api.call(ctx, "PATCH", "/v1/jobs/"+url.PathEscape(args[0]), api.PatchJob{Priority: args[1]}, &j)
 	if err != nil {
 		return err
 	}
@@ -305,11 +362,13 @@ func (c *cli) priority(ctx context.Context, args []string) error {
 }
 
 // watch redraws the running jobs' progress bars until interrupted or, with
-// untilIdle, until nothing is queued or running.
+// untilIdle, until nothing is queued or running. On a terminal it redraws in
+// place; elsewhere it prints the bars again whenever they changed.
 func (c *cli) watch(ctx context.Context, untilIdle bool) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	lines := 0
+	last := ""
 	for {
 		var jobs []api.Job
 		raw, err := c.api.call(ctx, "GET", "/v1/jobs?state=running", nil, &jobs)
@@ -317,22 +376,28 @@ func (c *cli) watch(ctx context.Context, untilIdle bool) error {
 			return err
 		}
 		if c.json {
-			c.emitJSON(raw)
+			c.emitJSON(compactJSON(raw))
 		} else {
-			// Move the cursor back over the previous frame and redraw.
-			if lines > 0 {
-				fmt.Fprintf(c.out, "\x1b[%dA\x1b[J", lines)
-			}
 			sort.Slice(jobs, func(i, k int) bool { return jobs[i].ID < jobs[k].ID })
-			lines = 0
+			var frame strings.Builder
 			if len(jobs) == 0 {
-				fmt.Fprintln(c.out, "no running jobs")
-				lines = 1
+				frame.WriteString("no running jobs\n")
 			}
 			for _, j := range jobs {
-				fmt.Fprintln(c.out, progressLine(j))
-				lines++
+				frame.WriteString(progressLine(j) + "\n")
 			}
+			switch {
+			case c.tty:
+				// Move the cursor back over the previous frame and redraw.
+				if lines > 0 {
+					fmt.Fprintf(c.out, "\x1b[%dA\x1b[J", lines)
+				}
+				fmt.Fprint(c.out, frame.String())
+				lines = strings.Count(frame.String(), "\n")
+			case frame.String() != last:
+				fmt.Fprint(c.out, frame.String())
+			}
+			last = frame.String()
 		}
 		if untilIdle && len(jobs) == 0 {
 			var h api.Health
@@ -351,7 +416,36 @@ func (c *cli) watch(ctx context.Context, untilIdle bool) error {
 	}
 }
 
-func (c *cli) simple(ctx context.Context, path string, print func([]byte) error) error {
+// compactJSON puts an answer on one line, for JSON-lines output.
+func compactJSON(raw []byte) []byte {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return raw
+	}
+	return b.Bytes()
+}
+
+func (c *cli) reload(ctx context.Context, args []string) error {
+	if len(args) != 0 {
+		return errUsage
+	}
+	var r api.Reloaded
+	raw, err := c.api.call(ctx, "POST", "/v1/reload", nil, &r)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		c.emitJSON(raw)
+		return nil
+	}
+	fmt.Fprintf(c.out, "config reloaded from %s: %d watch folders, %d profiles\n", r.Config, r.Watches, r.Profiles)
+	return nil
+}
+
+func (c *cli) simple(ctx context.Context, args []string, path string, print func([]byte) error) error {
+	if len(args) != 0 {
+		return errUsage
+	}
 	raw, err := c.api.call(ctx, "GET", path, nil, nil)
 	if err != nil {
 		return err
@@ -378,10 +472,13 @@ func (c *cli) printHealth(raw []byte) error {
 
 func (c *cli) printProfiles(raw []byte) error {
 	var profiles map[string]struct {
-		Kind      string `json:"Kind"`
-		Standard  string `json:"Standard"`
-		Codec     string `json:"Codec"`
-		Container string `json:"Container"`
+		Kind         string   `json:"kind"`
+		Standard     string   `json:"standard"`
+		Codec        string   `json:"codec"`
+		Container    string   `json:"container"`
+		Formats      []string `json:"formats"`
+		VideoBitrate string   `json:"video_bitrate"`
+		Priority     string   `json:"priority"`
 	}
 	if err := decode(raw, &profiles); err != nil {
 		return err
@@ -392,18 +489,100 @@ func (c *cli) printProfiles(raw []byte) error {
 	}
 	sort.Strings(names)
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROFILE\tKIND\tSTANDARD\tCODEC\tCONTAINER")
+	fmt.Fprintln(tw, "PROFILE\tKIND\tSTANDARD\tCODEC\tCONTAINER\tVIDEO\tPRIORITY")
 	for _, n := range names {
 		p := profiles[n]
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n, p.Kind, p.Standard, p.Codec, p.Container)
+		container := p.Container
+		if p.Kind == "abr" {
+			container = strings.Join(p.Formats, "+")
+		}
+		video := p.VideoBitrate
+		if video == "0" { // prores and ffv1 are quality-based
+			video = ""
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, p.Kind, dash(p.Standard), dash(p.Codec), dash(container),
+			dash(video), p.Priority)
 	}
 	return tw.Flush()
 }
 
-// progressLine draws "  12 pal-mpeg2  [#########.......]  55% 48.2 fps ETA 12s".
+func (c *cli) printWatches(raw []byte) error {
+	var watches []struct {
+		Name     string   `json:"name"`
+		Inbox    string   `json:"inbox"`
+		Output   string   `json:"output"`
+		Profiles []string `json:"profiles"`
+		Priority string   `json:"priority"`
+		Settle   string   `json:"settle"`
+	}
+	if err := decode(raw, &watches); err != nil {
+		return err
+	}
+	if len(watches) == 0 {
+		fmt.Fprintln(c.out, "no watch folders")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WATCH\tINBOX\tOUTPUT\tPROFILES\tPRIORITY\tSETTLE")
+	for _, w := range watches {
+		prio := w.Priority
+		if prio == "" {
+			prio = "(profile's)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", w.Name, w.Inbox, w.Output, strings.Join(w.Profiles, ","), prio, w.Settle)
+	}
+	return tw.Flush()
+}
+
+func (c *cli) printHardware(raw []byte) error {
+	var h api.Hardware
+	if err := decode(raw, &h); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "backend\t%s\n", h.Backend)
+	fmt.Fprintf(tw, "cuda\t%s\n", capability(h.CUDA))
+	codecs := make([]string, 0, len(h.NVENC))
+	for codec := range h.NVENC {
+		codecs = append(codecs, codec)
+	}
+	sort.Strings(codecs)
+	for _, codec := range codecs {
+		fmt.Fprintf(tw, "nvenc %s\t%s\n", codec, capability(h.NVENC[codec]))
+	}
+	fmt.Fprintf(tw, "nvdec\t%s\n", capability(h.NVDEC))
+	fmt.Fprintf(tw, "nvenc sessions\t%d in use\n", h.NVENCSessions)
+	if len(h.GPUs) == 0 {
+		fmt.Fprintf(tw, "gpus\tnone\n")
+	}
+	for _, g := range h.GPUs {
+		fmt.Fprintf(tw, "gpu %d\t%s, compute %s, %.1f GiB\n", g.Index, g.Name, g.ComputeCapability, float64(g.MemoryBytes)/(1<<30))
+	}
+	fmt.Fprintf(tw, "probed\t%s\n", h.ProbedAt.Local().Format(time.DateTime))
+	return tw.Flush()
+}
+
+func capability(c api.Capability) string {
+	if c.Available {
+		return "yes"
+	}
+	if c.Reason == "" {
+		return "no"
+	}
+	return "no: " + c.Reason
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// progressLine draws "   12 pal-mpeg2  [#########.......]  55%   48.2 fps  ETA 12s".
 func progressLine(j api.Job) string {
 	const width = 30
-	f := j.Progress.Fraction
+	f := min(max(j.Progress.Fraction, 0), 1)
 	if j.State == "done" {
 		f = 1
 	}
@@ -412,7 +591,7 @@ func progressLine(j api.Job) string {
 	line := fmt.Sprintf("%5d %-18s [%s] %3.0f%%", j.ID, trim(j.Profile, 18), bar, f*100)
 	switch j.State {
 	case "running":
-		line += fmt.Sprintf("  %6.1f fps  ETA %s", j.Progress.FPS, (time.Duration(j.Progress.ETA) * time.Second).String())
+		line += fmt.Sprintf("  %6.1f fps  ETA %s", j.Progress.FPS, eta(j.Progress.ETA))
 	default:
 		line += "  " + j.State
 		if j.Reason != "" {
@@ -420,6 +599,17 @@ func progressLine(j api.Job) string {
 		}
 	}
 	return line
+}
+
+// eta writes seconds as "1m5s", or "--" before there is an estimate.
+func eta(seconds float64) string {
+	switch {
+	case seconds <= 0:
+		return "--"
+	case seconds < 1:
+		return "<1s"
+	}
+	return time.Duration(seconds * float64(time.Second)).Round(time.Second).String()
 }
 
 func trim(s string, n int) string {

@@ -1,0 +1,155 @@
+// Package daemontest helps tests that run a real kilnd daemon: a fake worker
+// that speaks the worker protocol of package job (spec JSON on stdin,
+// progress and result JSON lines on stdout) without libav, so that daemon,
+// API and CLI tests run jobs end to end in milliseconds.
+//
+// The fake is the test binary itself, re-executed: call
+// RunFakeWorkerIfAsked first thing in TestMain and use WorkerCmd as the
+// daemon's WorkerCmd. It must stay free of libav and CUDA, like the daemon.
+package daemontest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"kiln/job"
+	"kiln/staging"
+)
+
+// workerArg marks a re-executed test binary as a fake worker.
+const workerArg = "kiln-fake-worker"
+
+// WorkerCmd is the argv that starts the running test binary as a fake worker.
+func WorkerCmd() []string {
+	exe, err := os.Executable()
+	if err != nil {
+		panic(fmt.Sprintf("daemontest: cannot find the test binary: %v", err))
+	}
+	return []string{exe, workerArg}
+}
+
+// RunFakeWorkerIfAsked runs the fake worker and exits when the process was
+// started by WorkerCmd; otherwise it returns at once.
+func RunFakeWorkerIfAsked() {
+	if len(os.Args) > 1 && os.Args[1] == workerArg {
+		os.Exit(FakeWorker(os.Stdin, os.Stdout, os.Stderr))
+	}
+}
+
+// What the fake does depends on words in the source file's name:
+//
+//	crash   reports some progress, then exits 7 without a result
+//	fail    reports a permanent failure ("no video stream")
+//	hang    creates its staging folder, reports progress once, then sleeps
+//	        until it is killed
+//	slow    takes about 2 s, in 20 progress steps
+//	(none)  takes about 0.2 s, in 4 progress steps
+//
+// Every job that succeeds publishes <output_root>/<source>/<profile>/ with
+// <source>.out and the report <source>.kiln.json, through package staging as
+// the real worker does. The report's warnings list any of systemd's
+// variables (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*) the worker inherited. Each also spends about 30 ms of CPU, so that resource
+// accounting has something to measure.
+func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
+	var spec job.Spec
+	if err := json.NewDecoder(stdin).Decode(&spec); err != nil {
+		fmt.Fprintln(stderr, "fake worker: reading job spec:", err)
+		return 2
+	}
+	name := strings.TrimSuffix(filepath.Base(spec.Source), filepath.Ext(spec.Source))
+	has := func(word string) bool { return strings.Contains(name, word) }
+	burnCPU(30 * time.Millisecond)
+
+	progress := func(frames int64, fraction float64) {
+		job.WriteMessage(stdout, job.Message{Progress: &job.Progress{
+			Frames: frames, FPS: 50, Fraction: fraction, Stage: "encode"}})
+	}
+	steps, pause := 4, 50*time.Millisecond
+	switch {
+	case has("crash"):
+		progress(10, 0.1)
+		fmt.Fprintln(stderr, "fake worker: simulated crash")
+		return 7
+	case has("fail"):
+		progress(1, 0.01)
+		job.WriteMessage(stdout, job.Message{Result: &job.Result{Reason: "no video stream", Permanent: true}})
+		return 0
+	case has("hang"):
+		if _, err := staging.New(spec.OutputRoot, name, spec.Profile.Name, spec.ID); err != nil {
+			fmt.Fprintln(stderr, "fake worker:", err)
+			return 2
+		}
+		progress(5, 0.05)
+		time.Sleep(10 * time.Minute)
+		return 3
+	case has("slow"):
+		steps, pause = 20, 100*time.Millisecond
+	}
+
+	started := time.Now()
+	dir, err := staging.New(spec.OutputRoot, name, spec.Profile.Name, spec.ID)
+	if err != nil {
+		fmt.Fprintln(stderr, "fake worker:", err)
+		return 2
+	}
+	for i := 1; i <= steps; i++ {
+		time.Sleep(pause)
+		progress(int64(i*25), float64(i)/float64(steps+1))
+	}
+	out := name + ".out"
+	if err := os.WriteFile(dir.File(out), []byte("fake output of "+spec.Source+"\n"), 0o644); err != nil {
+		fmt.Fprintln(stderr, "fake worker:", err)
+		return 2
+	}
+	report := &job.Report{
+		Kiln: "fake", JobID: spec.ID, Profile: spec.Profile.Name, Source: spec.Source,
+		Plan:     []string{"copy (fake worker)"},
+		Backends: map[string]string{"video_process": "cpu", "video_encode": "fake"},
+		Outputs:  []job.Output{{Name: out, Path: dir.FinalFile(out)}},
+		Checks:   []job.Check{},
+		Warnings: leakedEnv(),
+		Timings: job.Timings{Started: started.UTC(), Finished: time.Now().UTC(),
+			Seconds: time.Since(started).Seconds(), Frames: int64(steps * 25), EncodeFPS: 50},
+	}
+	b, _ := json.MarshalIndent(report, "", "  ")
+	if err := os.WriteFile(dir.File(name+".kiln.json"), b, 0o644); err != nil {
+		fmt.Fprintln(stderr, "fake worker:", err)
+		return 2
+	}
+	if err := dir.Publish(); err != nil {
+		fmt.Fprintln(stderr, "fake worker:", err)
+		return 2
+	}
+	job.WriteMessage(stdout, job.Message{Result: &job.Result{OK: true, Report: report}})
+	return 0
+}
+
+// leakedEnv lists the variables systemd meant for the daemon alone that
+// reached the worker anyway, so that tests can see the daemon filter them.
+func leakedEnv() []string {
+	out := []string{}
+	for _, name := range []string{"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"} {
+		if v, ok := os.LookupEnv(name); ok {
+			out = append(out, "worker environment has "+name+"="+v)
+		}
+	}
+	return out
+}
+
+// burnCPU spins for d of CPU time, measured as wall time on one thread.
+func burnCPU(d time.Duration) {
+	x := uint64(1)
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		for i := 0; i < 10000; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	if x == 0 {
+		fmt.Fprint(io.Discard, x) // keeps the loop from being optimised away
+	}
+}
