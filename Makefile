@@ -6,6 +6,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X kiln/pipeline.Version=$(VERSION)
 PREFIX  ?= /usr/local
+DESTDIR ?=
 
 .DEFAULT_GOAL := help
 
@@ -35,8 +36,11 @@ test: setup ## run every test (unit, kernels, end to end, GPU build and PTX chec
 	scripts/cuda-check.sh
 	$(GO) vet -tags cuda ./gpu/ ./cmd/kiln-gpu-worker/
 	$(GO) test -count=1 -timeout 25m ./...
-	$(GO) test -count=1 -race -timeout 10m ./config/... ./daemon/... ./job/... ./staging/... ./sdi/... ./api/... ./gpu/... ./hardware/...
+	$(GO) test -count=1 -race -timeout 10m ./config/... ./daemon/... ./job/... ./staging/... ./sdi/... ./api/... ./gpu/... ./hardware/... ./cmd/kiln/... ./systemd/...
 	@echo "make test: all tests passed"
+
+install: build ## install kilnd, kiln, the systemd units, sysusers/tmpfiles entries and /etc/kiln/kiln.toml (PREFIX, DESTDIR)
+	PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' scripts/install.sh
 
 demo: build ## start kilnd under ./var, drop a generated clip, show progress and the outputs
 	scripts/demo.sh
@@ -44,4 +48,4 @@ demo: build ## start kilnd under ./var, drop a generated clip, show progress and
 clean: ## remove build outputs and the demo's ./var
 	rm -rf bin var
 
-.PHONY: help setup build cuda gpu-check kernels test demo clean
+.PHONY: help setup build cuda gpu-check kernels test install demo clean
