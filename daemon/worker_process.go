@@ -44,16 +44,16 @@ type workerProcess struct {
 	stderr    tailBuffer
 }
 
-// schedule starts queued jobs while there are free CPU slots.
+// schedule starts queued jobs while there are free slots: cpu_jobs for the
+// CPU worker, and gpu_jobs per GPU for the GPU worker when the last probe
+// found a usable CUDA device. GPU slots fill first.
 func (d *Daemon) schedule(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
 	for {
-		d.mu.Lock()
-		free := d.cfg.Load().Daemon.CPUJobs - len(d.running)
-		d.mu.Unlock()
-		if free <= 0 {
+		cpuFree, gpuFree := d.freeSlots()
+		if cpuFree+gpuFree <= 0 {
 			return
 		}
 		j, ok, err := d.store.Claim(ctx)
@@ -67,12 +67,46 @@ func (d *Daemon) schedule(ctx context.Context) {
 		// queued_at survives a re-queue, so a retried job's wait includes
 		// its earlier runs: the time its submitter has been waiting.
 		d.metrics.jobClaimed(j.StartedAt.Sub(j.QueuedAt))
-		d.start(j)
+		d.start(j, gpuFree > 0)
 	}
 }
 
-// start launches a worker for a claimed job.
-func (d *Daemon) start(j store.Job) {
+// freeSlots counts the worker slots not in use, per backend.
+func (d *Daemon) freeSlots() (cpu, gpu int) {
+	daemonCfg := d.cfg.Load().Daemon
+	gpuSlots := 0
+	if h := d.hardware.Load(); h != nil && h.Backend == "cuda" && d.GPUWorker != "" {
+		gpuSlots = daemonCfg.GPUJobs * max(len(h.GPUs), 1)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cpu, gpu = daemonCfg.CPUJobs, gpuSlots
+	for _, w := range d.running {
+		if w.backend == "cuda" {
+			gpu--
+		} else {
+			cpu--
+		}
+	}
+	return max(cpu, 0), max(gpu, 0)
+}
+
+// cpuNote says, for a job's report, why its kernels run on the CPU when a
+// user would expect the GPU: the probe's reason.
+func (d *Daemon) cpuNote() string {
+	h := d.hardware.Load()
+	if h == nil || h.Backend == "cuda" {
+		return ""
+	}
+	reason := h.CUDA.Reason
+	if reason == "" {
+		reason = "no GPU found"
+	}
+	return "GPU backend unavailable (" + reason + "); video kernels ran on the CPU"
+}
+
+// start launches a worker for a claimed job, on the GPU worker when onGPU.
+func (d *Daemon) start(j store.Job, onGPU bool) {
 	log := d.Logger.With("component", "worker", "job", j.ID, "profile", j.Profile)
 	profile, ok := d.cfg.Load().Profile(j.Profile)
 	if !ok {
@@ -83,16 +117,21 @@ func (d *Daemon) start(j store.Job) {
 	w := &workerProcess{
 		job:  j,
 		spec: job.Spec{ID: j.ID, Source: j.SourcePath, Profile: *profile, OutputRoot: j.OutputDir},
-		// The daemon starts the CPU worker, `kilnd worker`, for every job;
-		// the label is what metrics count frames and NVENC sessions by.
+		// The label is what metrics count frames and NVENC sessions by, and
+		// it picks the worker binary.
 		backend: "cpu",
 		log:     log,
 		done:    make(chan struct{}),
 	}
+	if onGPU {
+		w.backend = "cuda"
+	} else {
+		w.spec.BackendNote = d.cpuNote()
+	}
 	d.mu.Lock()
 	d.running[j.ID] = w
 	d.mu.Unlock()
-	log.Info("job started", "source", j.SourcePath, "attempt", j.Attempts)
+	log.Info("job started", "source", j.SourcePath, "attempt", j.Attempts, "backend", w.backend)
 	d.changes.notify()
 	go d.supervise(w)
 }
@@ -155,6 +194,11 @@ func (d *Daemon) supervise(w *workerProcess) {
 		} else {
 			d.metrics.workerCrashed()
 			reason = crashReason(runErr, w.stderr.String())
+			if w.backend == "cuda" {
+				// The GPU may be gone (reset, driver fault): look again, so
+				// the retry goes wherever the GPU state now allows.
+				d.probeHardware(context.Background())
+			}
 		}
 		if j.Attempts < d.cfg.Load().Daemon.MaxAttempts {
 			outcome = "requeued"
@@ -201,7 +245,11 @@ func (d *Daemon) runWorker(w *workerProcess) (*job.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(d.WorkerCmd[0], d.WorkerCmd[1:]...)
+	argv := d.WorkerCmd
+	if w.backend == "cuda" {
+		argv = []string{d.GPUWorker, "worker"}
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(spec)
 	cmd.Stderr = &w.stderr
 	cmd.Env = workerEnv()

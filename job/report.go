@@ -17,6 +17,9 @@ type Report struct {
 	// Backends names what ran each stage: decode, video_process, video_encode,
 	// audio_encode, mux, and whether it was cpu or cuda.
 	Backends map[string]string `json:"backends"`
+	// BackendNote says why the kernels ran where they did when the GPU was
+	// expected but not used ("GPU backend unavailable (no CUDA device)…").
+	BackendNote string `json:"backend_note,omitempty"`
 
 	Outputs []Output `json:"outputs"`
 	// Loudness is measured on each audio track before and after, when the

@@ -26,7 +26,7 @@ type Spec struct {
 	OutputRoot string `json:"output_root"`
 	// BackendNote says why the job runs on the backend it does, when that is
 	// not the one a user would expect ("no CUDA device: …; kernels on the
-	// CPU"). The report carries it as a warning.
+	// CPU"). The report carries it as backend_note.
 	BackendNote string `json:"backend_note,omitempty"`
 }
 

@@ -46,9 +46,7 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 		Backends: map[string]string{}, Warnings: []string{}, Checks: []job.Check{},
 	}
 	report.Timings.Started = began.UTC()
-	if spec.BackendNote != "" {
-		report.Warnings = append(report.Warnings, spec.BackendNote)
-	}
+	report.BackendNote = spec.BackendNote
 
 	info, err := Probe(spec.Source)
 	if err != nil {

@@ -112,7 +112,7 @@ func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 		Backends: map[string]string{"video_process": "cpu", "video_encode": "fake"},
 		Outputs:  []job.Output{{Name: out, Path: dir.FinalFile(out)}},
 		Checks:   []job.Check{},
-		Warnings: leakedEnv(),
+		Warnings: leakedEnv(), BackendNote: spec.BackendNote,
 		Timings: job.Timings{Started: started.UTC(), Finished: time.Now().UTC(),
 			Seconds: time.Since(started).Seconds(), Frames: int64(steps * 25), EncodeFPS: 50},
 	}
