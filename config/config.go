@@ -42,6 +42,12 @@ type Daemon struct {
 	// SocketGroup owns the API socket (mode 0660), so that its members can
 	// use the kiln CLI; "" keeps the daemon's own group.
 	SocketGroup string `toml:"socket_group" json:"socket_group"`
+	// WorkerMemoryMB caps each worker's address space (RLIMIT_AS): a hostile
+	// file that makes a decoder allocate without bound fails its own job.
+	WorkerMemoryMB int `toml:"worker_memory_mb" json:"worker_memory_mb"`
+	// JobTimeoutFactor bounds a job's run time relative to its source: at
+	// most 2 minutes plus this many times the source's duration.
+	JobTimeoutFactor int `toml:"job_timeout_factor" json:"job_timeout_factor"`
 }
 
 // Watch is one [[watch]] table: an inbox, where its outputs go, and which
@@ -53,6 +59,10 @@ type Watch struct {
 	Profiles []string `toml:"profiles" json:"profiles"`
 	Priority string   `toml:"priority" json:"priority"` // high | normal | low; "" keeps the profile's
 	Settle   Duration `toml:"settle" json:"settle"`
+	// IncompleteTimeout is how long a file may sit unchanged yet
+	// structurally incomplete (an MP4 without its moov, a TS cut mid-packet)
+	// before it goes to failed/ with the reason.
+	IncompleteTimeout Duration `toml:"incomplete_timeout" json:"incomplete_timeout"`
 }
 
 // Profile is one [profile.NAME] table. Which keys apply depends on Kind.

@@ -82,7 +82,7 @@ var acceptCases = []struct {
 		want := Daemon{
 			StateDir: "/var/lib/kiln", Socket: "/run/kiln/kiln.sock", CPUJobs: 2, GPUJobs: 2,
 			Rescan: Duration{10 * time.Second}, MaxAttempts: 2, LogLevel: "info",
-			StopGrace: Duration{30 * time.Second}, SocketGroup: "kiln",
+			StopGrace: Duration{30 * time.Second}, SocketGroup: "kiln", WorkerMemoryMB: 8192, JobTimeoutFactor: 20,
 		}
 		if c.Daemon != want {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
@@ -106,7 +106,7 @@ socket_group = ""
 		want := Daemon{
 			StateDir: "/srv/kiln/var/state", Socket: "/run/k.sock", CPUJobs: 64, GPUJobs: 0,
 			Rescan: Duration{time.Second}, MaxAttempts: 10, LogLevel: "debug",
-			StopGrace: Duration{0}, SocketGroup: "",
+			StopGrace: Duration{0}, SocketGroup: "", WorkerMemoryMB: 8192, JobTimeoutFactor: 20,
 		}
 		if c.Daemon != want {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
@@ -128,7 +128,7 @@ socket_group = "1042"
 		want := Daemon{
 			StateDir: "/var/lib/kiln", Socket: "/run/kiln/kiln.sock", CPUJobs: 2, GPUJobs: 2,
 			Rescan: Duration{10 * time.Second}, MaxAttempts: 2, LogLevel: "info",
-			StopGrace: Duration{30 * time.Second}, SocketGroup: "1042",
+			StopGrace: Duration{30 * time.Second}, SocketGroup: "1042", WorkerMemoryMB: 8192, JobTimeoutFactor: 20,
 		}
 		if c.Daemon != want {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
@@ -159,7 +159,7 @@ codec = "h264"
 			t.Fatal("Watch(pal-playout) not found")
 		}
 		want := Watch{Name: "pal-playout", Inbox: "/srv/kiln/in/pal", Output: "/srv/out/pal",
-			Profiles: []string{"p"}, Settle: Duration{5 * time.Second}}
+			Profiles: []string{"p"}, Settle: Duration{5 * time.Second}, IncompleteTimeout: Duration{30 * time.Minute}}
 		if !reflect.DeepEqual(*w, want) {
 			t.Errorf("watch = %+v; want %+v", *w, want)
 		}

@@ -31,6 +31,8 @@ func (c *Config) Effective() []byte {
 	w.str("log_level", d.LogLevel)
 	w.str("stop_grace", d.StopGrace.String())
 	w.str("socket_group", d.SocketGroup)
+	w.int("worker_memory_mb", d.WorkerMemoryMB)
+	w.int("job_timeout_factor", d.JobTimeoutFactor)
 
 	for _, wt := range c.Watches {
 		w.line("")
@@ -43,6 +45,7 @@ func (c *Config) Effective() []byte {
 			w.str("priority", wt.Priority)
 		}
 		w.str("settle", wt.Settle.String())
+		w.str("incomplete_timeout", wt.IncompleteTimeout.String())
 	}
 
 	for _, name := range sortedKeys(c.Profiles) {

@@ -163,6 +163,8 @@ func (c *checker) daemon(d *Daemon) {
 	t.enum("log_level", &d.LogLevel, "info", "debug", "info", "warn", "error")
 	t.duration("stop_grace", &d.StopGrace, 30*time.Second, 0, time.Hour,
 		" (kilnd.service's TimeoutStopSec must be longer still)")
+	t.intRange("worker_memory_mb", &d.WorkerMemoryMB, 8192, 512, 1<<20)
+	t.intRange("job_timeout_factor", &d.JobTimeoutFactor, 20, 1, 1000)
 	if !t.has("socket_group") {
 		d.SocketGroup = "kiln"
 	} else if t.usable("socket_group") && d.SocketGroup != "" && !validGroup(d.SocketGroup) {
@@ -263,6 +265,7 @@ func (c *checker) watches(ws []Watch, profiles []string) {
 		}
 		t.duration("settle", &w.Settle, 5*time.Second, time.Second, 0,
 			" (file times have 1 s resolution on many filesystems and shares)")
+		t.duration("incomplete_timeout", &w.IncompleteTimeout, 30*time.Minute, time.Second, 0, "")
 	}
 }
 

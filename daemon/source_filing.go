@@ -122,3 +122,19 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// failUntaken moves a file that never became jobs to failed/, next to its
+// S.error.json.
+func failUntaken(path, reason string) error {
+	dest, err := freeName(filepath.Join(filepath.Dir(path), "failed"), filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	ef := ErrorFile{Source: filepath.Base(path), Reason: reason, FailedAt: time.Now().UTC(), Jobs: []ErrorFileJob{}}
+	b, _ := json.MarshalIndent(ef, "", "  ")
+	base := strings.TrimSuffix(filepath.Base(dest), filepath.Ext(dest))
+	if err := writeFileAtomic(filepath.Join(filepath.Dir(dest), base+".error.json"), append(b, '\n')); err != nil {
+		return err
+	}
+	return os.Rename(path, dest)
+}

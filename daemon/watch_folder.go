@@ -3,9 +3,11 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -119,6 +121,12 @@ func (wf *watchFolder) scan(ctx context.Context) {
 			continue
 		}
 		if reason := wf.notReady(c.Path); reason != "" {
+			if strings.HasPrefix(reason, "incomplete") && wf.tracker.StableFor(c.Path, now) > wf.watch.IncompleteTimeout.Duration {
+				// Nothing has touched it for long: the copy died, or the
+				// file was cut. Tell the person rather than wait for ever.
+				wf.giveUp(c, reason)
+				continue
+			}
 			if wf.waiting[c.Path] != reason {
 				wf.waiting[c.Path] = reason
 				wf.log.Info("waiting for file", "file", c.Name, "reason", reason)
@@ -182,4 +190,16 @@ func (wf *watchFolder) take(ctx context.Context, c intake.Candidate) {
 	wf.d.metrics.fileTaken(wf.watch.Name)
 	wf.log.Info("file taken", "file", c.Name, "source", src.ID, "jobs", len(jobs))
 	wf.d.poke()
+}
+
+// giveUp moves a file that never became complete to failed/ with the reason.
+func (wf *watchFolder) giveUp(c intake.Candidate, reason string) {
+	reason = fmt.Sprintf("%s after %s unchanged", reason, wf.watch.IncompleteTimeout.Duration)
+	if err := failUntaken(c.Path, reason); err != nil {
+		wf.log.Error("moving an incomplete file to failed/", "file", c.Name, "err", err)
+		return
+	}
+	wf.tracker.Forget(c.Path)
+	delete(wf.waiting, c.Path)
+	wf.log.Warn("file failed without a job", "file", c.Name, "reason", reason)
 }

@@ -115,8 +115,12 @@ func (d *Daemon) start(j store.Job, onGPU bool) {
 		return
 	}
 	w := &workerProcess{
-		job:  j,
-		spec: job.Spec{ID: j.ID, Source: j.SourcePath, Profile: *profile, OutputRoot: j.OutputDir},
+		job: j,
+		spec: job.Spec{ID: j.ID, Source: j.SourcePath, Profile: *profile, OutputRoot: j.OutputDir,
+			Limits: job.Limits{
+				MemoryBytes:   int64(d.cfg.Load().Daemon.WorkerMemoryMB) << 20,
+				TimeoutFactor: d.cfg.Load().Daemon.JobTimeoutFactor,
+			}},
 		// The label is what metrics count frames and NVENC sessions by, and
 		// it picks the worker binary.
 		backend: "cpu",

@@ -28,6 +28,18 @@ type Spec struct {
 	// not the one a user would expect ("no CUDA device: …; kernels on the
 	// CPU"). The report carries it as backend_note.
 	BackendNote string `json:"backend_note,omitempty"`
+	// Limits bound what one job may take of the machine.
+	Limits Limits `json:"limits"`
+}
+
+// Limits bound a job's resources, so that a hostile file fails its own job
+// instead of starving the appliance.
+type Limits struct {
+	// MemoryBytes caps the CPU worker's address space (RLIMIT_AS); 0 for none.
+	MemoryBytes int64 `json:"memory_bytes,omitempty"`
+	// TimeoutFactor bounds the run time to 2 minutes plus this many times
+	// the source's duration; 0 for none.
+	TimeoutFactor int `json:"timeout_factor,omitempty"`
 }
 
 // Message is one line of the worker's standard output: exactly one field is set.

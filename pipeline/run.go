@@ -58,6 +58,15 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	if err != nil {
 		return report, err
 	}
+	if f := spec.Limits.TimeoutFactor; f > 0 {
+		// A job's run time is bounded by its source's length: a file that
+		// decodes forever (a broken index, a hostile stream) stops here.
+		limit := 2*time.Minute + time.Duration(float64(f)*info.Duration*float64(time.Second))
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, limit, &InputError{
+			Reason: fmt.Sprintf("stopped after %s, the limit for a %.1f s source (2 min + %d × its duration)", limit.Round(time.Second), info.Duration, f)})
+		defer cancel()
+	}
 	report.Plan = plan.Decisions
 	report.Warnings = append(report.Warnings, plan.Warnings...)
 	report.Backends = map[string]string{

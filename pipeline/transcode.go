@@ -30,8 +30,8 @@ type transcodeStats struct {
 //
 // so that decoding, processing, encoding and writing overlap. Nothing flows
 // backwards, so the graph cannot deadlock; the first error cancels the rest.
-func transcode(ctx context.Context, b kernels.Backend, plan Plan, srcPath, outPath string, duration float64, progress func(job.Progress)) (stats transcodeStats, err error) {
-	ctx, cancel := context.WithCancelCause(ctx)
+func transcode(parent context.Context, b kernels.Backend, plan Plan, srcPath, outPath string, duration float64, progress func(job.Progress)) (stats transcodeStats, err error) {
+	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 
 	in, err := openInput(srcPath)
@@ -141,6 +141,9 @@ func transcode(ctx context.Context, b kernels.Backend, plan Plan, srcPath, outPa
 
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return stats, cause
+	}
+	if cause := context.Cause(parent); cause != nil {
+		return stats, cause // the job's time limit, or a cancel
 	}
 	if err := ctx.Err(); err != nil {
 		return stats, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"syscall"
 
 	"kiln/job"
 	"kiln/kernels"
@@ -19,6 +20,14 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, b kernels.Backend) err
 	var spec job.Spec
 	if err := json.NewDecoder(r).Decode(&spec); err != nil {
 		return fmt.Errorf("reading job spec: %w", err)
+	}
+	// A CUDA context reserves far more address space than it uses, so the
+	// cap applies to the CPU worker only.
+	if m := spec.Limits.MemoryBytes; m > 0 && b.Name() == "cpu" {
+		lim := syscall.Rlimit{Cur: uint64(m), Max: uint64(m)}
+		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &lim); err != nil {
+			return fmt.Errorf("setting the worker's memory limit: %w", err)
+		}
 	}
 	report, err := RunOn(ctx, b, spec, func(p job.Progress) {
 		job.WriteMessage(w, job.Message{Progress: &p})

@@ -44,6 +44,18 @@ func (t *Tracker) Observe(path string, size int64, mtime, now time.Time) (stable
 	return now.Sub(o.since) >= t.settle
 }
 
+// StableFor reports how long a tracked file has been unchanged at time now;
+// 0 for a file the tracker does not know.
+func (t *Tracker) StableFor(path string, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	o, ok := t.seen[path]
+	if !ok {
+		return 0
+	}
+	return now.Sub(o.since)
+}
+
 // Forget drops a file, once it has been taken in or has gone away.
 func (t *Tracker) Forget(path string) {
 	t.mu.Lock()
