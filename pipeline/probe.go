@@ -35,7 +35,9 @@ func Probe(path string) (job.MediaInfo, error) {
 		if isDataError(err) {
 			return job.MediaInfo{}, inputErrorf(err, "not a media file libav can read")
 		}
-		return job.MediaInfo{}, fmt.Errorf("opening source: %w", err)
+		// The file was there and readable a moment ago (Stat above), so a
+		// demuxer that refuses it is refusing its content.
+		return job.MediaInfo{}, inputErrorf(err, "libav cannot open it (%v)", err)
 	}
 	defer fc.CloseInput()
 	if err := fc.FindStreamInfo(nil); err != nil {
