@@ -53,10 +53,32 @@ func Reason(err error) string {
 	if errors.As(err, &pe) {
 		return pe.Reason
 	}
-	if errors.Is(err, syscall.ENOSPC) {
+	if isNoSpace(err) {
 		return "no space left on the output device: " + err.Error()
 	}
 	return err.Error()
+}
+
+// isNoSpace reports a full disk, whether Go or libav saw it.
+func isNoSpace(err error) bool {
+	var ae astiav.Error
+	return errors.Is(err, syscall.ENOSPC) || (errors.As(err, &ae) && int(ae) == -int(syscall.ENOSPC))
+}
+
+// SpaceError means the output filesystem cannot hold a job's outputs.
+type SpaceError struct {
+	Dir            string
+	Need, Free     int64 // bytes
+	DuringTheWrite bool
+}
+
+func megabytes(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+func (e *SpaceError) Error() string {
+	if e.DuringTheWrite {
+		return fmt.Sprintf("no space left on %s (needed ~%s)", e.Dir, megabytes(e.Need))
+	}
+	return fmt.Sprintf("no space left on %s: the outputs need ~%s and %s are free", e.Dir, megabytes(e.Need), megabytes(e.Free))
 }
 
 // libav errors that mean the bytes are bad rather than the machine.

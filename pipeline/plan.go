@@ -24,6 +24,9 @@ type Plan struct {
 	Audio      []AudioPlan
 	Decisions  []string // the plan in words, one decision a line
 	Warnings   []string
+	// ABR is set for kind "abr": the ladder and the packages (abr_plan.go).
+	// Video is then its top rung.
+	ABR *ABRPlan
 }
 
 // VideoPlan is the video rendition: its processing chain and its encoder.
@@ -135,7 +138,7 @@ func MakePlan(info job.MediaInfo, p config.Profile, sourcePath string) (Plan, er
 	case "file":
 		plan, err = planFile(src, p)
 	case "abr":
-		return Plan{}, &ProfileError{Reason: "kind \"abr\" (HLS/DASH/Smooth packaging) is not implemented in this build yet; see the README's feature table"}
+		return planABR(info, src, p)
 	default:
 		return Plan{}, &ProfileError{Reason: fmt.Sprintf("unknown profile kind %q", p.Kind)}
 	}
@@ -453,7 +456,9 @@ func planFile(src source, p config.Profile) (Plan, error) {
 		if src.chroma422 {
 			v.PixFmt = "yuv422p"
 		}
-		v.Options = map[string]string{"b": itoa(v.BitRate), "maxrate": itoa(v.BitRate * 2), "bufsize": itoa(v.BitRate), "g": strconv.Itoa(v.GOP), "bf": "2", "flags": "+cgop"}
+		// Closed GOPs need mpeg2video's scene-change detection off.
+		v.Options = map[string]string{"b": itoa(v.BitRate), "maxrate": itoa(v.BitRate * 2), "bufsize": itoa(v.BitRate),
+			"g": strconv.Itoa(v.GOP), "bf": "2", "flags": "+cgop", "sc_threshold": "1000000000"}
 		if v.FieldOrder != sdi.Progressive {
 			v.Options["flags"] = "+cgop+ildct+ilme"
 		}

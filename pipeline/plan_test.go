@@ -172,7 +172,7 @@ func TestPlanRefusals(t *testing.T) {
 	src := videoSource(1920, 1080, "25/1", "tt", "1:1", "bt709")
 	var pe *ProfileError
 	if _, err := MakePlan(src, config.Profile{Kind: "abr"}, "a.ts"); !errors.As(err, &pe) {
-		t.Errorf("abr: %v, want a ProfileError until packaging exists", err)
+		t.Errorf("abr without an audio codec: %v, want a ProfileError", err)
 	}
 	huge := videoSource(65535, 65535, "25/1", "", "", "")
 	if _, err := MakePlan(huge, broadcast("pal", "mpeg2", "16:9", "letterbox"), "a.ts"); !errors.As(err, &ie) {

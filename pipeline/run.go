@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"kiln/job"
@@ -78,7 +79,14 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	if len(plan.Audio) > 0 {
 		report.Backends["audio_encode"] = plan.Audio[0].Encoder
 	}
+	if plan.ABR != nil {
+		return runABR(ctx, b, spec, info, plan, report, began, progress)
+	}
 
+	need := estimateOutputBytes(plan, info.Duration)
+	if err := checkFreeSpace(spec.OutputRoot, need); err != nil {
+		return report, err
+	}
 	name := SourceName(spec.Source)
 	stage, err := staging.New(spec.OutputRoot, name, spec.Profile.Name, spec.ID)
 	if err != nil {
@@ -98,6 +106,9 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	stats, err := transcode(ctx, b, plan, spec.Source, outPath, info.Duration, progress)
 	report.Warnings = append(report.Warnings, stats.Warnings...)
 	if err != nil {
+		if isNoSpace(err) {
+			return report, &SpaceError{Dir: spec.OutputRoot, Need: need, DuringTheWrite: true}
+		}
 		return report, err
 	}
 	if err := checkTruncation(info, stats); err != nil {
@@ -294,3 +305,38 @@ func verifyLoudness(out string, plan Plan, report *job.Report) ([]job.Check, err
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// estimateOutputBytes is what a plan's outputs will take, with a margin for
+// container overhead and encoders that run over their rate.
+func estimateOutputBytes(plan Plan, duration float64) int64 {
+	rate := plan.Video.BitRate
+	if plan.MuxRate > 0 {
+		rate = plan.MuxRate
+	}
+	if rate <= 0 {
+		// Quality-based codecs (ProRes, FFV1): assume 12 bits a pixel a second.
+		rate = int64(plan.Video.Width*plan.Video.Height) * 12 * int64(math.Ceil(plan.Video.FrameRate.Float()))
+	}
+	for _, a := range plan.Audio {
+		if a.BitRate > 0 {
+			rate += a.BitRate
+		} else {
+			rate += int64(a.SampleRate * a.Channels * 24)
+		}
+	}
+	return int64(float64(rate) / 8 * duration * 1.15)
+}
+
+// checkFreeSpace refuses a job that obviously will not fit, before it spends
+// an hour finding out.
+func checkFreeSpace(dir string, need int64) error {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return nil // cannot tell; the write itself will say
+	}
+	free := int64(st.Bavail) * int64(st.Bsize)
+	if need > free {
+		return &SpaceError{Dir: dir, Need: need, Free: free}
+	}
+	return nil
+}

@@ -25,8 +25,12 @@ type streamPath struct {
 	chain     string          // audio: the libavfilter chain
 	frameRate astiav.Rational // video: the source's
 
-	graph   *filterGraph // audio: built from the first decoded frame
-	video   *videoPath   // video: Kiln's kernel chain and what feeds it
+	graph *filterGraph // audio: built from the first decoded frame
+	video *videoPath   // video: Kiln's kernel chain and what feeds it
+	// sink, when set, takes every decoded (and stamped) frame instead of
+	// video and enc, and nil at the end: an ABR job fans one decode out to
+	// several encoders (abr_video.go).
+	sink    func(*astiav.Frame) error
 	packets chan *astiav.Packet
 
 	startTS  int64 // subtracted from every timestamp, in the input's time base
@@ -75,6 +79,20 @@ func newVideoPath(in *inputFile, b kernels.Backend, v VideoPlan, out *outputFile
 }
 
 func newAudioPath(in *inputFile, a AudioPlan, out *outputFile) (*streamPath, error) {
+	p, err := openAudioPath(in, a, out.globalHeader())
+	if err != nil {
+		return nil, err
+	}
+	if p.output, err = newOutputStream(out, p.enc); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// openAudioPath opens an audio path's decoder, encoder and filter chain. Its
+// packets leave in the encoder's time base until an output stream is set.
+func openAudioPath(in *inputFile, a AudioPlan, globalHeader bool) (*streamPath, error) {
 	s, err := in.stream(a.Input)
 	if err != nil {
 		return nil, err
@@ -83,11 +101,7 @@ func newAudioPath(in *inputFile, a AudioPlan, out *outputFile) (*streamPath, err
 	if p.dec, err = openDecoder(s, astiav.Rational{}); err != nil {
 		return nil, err
 	}
-	if p.enc, err = openAudioEncoder(a, out.globalHeader()); err != nil {
-		p.Close()
-		return nil, err
-	}
-	if p.output, err = newOutputStream(out, p.enc); err != nil {
+	if p.enc, err = openAudioEncoder(a, globalHeader); err != nil {
 		p.Close()
 		return nil, err
 	}
@@ -183,6 +197,9 @@ func (p *streamPath) run(ctx context.Context, muxed chan<- *astiav.Packet) (err 
 				return err
 			}
 		}
+		if p.sink != nil {
+			return p.sink(f)
+		}
 		if p.video != nil {
 			return p.video.process(f, p, func(out *astiav.Frame) error {
 				p.frames.Add(1)
@@ -229,6 +246,9 @@ func (p *streamPath) run(ctx context.Context, muxed chan<- *astiav.Packet) (err 
 	}
 	if err := process(nil); err != nil {
 		return err
+	}
+	if p.enc == nil {
+		return nil // the sink encodes
 	}
 	return encode(nil, astiav.Rational{})
 }
@@ -316,8 +336,10 @@ func (p *streamPath) encode(ctx context.Context, f *astiav.Frame, tb astiav.Rati
 				return err
 			}
 		}
-		pkt.SetStreamIndex(p.output.Index())
-		pkt.RescaleTs(p.enc.ctx.TimeBase(), p.output.TimeBase())
+		if p.output != nil {
+			pkt.SetStreamIndex(p.output.Index())
+			pkt.RescaleTs(p.enc.ctx.TimeBase(), p.output.TimeBase())
+		}
 		out := pkt.Clone()
 		select {
 		case muxed <- out:

@@ -1,0 +1,36 @@
+package pipeline
+
+/*
+#cgo pkg-config: libavcodec libavformat libavutil
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/opt.h>
+
+static int kiln_initial_padding(AVCodecContext *c) { return c->initial_padding; }
+static int kiln_mpegts_resend_headers(AVFormatContext *s) {
+	return av_opt_set(s->priv_data, "mpegts_flags", "+resend_headers", 0);
+}
+*/
+import "C"
+
+import (
+	"fmt"
+
+	"github.com/asticode/go-astiav"
+)
+
+// encoderPriming is how many samples an audio encoder puts before the first
+// real one (AAC: 1024). Its first packet is stamped that far before zero.
+func encoderPriming(ctx *astiav.CodecContext) int {
+	return int(C.kiln_initial_padding((*C.AVCodecContext)(cPointer(ctx))))
+}
+
+// resendTSHeaders makes libav's MPEG-TS muxer write PAT and PMT before the
+// next packet, so that the HLS segment that packet starts can be demuxed on
+// its own.
+func resendTSHeaders(fc *astiav.FormatContext) error {
+	if ret := C.kiln_mpegts_resend_headers((*C.AVFormatContext)(cPointer(fc))); ret < 0 {
+		return fmt.Errorf("asking the MPEG-TS muxer for PAT/PMT: libav error %d", int(ret))
+	}
+	return nil
+}

@@ -1,0 +1,644 @@
+package pipeline
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"image/jpeg"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/asticode/go-astiav"
+
+	"kiln/job"
+	"kiln/packaging"
+)
+
+// abrVerifier checks a package the way players and origins will read it:
+// libav opens each manifest (a demuxer Kiln did not write), the playlists'
+// durations are read back from the files, every rung's keyframes are read
+// from its segments and compared, and CODECS is compared with what a decoder
+// finds in the stream.
+type abrVerifier struct {
+	dir    string
+	plan   Plan
+	enc    *abrEncode
+	pkg    *packaging.Package
+	keyDir string
+	keys   []*packaging.Key
+
+	tmp     string
+	checks  []job.Check
+	outputs []job.Output
+}
+
+func (v *abrVerifier) add(name, expected, actual string, pass bool) {
+	v.checks = append(v.checks, job.Check{Name: name, Expected: expected, Actual: actual, Pass: pass})
+}
+
+// openOptions lets libav's HLS demuxer open the key files of a mirrored,
+// encrypted playlist, whose extension it does not know.
+var openOptions = map[string]string{"allowed_extensions": "ALL"}
+
+func (v *abrVerifier) verify(report *job.Report) ([]job.Output, []job.Check, error) {
+	tmp, err := os.MkdirTemp("", "kiln-abr-verify-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("verifying: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	v.tmp = tmp
+	a := v.plan.ABR
+	if a.Has("hls") {
+		if err := v.verifyHLS(packaging.HLSMaster, "HLS", len(v.keys) > 0); err != nil {
+			return nil, nil, err
+		}
+	}
+	if a.Has("dash") {
+		if err := v.verifyDASH(); err != nil {
+			return nil, nil, err
+		}
+		if _, err := os.Stat(filepath.Join(v.dir, packaging.CMAFHLSMaster)); err == nil {
+			if err := v.verifyHLS(packaging.CMAFHLSMaster, "HLS (CMAF)", false); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if a.Has("smooth") {
+		if err := v.verifySmooth(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := v.verifyThumbnails(); err != nil {
+		return nil, nil, err
+	}
+	loud, err := v.verifyLoudness(report)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v.outputs, append(v.checks, loud...), nil
+}
+
+// ladderSizes lists the rungs' rasters, largest first, as a probe shows them.
+func (v *abrVerifier) ladderSizes() string {
+	var s []string
+	for _, r := range v.plan.ABR.Rungs {
+		s = append(s, fmt.Sprintf("%dx%d", r.Width, r.Height))
+	}
+	return strings.Join(s, " ")
+}
+
+func probedSizes(info job.MediaInfo) string {
+	var s []string
+	for _, st := range info.VideoStreams() {
+		s = append(s, fmt.Sprintf("%dx%d", st.Width, st.Height))
+	}
+	sort.SliceStable(s, func(i, j int) bool { return sizeArea(s[i]) > sizeArea(s[j]) })
+	return strings.Join(s, " ")
+}
+
+func sizeArea(s string) int {
+	w, h, _ := strings.Cut(s, "x")
+	a, _ := strconv.Atoi(w)
+	b, _ := strconv.Atoi(h)
+	return a * b
+}
+
+// verifyHLS opens a master playlist with libav, reads back each variant's
+// segment durations, keyframes and CODECS.
+func (v *abrVerifier) verifyHLS(master, label string, encrypted bool) error {
+	path := filepath.Join(v.dir, master)
+	open := path
+	if encrypted {
+		var err error
+		if open, err = v.mirror(master); err != nil {
+			return err
+		}
+	}
+	info, err := probeWith(open, openOptions)
+	if err != nil {
+		v.add(label+": libav opens "+master, "opens", Reason(err), false)
+		return nil
+	}
+	v.outputs = append(v.outputs, job.Output{Name: master, Probe: info})
+	v.add(label+": libav opens "+master+" (video renditions)", v.sortedLadder(), probedSizes(info), probedSizes(info) == v.sortedLadder())
+	v.add(label+": audio renditions", fmt.Sprint(len(v.plan.Audio)), fmt.Sprint(len(info.AudioStreams())), len(info.AudioStreams()) == len(v.plan.Audio))
+
+	variants, err := readMasterVariants(path)
+	if err != nil {
+		return err
+	}
+	if len(variants) != len(v.plan.ABR.Rungs) {
+		v.add(label+": variants in "+master, fmt.Sprint(len(v.plan.ABR.Rungs)), fmt.Sprint(len(variants)), false)
+		return nil
+	}
+	var reference []float64
+	for i, vr := range variants {
+		rung := v.plan.ABR.Rungs[i]
+		playlist := filepath.Join(v.dir, filepath.FromSlash(vr.uri))
+		durs, err := readExtinf(playlist)
+		if err != nil {
+			return err
+		}
+		v.checkDurations(fmt.Sprintf("%s %s: segment durations", label, rung.Name), durs, rung)
+
+		open := playlist
+		if encrypted {
+			if open, err = v.mirror(vr.uri); err != nil {
+				return err
+			}
+		}
+		keys, codecs, err := keyframeTimes(open)
+		if err != nil {
+			v.add(fmt.Sprintf("%s %s: libav reads the rendition", label, rung.Name), "reads", Reason(err), false)
+			continue
+		}
+		v.checkSegmentsStartOnKeyframes(fmt.Sprintf("%s %s: every segment starts with an IDR", label, rung.Name), durs, keys)
+		if i == 0 {
+			reference = keys
+		} else {
+			v.checkAligned(fmt.Sprintf("%s %s: keyframes aligned with %s", label, rung.Name, v.plan.ABR.Rungs[0].Name), reference, keys)
+		}
+		if len(v.pkg.Audio) > 0 {
+			// The variant's audio is in the group's rendition.
+			_, audio, err := keyframeTimes(filepathOrMirror(v, encrypted, v.audioPlaylist(master)))
+			if err == nil {
+				codecs = append(codecs, audio...)
+			}
+		}
+		v.checkCodecs(fmt.Sprintf("%s %s: CODECS", label, rung.Name), vr.codecs, codecs)
+	}
+	if encrypted {
+		v.verifyEncryption(variants)
+	}
+	return nil
+}
+
+func (v *abrVerifier) sortedLadder() string {
+	s := strings.Fields(v.ladderSizes())
+	sort.SliceStable(s, func(i, j int) bool { return sizeArea(s[i]) > sizeArea(s[j]) })
+	return strings.Join(s, " ")
+}
+
+// checkDurations: every segment but the last lasts the planned segment
+// within one frame, and the last is no longer.
+func (v *abrVerifier) checkDurations(name string, durs []float64, rung ABRRung) {
+	target := v.plan.ABR.GOP.Segment
+	frame := 1 / rung.Rate.Float()
+	lo, hi := math.Inf(1), 0.0
+	ok := len(durs) > 0
+	for i, d := range durs {
+		lo, hi = math.Min(lo, d), math.Max(hi, d)
+		if i < len(durs)-1 && math.Abs(d-target) > frame+0.0015 {
+			ok = false
+		}
+		if d > target+frame+0.0015 {
+			ok = false
+		}
+	}
+	v.add(name, fmt.Sprintf("%.3f s ± 1 frame, the last no longer", target),
+		fmt.Sprintf("%d segments, %.3f–%.3f s", len(durs), lo, hi), ok)
+}
+
+// checkSegmentsStartOnKeyframes places the segments on the rendition's
+// timeline by their durations and looks for a keyframe at each start.
+func (v *abrVerifier) checkSegmentsStartOnKeyframes(name string, durs []float64, keys []float64) {
+	if len(keys) == 0 {
+		v.add(name, "keyframes", "none", false)
+		return
+	}
+	t := keys[0]
+	missing := []string{}
+	for i := range durs {
+		if !nearAny(t, keys, 0.002) {
+			missing = append(missing, fmt.Sprintf("segment %d at %.3f s", i+1, t-keys[0]))
+		}
+		t += durs[i]
+	}
+	actual := fmt.Sprintf("%d of %d", len(durs)-len(missing), len(durs))
+	if len(missing) > 0 {
+		actual += "; no IDR at " + strings.Join(missing, ", ")
+	}
+	v.add(name, fmt.Sprintf("%d of %d", len(durs), len(durs)), actual, len(missing) == 0)
+}
+
+func nearAny(t float64, list []float64, tol float64) bool {
+	i := sort.SearchFloat64s(list, t-tol)
+	return i < len(list) && math.Abs(list[i]-t) <= tol
+}
+
+func (v *abrVerifier) checkAligned(name string, ref, keys []float64) {
+	same := len(ref) == len(keys)
+	for i := 0; same && i < len(ref); i++ {
+		same = math.Abs(ref[i]-keys[i]) < 0.002
+	}
+	actual := fmt.Sprintf("%d IDRs at the same times", len(keys))
+	if !same {
+		actual = fmt.Sprintf("%d IDRs, at other times", len(keys))
+	}
+	v.add(name, fmt.Sprintf("%d IDRs at the same times", len(ref)), actual, same)
+}
+
+// streamCodec is what a decoder reports about one stream: the codec, its
+// profile (libav's number: profile_idc for H.264, object type − 1 for AAC)
+// and level.
+type streamCodec struct {
+	codec          string
+	profile, level int
+}
+
+// codecsWord is the RFC 6381 word a stream should have in CODECS, with xx
+// for the H.264 constraint flags, which a decoder does not report.
+func (c streamCodec) codecsWord() string {
+	switch c.codec {
+	case "h264":
+		return fmt.Sprintf("avc1.%02xxx%02x", c.profile&0xff, c.level)
+	case "aac":
+		return fmt.Sprintf("mp4a.40.%d", c.profile+1)
+	case "ac3":
+		return "ac-3"
+	}
+	return c.codec
+}
+
+// matches compares word with a CODECS entry, skipping the xx.
+func (c streamCodec) matches(entry string) bool {
+	want := c.codecsWord()
+	if c.codec != "h264" {
+		return entry == want
+	}
+	return len(entry) == len(want) && entry[:7] == want[:7] && entry[9:] == want[9:]
+}
+
+// checkCodecs compares a CODECS attribute with the streams a decoder found.
+func (v *abrVerifier) checkCodecs(name, codecs string, streams []streamCodec) {
+	var want []string
+	ok := len(streams) > 0
+	for _, st := range streams {
+		want = append(want, st.codecsWord())
+		found := false
+		for _, entry := range strings.Split(codecs, ",") {
+			found = found || st.matches(entry)
+		}
+		ok = ok && found
+	}
+	v.add(name, strings.Join(want, ",")+" (decoded; xx: constraint flags)", codecs, ok)
+}
+
+// verifyEncryption decrypts the first segment of every HLS rendition with
+// its key and checks that it is MPEG-TS again, and that the key files are
+// private.
+func (v *abrVerifier) verifyEncryption(variants []masterVariant) {
+	uris := []string{}
+	for _, vr := range variants {
+		uris = append(uris, vr.uri)
+	}
+	for _, a := range v.pkg.Audio {
+		uris = append(uris, packaging.HLSFolder+"/"+a.Name+"/index.m3u8")
+	}
+	for _, u := range uris {
+		dir := filepath.Dir(filepath.Join(v.dir, filepath.FromSlash(u)))
+		seg := filepath.Join(dir, "seg-00001.ts")
+		data, err := os.ReadFile(seg)
+		if err != nil {
+			v.add("AES-128: "+u, "segment 1 decrypts", err.Error(), false)
+			continue
+		}
+		plain, err := packaging.DecryptSegment(v.keys[0], data)
+		pass := err == nil && len(plain) >= 188 && plain[0] == 0x47 && plain[188] == 0x47
+		actual := "MPEG-TS after decryption"
+		if err != nil {
+			actual = err.Error()
+		} else if !pass {
+			actual = "not MPEG-TS after decryption"
+		}
+		if pass && bytesEqualPrefix(data, plain) {
+			pass, actual = false, "the segment is not encrypted"
+		}
+		v.add("AES-128: "+filepath.ToSlash(filepath.Join(filepath.Dir(u), "seg-00001.ts")), "decrypts with key 1 to MPEG-TS", actual, pass)
+	}
+	for _, k := range v.keys {
+		st, err := os.Stat(filepath.Join(v.keyDir, packaging.KeyFileName(k.Number)))
+		actual := "missing"
+		if err == nil {
+			actual = fmt.Sprintf("%04o, %d bytes", st.Mode().Perm(), st.Size())
+		}
+		v.add(fmt.Sprintf("key %d file", k.Number), "0600, 16 bytes", actual, err == nil && st.Mode().Perm() == 0o600 && st.Size() == 16)
+	}
+}
+
+func bytesEqualPrefix(a, b []byte) bool {
+	n := min(len(a), len(b), 188)
+	return n > 0 && string(a[:n]) == string(b[:n])
+}
+
+// mirror copies an HLS playlist (and, for a master, its media playlists)
+// into the scratch folder with absolute segment paths and each AES-128 key
+// URI pointing at a local copy of the key, so that libav can decrypt what
+// players would fetch from the key server.
+func (v *abrVerifier) mirror(rel string) (string, error) {
+	keyPaths := map[string]string{}
+	for _, k := range v.keys {
+		p := filepath.Join(v.tmp, packaging.KeyFileName(k.Number))
+		if err := os.WriteFile(p, k.Key[:], 0o600); err != nil {
+			return "", fmt.Errorf("verifying: %w", err)
+		}
+		keyPaths[k.URI] = p
+	}
+	dst := filepath.Join(v.tmp, strings.ReplaceAll(rel, "/", "_"))
+	if _, err := os.Stat(dst); err == nil {
+		return dst, nil
+	}
+	src := filepath.Join(v.dir, filepath.FromSlash(rel))
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return "", fmt.Errorf("verifying: %w", err)
+	}
+	base := filepath.Dir(rel)
+	var out strings.Builder
+	uriAttr := regexp.MustCompile(`URI="([^"]*)"`)
+	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "#EXT-X-KEY:"):
+			line = uriAttr.ReplaceAllStringFunc(line, func(m string) string {
+				u := uriAttr.FindStringSubmatch(m)[1]
+				if p, ok := keyPaths[u]; ok {
+					return `URI="` + p + `"`
+				}
+				return m
+			})
+		case strings.HasPrefix(line, "#EXT-X-MEDIA:"):
+			var merr error
+			line = uriAttr.ReplaceAllStringFunc(line, func(m string) string {
+				p, err := v.mirror(filepath.ToSlash(filepath.Join(base, uriAttr.FindStringSubmatch(m)[1])))
+				if err != nil {
+					merr = err
+				}
+				return `URI="` + p + `"`
+			})
+			if merr != nil {
+				return "", merr
+			}
+		case line != "" && !strings.HasPrefix(line, "#"):
+			target := filepath.ToSlash(filepath.Join(base, line))
+			if strings.HasSuffix(line, ".m3u8") {
+				if line, err = v.mirror(target); err != nil {
+					return "", err
+				}
+			} else {
+				line = filepath.Join(v.dir, filepath.FromSlash(target))
+			}
+		}
+		out.WriteString(line + "\n")
+	}
+	if err := os.WriteFile(dst, []byte(out.String()), 0o600); err != nil {
+		return "", fmt.Errorf("verifying: %w", err)
+	}
+	return dst, nil
+}
+
+// masterVariant is one EXT-X-STREAM-INF of a master playlist.
+type masterVariant struct {
+	uri, codecs string
+}
+
+func readMasterVariants(path string) ([]masterVariant, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("verifying: %w", err)
+	}
+	defer f.Close()
+	var out []masterVariant
+	codecsAttr := regexp.MustCompile(`CODECS="([^"]*)"`)
+	pending := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "#EXT-X-STREAM-INF:"):
+			pending = ""
+			if m := codecsAttr.FindStringSubmatch(line); m != nil {
+				pending = m[1]
+			}
+			out = append(out, masterVariant{codecs: pending})
+		case line != "" && !strings.HasPrefix(line, "#") && len(out) > 0 && out[len(out)-1].uri == "":
+			out[len(out)-1].uri = line
+		}
+	}
+	return out, sc.Err()
+}
+
+// readExtinf reads the segment durations of a media playlist.
+func readExtinf(path string) ([]float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("verifying: %w", err)
+	}
+	var durs []float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "#EXTINF:"); ok {
+			num, _, _ := strings.Cut(rest, ",")
+			d, err := strconv.ParseFloat(num, 64)
+			if err != nil {
+				return nil, fmt.Errorf("verifying %s: EXTINF %q: %w", filepath.Base(path), rest, err)
+			}
+			durs = append(durs, d)
+		}
+	}
+	return durs, nil
+}
+
+// verifyDASH opens the MPD with libav and checks each CMAF segment starts
+// with a sync sample at the same time in every rung.
+func (v *abrVerifier) verifyDASH() error {
+	path := filepath.Join(v.dir, packaging.DASHManifestFile)
+	info, err := probeWith(path, nil)
+	if err != nil {
+		v.add("DASH: libav opens manifest.mpd", "opens", Reason(err), false)
+	} else {
+		v.outputs = append(v.outputs, job.Output{Name: packaging.DASHManifestFile, Probe: info})
+		v.add("DASH: libav opens manifest.mpd (video representations)", v.sortedLadder(), probedSizes(info), probedSizes(info) == v.sortedLadder())
+	}
+	var ref []uint64
+	for i, r := range v.pkg.Video {
+		var starts []uint64
+		unsynced := 0
+		for _, s := range r.CMAF.Segments() {
+			frags, err := packaging.ReadFragments(filepath.Join(v.dir, packaging.CMAFFolder, r.Rung.Name, s.URI))
+			if err != nil {
+				return fmt.Errorf("verifying: %w", err)
+			}
+			if len(frags) == 0 || !frags[0].Sync {
+				unsynced++
+			}
+			if len(frags) > 0 {
+				starts = append(starts, frags[0].Time)
+			}
+		}
+		v.add(fmt.Sprintf("DASH %s: every segment starts with a sync sample", r.Rung.Name), "all", fmt.Sprintf("%d without", unsynced), unsynced == 0)
+		durs := make([]float64, 0, len(r.CMAF.Segments()))
+		for _, s := range r.CMAF.Segments() {
+			durs = append(durs, float64(s.Duration)/float64(r.CMAF.Config().Timescale))
+		}
+		v.checkDurations(fmt.Sprintf("DASH %s: segment durations", r.Rung.Name), durs, v.plan.ABR.Rungs[i])
+		if i == 0 {
+			ref = starts
+			continue
+		}
+		same := len(ref) == len(starts)
+		for j := 0; same && j < len(ref); j++ {
+			same = ref[j] == starts[j]
+		}
+		actual := fmt.Sprintf("%d aligned", len(starts))
+		if !same {
+			actual = fmt.Sprintf("%d, not aligned", len(starts))
+		}
+		v.add(fmt.Sprintf("DASH %s: segments start with %s's", r.Rung.Name, v.pkg.Video[0].Rung.Name), fmt.Sprintf("%d aligned", len(ref)), actual, same)
+	}
+	return nil
+}
+
+// verifySmooth opens every .ismv and .isma with libav.
+func (v *abrVerifier) verifySmooth() error {
+	for _, r := range v.pkg.Video {
+		info, err := Probe(filepath.Join(v.dir, packaging.SmoothFolder, r.Smooth))
+		pass := err == nil && len(info.VideoStreams()) == 1 && info.VideoStreams()[0].Width == r.Rung.Width
+		actual := "unreadable"
+		if err == nil && len(info.VideoStreams()) == 1 {
+			actual = fmt.Sprintf("%s %dx%d", info.VideoStreams()[0].Codec, info.VideoStreams()[0].Width, info.VideoStreams()[0].Height)
+		}
+		v.add("Smooth Streaming: "+r.Smooth, fmt.Sprintf("h264 %dx%d", r.Rung.Width, r.Rung.Height), actual, pass)
+	}
+	for _, a := range v.pkg.Audio {
+		info, err := Probe(filepath.Join(v.dir, packaging.SmoothFolder, a.Smooth))
+		pass := err == nil && len(info.AudioStreams()) == 1
+		v.add("Smooth Streaming: "+a.Smooth, "one audio track", fmt.Sprintf("%d audio tracks", len(info.AudioStreams())), pass)
+	}
+	return nil
+}
+
+func (v *abrVerifier) verifyThumbnails() error {
+	dir := filepath.Join(v.dir, packaging.ThumbFolder)
+	f, err := os.Open(filepath.Join(dir, packaging.PosterFile))
+	if err != nil {
+		return fmt.Errorf("verifying: %w", err)
+	}
+	cfg, err := jpeg.DecodeConfig(f)
+	f.Close()
+	top := v.plan.ABR.Rungs[0]
+	v.add("poster frame", fmt.Sprintf("JPEG %dx%d", top.Width, top.Height), fmt.Sprintf("JPEG %dx%d", cfg.Width, cfg.Height),
+		err == nil && cfg.Width == top.Width && cfg.Height == top.Height)
+	if every := v.plan.ABR.ThumbEvery; every > 0 {
+		b, err := os.ReadFile(filepath.Join(dir, packaging.ThumbnailTrack))
+		if err != nil {
+			return fmt.Errorf("verifying: %w", err)
+		}
+		cues := strings.Count(string(b), "#xywh=")
+		want := int(math.Ceil(v.pkg.Duration/every - 0.001))
+		v.add("thumbnail track cues", fmt.Sprintf("%d (one per %g s)", want, every), fmt.Sprint(cues), cues == want)
+	}
+	return nil
+}
+
+// probeWith is Probe for manifests, with demuxer options.
+func probeWith(path string, opts map[string]string) (job.MediaInfo, error) {
+	fc := astiav.AllocFormatContext()
+	if fc == nil {
+		return job.MediaInfo{}, errors.New("allocating a libav format context failed")
+	}
+	defer fc.Free()
+	dict := astiav.NewDictionary()
+	defer dict.Free()
+	for k, val := range opts {
+		if err := dict.Set(k, val, 0); err != nil {
+			return job.MediaInfo{}, err
+		}
+	}
+	if err := fc.OpenInput(path, nil, dict); err != nil {
+		return job.MediaInfo{}, inputErrorf(err, "libav cannot open %s", filepath.Base(path))
+	}
+	defer fc.CloseInput()
+	if err := fc.FindStreamInfo(nil); err != nil {
+		return job.MediaInfo{}, inputErrorf(err, "libav cannot read the streams of %s", filepath.Base(path))
+	}
+	return describeInput(fc), nil
+}
+
+// keyframeTimes reads a rendition (a media playlist) and returns the
+// presentation times of its video keyframes and what a decoder says about
+// its streams.
+func keyframeTimes(path string) ([]float64, []streamCodec, error) {
+	fc := astiav.AllocFormatContext()
+	if fc == nil {
+		return nil, nil, errors.New("allocating a libav format context failed")
+	}
+	defer fc.Free()
+	dict := astiav.NewDictionary()
+	defer dict.Free()
+	for k, val := range openOptions {
+		if err := dict.Set(k, val, 0); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := fc.OpenInput(path, nil, dict); err != nil {
+		return nil, nil, inputErrorf(err, "libav cannot open %s", filepath.Base(path))
+	}
+	defer fc.CloseInput()
+	if err := fc.FindStreamInfo(nil); err != nil {
+		return nil, nil, inputErrorf(err, "libav cannot read the streams of %s", filepath.Base(path))
+	}
+	video := -1
+	var tb astiav.Rational
+	var codecs []streamCodec
+	for _, s := range fc.Streams() {
+		p := s.CodecParameters()
+		codecs = append(codecs, streamCodec{codec: p.CodecID().Name(), profile: int(p.Profile()), level: int(p.Level())})
+		if p.MediaType() == astiav.MediaTypeVideo && video < 0 {
+			video, tb = s.Index(), s.TimeBase()
+		}
+	}
+	if video < 0 {
+		return nil, codecs, nil
+	}
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	var keys []float64
+	for {
+		err := fc.ReadFrame(pkt)
+		if errors.Is(err, astiav.ErrEof) {
+			break
+		}
+		if err != nil {
+			return nil, codecs, fmt.Errorf("reading %s: %w", filepath.Base(path), err)
+		}
+		if pkt.StreamIndex() == video && pkt.Flags().Has(astiav.PacketFlagKey) && pkt.Pts() != astiav.NoPtsValue {
+			keys = append(keys, seconds(pkt.Pts(), tb))
+		}
+		pkt.Unref()
+	}
+	sort.Float64s(keys)
+	return keys, codecs, nil
+}
+
+// audioPlaylist is the first audio rendition's media playlist of a master.
+func (v *abrVerifier) audioPlaylist(master string) string {
+	folder := packaging.HLSFolder
+	if master == packaging.CMAFHLSMaster {
+		folder = packaging.CMAFFolder
+	}
+	return folder + "/" + v.pkg.Audio[0].Name + "/index.m3u8"
+}
+
+// filepathOrMirror is the path libav should open for a package playlist.
+func filepathOrMirror(v *abrVerifier, encrypted bool, rel string) string {
+	if encrypted {
+		if p, err := v.mirror(rel); err == nil {
+			return p
+		}
+	}
+	return filepath.Join(v.dir, filepath.FromSlash(rel))
+}

@@ -1,0 +1,345 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asticode/go-astiav"
+
+	"kiln/kernels"
+	"kiln/packaging"
+)
+
+// abrVideo takes the decoded pictures of an ABR job and fans them out:
+//
+//	decoded frame ─(libavfilter prep, when needed)─> kernel frame
+//	─> shared chain (deinterlace, frame rate: once, at the source raster)
+//	─> tee ─┬─ scale to rung 1 ─> rung 1 goroutine: x264 ─> its renditionWriter
+//	        ├─ scale to rung 2 ─> …
+//	        └─ thumbnail tiles and the poster (pure Go JPEG later)
+//
+// All kernel calls stay on the decoding goroutine, as a GPU backend wants;
+// each rung gets host frames over a small bounded channel and encodes on its
+// own goroutine, so that the rungs' encoders run in parallel.
+type abrVideo struct {
+	ctx  context.Context
+	vp   *videoPath // prep, upload and download, shared with the file and broadcast paths
+	b    kernels.Backend
+	plan *ABRPlan
+	path *streamPath
+
+	chain    *videoChain
+	inFormat kernels.Format
+	shared   kernels.Format
+	rungs    []*rungBranch
+	k        int64 // shared pictures so far
+	closed   sync.Once
+
+	// Thumbnails and the poster.
+	tile        *kernels.Scaler
+	tileFormat  kernels.Format
+	toBT601     *kernels.MatrixConverter // nil for SD sources
+	nextThumb   float64
+	stills      []packaging.Still
+	poster      *image.YCbCr
+	posterTaken bool
+}
+
+// rungBranch is one rung: its scaler on the decoding side, and the goroutine
+// that encodes and writes its packets.
+type rungBranch struct {
+	rung   ABRRung
+	format kernels.Format
+	scaler *kernels.Scaler // nil when the rung keeps the shared raster
+	frames chan rungFrame
+	enc    *encoder
+	writer *renditionWriter
+	count  atomic.Int64
+}
+
+// rungFrame is one picture for a rung's encoder: index k is shown at k/rate.
+type rungFrame struct {
+	host  *kernels.Frame
+	index int64
+}
+
+func newABRVideo(ctx context.Context, b kernels.Backend, plan *ABRPlan, path *streamPath, rot int) (*abrVideo, error) {
+	a := &abrVideo{ctx: ctx, b: b, plan: plan, path: path,
+		vp: &videoPath{plan: VideoPlan{Rotate: rot, ScaleFilter: plan.Rungs[0].Video.ScaleFilter}, backend: b}}
+	shared, ok := kernelFormat("yuv420p", plan.Width, plan.Height)
+	if !ok {
+		return nil, fmt.Errorf("the shared raster %dx%d is not one the kernels take", plan.Width, plan.Height)
+	}
+	a.shared = shared
+	params := kernels.ScaleParams{Filter: scaleFilter(plan.Rungs[0].Video.ScaleFilter), Siting: kernels.SitingLeft}
+	for _, r := range plan.Rungs {
+		f, _ := kernelFormat("yuv420p", r.Width, r.Height)
+		br := &rungBranch{rung: r, format: f, frames: make(chan rungFrame, 2)}
+		if f != shared {
+			sc, err := kernels.NewScaler(shared, f, params)
+			if err != nil {
+				return nil, fmt.Errorf("rung %s: %w", r.Name, err)
+			}
+			br.scaler = sc
+		}
+		a.rungs = append(a.rungs, br)
+	}
+	if plan.ThumbEvery > 0 {
+		a.tileFormat, _ = kernelFormat("yuv420p", plan.ThumbWidth, plan.ThumbHeight)
+		sc, err := kernels.NewScaler(shared, a.tileFormat, params)
+		if err != nil {
+			return nil, fmt.Errorf("thumbnails: %w", err)
+		}
+		a.tile = sc
+	}
+	if plan.HD {
+		// JPEG decoders read YCbCr with BT.601's matrix.
+		mc, err := kernels.NewMatrixConverter(kernels.BT709, kernels.BT601)
+		if err != nil {
+			return nil, err
+		}
+		a.toBT601 = mc
+	}
+	return a, nil
+}
+
+// process is the video path's sink: one decoded picture, or nil at the end.
+func (a *abrVideo) process(f *astiav.Frame) error {
+	p := a.path
+	if f == nil {
+		if a.vp.prep != nil {
+			if err := a.vp.prep.end(p.nextPts); err != nil {
+				return err
+			}
+			if err := a.vp.prep.pull(a.vp.prepFrame, func(g *astiav.Frame) error { return a.feed(g, a.vp.prep.timeBase()) }); err != nil {
+				return err
+			}
+		}
+		if a.chain != nil {
+			if err := a.chain.end(a.tee); err != nil {
+				return err
+			}
+		}
+		a.closeRungs()
+		return nil
+	}
+	if !a.vp.prepDone {
+		a.vp.prepDone = true
+		if err := a.vp.setupPrep(f, p); err != nil {
+			return err
+		}
+	}
+	if a.vp.prep == nil {
+		return a.feed(f, p.input.TimeBase())
+	}
+	if err := a.vp.prep.push(f); err != nil {
+		return err
+	}
+	return a.vp.prep.pull(a.vp.prepFrame, func(g *astiav.Frame) error { return a.feed(g, a.vp.prep.timeBase()) })
+}
+
+// feed hands one normalised picture to the shared chain.
+func (a *abrVideo) feed(f *astiav.Frame, tb astiav.Rational) error {
+	format, ok := kernelFormat(f.PixelFormat().Name(), f.Width(), f.Height())
+	if !ok {
+		return fmt.Errorf("video preparation produced %s, which the kernels do not take", f.PixelFormat().Name())
+	}
+	if a.chain == nil {
+		v := VideoPlan{Chain: a.plan.Shared, FrameRate: a.plan.Rate, ScaleFilter: a.plan.Rungs[0].Video.ScaleFilter, PixFmt: "yuv420p",
+			Width: a.plan.Width, Height: a.plan.Height}
+		chain, err := newVideoChain(a.b, v, format, a.shared)
+		if err != nil {
+			return err
+		}
+		a.chain, a.inFormat = chain, format
+	} else if format != a.inFormat {
+		return inputErrorf(nil, "the picture format changes mid-stream, from %v to %v", a.inFormat, format)
+	}
+	host, err := toKernelFrame(f, format)
+	if err != nil {
+		return err
+	}
+	img, err := a.vp.upload(host)
+	if err != nil {
+		return err
+	}
+	dur := a.path.frameDur
+	if dur <= 0 {
+		dur = float64(a.plan.Rate.Den) / float64(a.plan.Rate.Num)
+	}
+	return a.chain.push(picture{img: img, t: seconds(f.Pts(), tb), dur: dur}, a.tee)
+}
+
+// tee hands one shared picture to every rung that takes it, and to the
+// thumbnails.
+func (a *abrVideo) tee(pic picture) error {
+	k := a.k
+	a.k++
+	defer a.b.Release(pic.img)
+	for i, r := range a.rungs {
+		if k%int64(r.rung.Step) != 0 {
+			continue // a half-rate rung takes every other picture
+		}
+		img, err := a.b.NewImage(r.format)
+		if err != nil {
+			return err
+		}
+		if r.scaler != nil {
+			err = a.b.Scale(img, pic.img, r.scaler)
+		} else {
+			err = a.b.Crop(img, pic.img, 0, 0)
+		}
+		if err != nil {
+			return fmt.Errorf("rung %s: %w", r.rung.Name, err)
+		}
+		if i == 0 && !a.posterTaken && pic.t >= a.plan.PosterAt-pic.dur/2 {
+			a.posterTaken = true
+			if a.poster, err = a.still(img, r.format); err != nil {
+				return fmt.Errorf("poster: %w", err)
+			}
+		}
+		host, err := a.vp.download(img)
+		if err != nil {
+			return err
+		}
+		if kernels.Image(host) != img {
+			a.b.Release(img)
+		}
+		select {
+		case r.frames <- rungFrame{host: host, index: k / int64(r.rung.Step)}:
+		case <-a.ctx.Done():
+			return nil
+		}
+	}
+	if a.tile != nil && pic.t >= a.nextThumb-pic.dur/2 {
+		a.nextThumb += a.plan.ThumbEvery
+		img, err := a.b.NewImage(a.tileFormat)
+		if err != nil {
+			return err
+		}
+		if err := a.b.Scale(img, pic.img, a.tile); err != nil {
+			return fmt.Errorf("thumbnail: %w", err)
+		}
+		s, err := a.still(img, a.tileFormat)
+		a.b.Release(img)
+		if err != nil {
+			return fmt.Errorf("thumbnail: %w", err)
+		}
+		a.stills = append(a.stills, packaging.Still{Time: pic.t, Image: s})
+	}
+	return nil
+}
+
+// still copies an image into a Go 4:2:0 picture for JPEG, converting HD
+// colour to BT.601 first.
+func (a *abrVideo) still(img kernels.Image, f kernels.Format) (*image.YCbCr, error) {
+	src := img
+	if a.toBT601 != nil {
+		conv, err := a.b.NewImage(f)
+		if err != nil {
+			return nil, err
+		}
+		defer a.b.Release(conv)
+		if err := a.b.ConvertMatrix(conv, img, a.toBT601); err != nil {
+			return nil, err
+		}
+		src = conv
+	}
+	host := kernels.NewFrame(f)
+	if err := a.b.Download(host, src); err != nil {
+		return nil, err
+	}
+	out := image.NewYCbCr(image.Rect(0, 0, f.Width, f.Height), image.YCbCrSubsampleRatio420)
+	planes := [][]byte{out.Y, out.Cb, out.Cr}
+	strides := []int{out.YStride, out.CStride, out.CStride}
+	for i := 0; i < 3; i++ {
+		w, h := f.PlaneSize(i)
+		p := host.Planes[i]
+		for y := 0; y < h; y++ {
+			copy(planes[i][y*strides[i]:y*strides[i]+w], p.Data[y*p.Stride:y*p.Stride+w])
+		}
+	}
+	return out, nil
+}
+
+// closeRungs tells every rung goroutine that no more pictures come.
+func (a *abrVideo) closeRungs() {
+	a.closed.Do(func() {
+		for _, r := range a.rungs {
+			close(r.frames)
+		}
+	})
+}
+
+// run encodes a rung's pictures until its channel closes, then flushes the
+// encoder and finishes the rung's outputs.
+func (r *rungBranch) run(ctx context.Context) (err error) {
+	defer func() {
+		for range r.frames {
+		}
+	}()
+	frame := astiav.AllocFrame()
+	defer frame.Free()
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	pixFmt := pixelFormat(r.rung.Video.PixFmt)
+	sar := astiav.NewRational(1, 1)
+	for f := range r.frames {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := fromKernelFrame(frame, f.host, pixFmt); err != nil {
+			return err
+		}
+		frame.SetPts(f.index)
+		frame.SetSampleAspectRatio(sar)
+		frame.SetPictureType(astiav.PictureTypeNone)
+		setFrameFields(frame, false, false)
+		if err := r.encode(frame, pkt); err != nil {
+			return err
+		}
+		r.count.Add(1)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err := r.encode(nil, pkt); err != nil {
+		return err
+	}
+	return r.writer.finish()
+}
+
+func (r *rungBranch) encode(f *astiav.Frame, pkt *astiav.Packet) error {
+	if err := r.enc.ctx.SendFrame(f); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return fmt.Errorf("encoding rung %s: %w", r.rung.Name, err)
+	}
+	for {
+		pkt.Unref()
+		err := r.enc.ctx.ReceivePacket(pkt)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("encoding rung %s: %w", r.rung.Name, err)
+		}
+		if err := r.writer.write(pkt); err != nil {
+			return err
+		}
+	}
+}
+
+func (a *abrVideo) Close() {
+	a.vp.Close()
+	for _, r := range a.rungs {
+		if r.writer != nil {
+			r.writer.Close()
+		}
+		if r.enc != nil {
+			r.enc.Close()
+		}
+	}
+}
