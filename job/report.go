@@ -28,6 +28,8 @@ type Report struct {
 	Checks   []Check    `json:"checks"`
 	Warnings []string   `json:"warnings"`
 	Timings  Timings    `json:"timings"`
+	// ABR describes the package of an adaptive-bitrate job.
+	ABR *ABRReport `json:"abr,omitempty"`
 }
 
 // Output is one file a job delivered, with what a probe of it found.

@@ -22,8 +22,17 @@ import (
 // package, just before the package itself appears in <output>/S/P/: a web
 // server that serves the package cannot serve its keys.
 func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.MediaInfo, plan Plan, report *job.Report,
-	began time.Time, progress func(job.Progress)) (*job.Report, error) {
+	began time.Time, progress func(job.Progress)) (_ *job.Report, err error) {
 	a := plan.ABR
+	need := estimateABRBytes(plan, info.Duration)
+	if err := checkFreeSpace(spec.OutputRoot, need); err != nil {
+		return report, err
+	}
+	defer func() {
+		if isNoSpace(err) {
+			err = &SpaceError{Dir: spec.OutputRoot, Need: need, DuringTheWrite: true}
+		}
+	}()
 	name := SourceName(spec.Source)
 	stage, err := staging.New(spec.OutputRoot, name, spec.Profile.Name, spec.ID)
 	if err != nil {
@@ -42,6 +51,11 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 
 	if err := planLoudness(spec.Source, &plan, report); err != nil {
 		return report, err
+	}
+	// The package is for web servers and CDNs, which read it as another
+	// user: the job folder is world-readable (the keys live elsewhere).
+	if err := os.Chmod(stage.Path, 0o755); err != nil {
+		return report, fmt.Errorf("opening the package folder to readers: %w", err)
 	}
 	// A tar package is assembled in a folder of its own, then packed.
 	pkgDir := stage.Path
@@ -126,13 +140,23 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 		}
 		checks = append(checks, job.Check{Name: "tar package", Expected: fmt.Sprintf("%d files match SHA256SUMS", len(sums)),
 			Actual: actual, Pass: err == nil && n == len(sums)})
-		outputs = append([]job.Output{{Name: tarName, Path: stage.FinalFile(tarName), Size: size, SHA256: sum}}, outputs...)
-	} else if _, err := packaging.WriteManifest(pkgDir); err != nil {
-		return report, err
-	}
-	for i := range outputs {
-		if outputs[i].Path == "" {
+		// The manifests live inside the tar now; the checks name them.
+		outputs = []job.Output{{Name: tarName, Path: stage.FinalFile(tarName), Size: size, SHA256: sum}}
+	} else {
+		if _, err := packaging.WriteManifest(pkgDir); err != nil {
+			return report, err
+		}
+		// The package's own manifest is a deliverable too, and it sits at
+		// the top when no streaming manifest does (Smooth Streaming only).
+		outputs = append(outputs, job.Output{Name: packaging.ManifestFile})
+		if !a.Has("hls") && !a.Has("dash") {
+			outputs = append(outputs[len(outputs)-1:], outputs[:len(outputs)-1]...)
+		}
+		for i := range outputs {
 			outputs[i].Path = stage.FinalFile(outputs[i].Name)
+			if outputs[i].SHA256, outputs[i].Size, err = fileSHA256(filepath.Join(pkgDir, outputs[i].Name)); err != nil {
+				return report, err
+			}
 		}
 	}
 	report.Outputs = outputs
@@ -177,6 +201,25 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 	}
 	published = true
 	return report, nil
+}
+
+// estimateABRBytes is what an ABR package will take: every rung and audio
+// track once per format (MPEG-TS, CMAF, Smooth Streaming each hold a copy),
+// twice for a tar while the loose files are packed, with a margin for
+// container overhead and encoders that run over their rate.
+func estimateABRBytes(plan Plan, duration float64) int64 {
+	var rate int64
+	for _, r := range plan.ABR.Rungs {
+		rate += r.Bitrate
+	}
+	for _, au := range plan.Audio {
+		rate += au.BitRate
+	}
+	copies := float64(len(plan.ABR.Formats))
+	if plan.ABR.Package == "tar" {
+		copies *= 2
+	}
+	return int64(float64(rate) / 8 * duration * copies * 1.15)
 }
 
 // abrPackage gathers the renditions' tracks for the manifests.

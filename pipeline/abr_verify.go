@@ -136,6 +136,13 @@ func (v *abrVerifier) verifyHLS(master, label string, encrypted bool) error {
 		v.add(label+": variants in "+master, fmt.Sprint(len(v.plan.ABR.Rungs)), fmt.Sprint(len(variants)), false)
 		return nil
 	}
+	// Every variant's audio is the group's first rendition.
+	var audioCodecs []streamCodec
+	if len(v.pkg.Audio) > 0 {
+		if _, audioCodecs, err = keyframeTimes(v.openPath(encrypted, v.audioPlaylist(master))); err != nil {
+			v.add(label+": libav reads the audio rendition", "reads", Reason(err), false)
+		}
+	}
 	var reference []float64
 	for i, vr := range variants {
 		rung := v.plan.ABR.Rungs[i]
@@ -163,14 +170,7 @@ func (v *abrVerifier) verifyHLS(master, label string, encrypted bool) error {
 		} else {
 			v.checkAligned(fmt.Sprintf("%s %s: keyframes aligned with %s", label, rung.Name, v.plan.ABR.Rungs[0].Name), reference, keys)
 		}
-		if len(v.pkg.Audio) > 0 {
-			// The variant's audio is in the group's rendition.
-			_, audio, err := keyframeTimes(filepathOrMirror(v, encrypted, v.audioPlaylist(master)))
-			if err == nil {
-				codecs = append(codecs, audio...)
-			}
-		}
-		v.checkCodecs(fmt.Sprintf("%s %s: CODECS", label, rung.Name), vr.codecs, codecs)
+		v.checkCodecs(fmt.Sprintf("%s %s: CODECS", label, rung.Name), vr.codecs, append(codecs, audioCodecs...))
 	}
 	if encrypted {
 		v.verifyEncryption(variants)
@@ -633,8 +633,9 @@ func (v *abrVerifier) audioPlaylist(master string) string {
 	return folder + "/" + v.pkg.Audio[0].Name + "/index.m3u8"
 }
 
-// filepathOrMirror is the path libav should open for a package playlist.
-func filepathOrMirror(v *abrVerifier, encrypted bool, rel string) string {
+// openPath is the path libav should open for a package playlist: its
+// mirror with local keys when the package is encrypted.
+func (v *abrVerifier) openPath(encrypted bool, rel string) string {
 	if encrypted {
 		if p, err := v.mirror(rel); err == nil {
 			return p

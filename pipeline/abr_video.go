@@ -47,6 +47,9 @@ type abrVideo struct {
 	stills      []packaging.Still
 	poster      *image.YCbCr
 	posterTaken bool
+	// lastTop is the top rung's latest picture: the poster when the video
+	// ends before the poster's time (a source shorter than it claims).
+	lastTop *kernels.Frame
 }
 
 // rungBranch is one rung: its scaler on the decoding side, and the goroutine
@@ -125,6 +128,19 @@ func (a *abrVideo) process(f *astiav.Frame) error {
 			}
 		}
 		a.closeRungs()
+		if a.poster == nil && a.lastTop != nil {
+			img, err := a.vp.upload(a.lastTop)
+			if err != nil {
+				return err
+			}
+			a.poster, err = a.still(img, a.rungs[0].format)
+			if kernels.Image(a.lastTop) != img {
+				a.b.Release(img)
+			}
+			if err != nil {
+				return fmt.Errorf("poster: %w", err)
+			}
+		}
 		return nil
 	}
 	if !a.vp.prepDone {
@@ -208,6 +224,9 @@ func (a *abrVideo) tee(pic picture) error {
 		}
 		if kernels.Image(host) != img {
 			a.b.Release(img)
+		}
+		if i == 0 && !a.posterTaken {
+			a.lastTop = host // read-only from here on, like the encoder's copy
 		}
 		select {
 		case r.frames <- rungFrame{host: host, index: k / int64(r.rung.Step)}:

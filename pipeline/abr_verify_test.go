@@ -1,0 +1,49 @@
+package pipeline
+
+import (
+	"testing"
+
+	"kiln/packaging"
+	"kiln/sdi"
+)
+
+func testVerifier() *abrVerifier {
+	r := ABRRung{Rung: packaging.Rung{Name: "720p-2400k", Rate: sdi.Rational{Num: 25, Den: 1}}}
+	return &abrVerifier{plan: Plan{ABR: &ABRPlan{GOP: packaging.GOP{Segment: 4, SegmentFrames: 100, Frames: 50}, Rungs: []ABRRung{r}}}}
+}
+
+func TestABRVerifierChecks(t *testing.T) {
+	cases := []struct {
+		name string
+		run  func(v *abrVerifier)
+		pass bool
+	}{
+		{"durations on target", func(v *abrVerifier) { v.checkDurations("d", []float64{4, 4, 4.04, 1.2}, v.plan.ABR.Rungs[0]) }, true},
+		{"a segment one frame too long is fine, two are not", func(v *abrVerifier) { v.checkDurations("d", []float64{4, 4.08, 4}, v.plan.ABR.Rungs[0]) }, false},
+		{"a last segment longer than the target", func(v *abrVerifier) { v.checkDurations("d", []float64{4, 4.5}, v.plan.ABR.Rungs[0]) }, false},
+		{"segments on IDRs", func(v *abrVerifier) {
+			v.checkSegmentsStartOnKeyframes("k", []float64{4, 4, 2}, []float64{0.7, 2.7, 4.7, 6.7, 8.7})
+		}, true},
+		{"a segment off its IDR", func(v *abrVerifier) {
+			v.checkSegmentsStartOnKeyframes("k", []float64{3.96, 4.04, 2}, []float64{0.7, 2.7, 4.7, 6.7, 8.7})
+		}, false},
+		{"aligned rungs", func(v *abrVerifier) { v.checkAligned("a", []float64{0, 2, 4}, []float64{0, 2, 4.0005}) }, true},
+		{"a rung with an extra IDR", func(v *abrVerifier) { v.checkAligned("a", []float64{0, 2, 4}, []float64{0, 2, 3, 4}) }, false},
+		{"CODECS matches the stream", func(v *abrVerifier) {
+			v.checkCodecs("c", "avc1.64001f,mp4a.40.2", []streamCodec{{"h264", 100, 31}, {"aac", 1, 0}})
+		}, true},
+		{"CODECS with the wrong level", func(v *abrVerifier) {
+			v.checkCodecs("c", "avc1.64001e,mp4a.40.2", []streamCodec{{"h264", 100, 31}, {"aac", 1, 0}})
+		}, false},
+		{"CODECS without the audio", func(v *abrVerifier) {
+			v.checkCodecs("c", "avc1.64001f", []streamCodec{{"h264", 100, 31}, {"aac", 1, 0}})
+		}, false},
+	}
+	for _, c := range cases {
+		v := testVerifier()
+		c.run(v)
+		if len(v.checks) != 1 || v.checks[0].Pass != c.pass {
+			t.Errorf("%s: %+v, want pass = %v", c.name, v.checks, c.pass)
+		}
+	}
+}
