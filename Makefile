@@ -36,6 +36,7 @@ test: setup ## run every test (unit, kernels, end to end, GPU build and PTX chec
 	scripts/cuda-check.sh
 	$(GO) vet -tags cuda ./gpu/ ./cmd/kiln-gpu-worker/
 	$(GO) test -count=1 -timeout 25m ./...
+	scripts/fuzz.sh
 	$(GO) test -count=1 -race -timeout 10m ./config/... ./daemon/... ./job/... ./staging/... ./sdi/... ./api/... ./gpu/... ./hardware/... ./cmd/kiln/... ./systemd/...
 	@echo "make test: all tests passed"
 

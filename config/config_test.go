@@ -238,7 +238,7 @@ kind = "abr"
 encryption = { key_uri = "https://keys.example.com/{job}.key" }
 `, func(t *testing.T, c *Config) {
 		checkProfile(t, mustProfile(t, c, "web"), Profile{
-			Name: "web", Kind: "abr", Fit: "letterbox", VideoBitrate: 2_400_000,
+			Name: "web", Kind: "abr", Fit: "letterbox", VideoBitrate: 0,
 			Audio:    Audio{Codec: "aac", Bitrate: 128_000},
 			Priority: "normal", Formats: []string{"hls"}, Segment: Duration{4 * time.Second}, Package: "dir",
 			Encryption:      &Encryption{Method: "aes-128", KeyURI: "https://keys.example.com/{job}.key"},

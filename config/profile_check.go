@@ -239,7 +239,9 @@ func (t tableCheck) abr(p *Profile) {
 			}
 		}
 	}
-	t.videoBitrate(p, 2_400_000)
+	// Unset leaves 0: the ladder is then the default 2400k, 600k, 300k, 120k;
+	// a set rate r gives r, r/2, r/4, r/8 (packaging.Ladder).
+	t.videoBitrate(p, 0)
 	t.duration("segment", &p.Segment, 4*time.Second, time.Second, 30*time.Second, "")
 	t.enum("package", &p.Package, "dir", "dir", "tar")
 	if e := p.Encryption; e != nil && t.usable("encryption") {

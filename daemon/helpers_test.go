@@ -51,7 +51,7 @@ priority = "low"
 
 // testDaemon is a Daemon running in the test process with the fake worker.
 type testDaemon struct {
-	t       *testing.T
+	t       testing.TB
 	d       *Daemon
 	root    string
 	cfgPath string
@@ -63,7 +63,7 @@ type testDaemon struct {
 
 // newTestRoot makes a short folder: unix socket paths are limited to 107
 // bytes, and t.TempDir's names grow with the test's name.
-func newTestRoot(t *testing.T) string {
+func newTestRoot(t testing.TB) string {
 	t.Helper()
 	root, err := os.MkdirTemp("", "kd")
 	if err != nil {
@@ -74,7 +74,7 @@ func newTestRoot(t *testing.T) string {
 }
 
 // writeConfig writes cfg, with {{root}} filled in, to root/kiln.toml.
-func writeConfig(t *testing.T, root, cfg string) string {
+func writeConfig(t testing.TB, root, cfg string) string {
 	t.Helper()
 	path := filepath.Join(root, "kiln.toml")
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(cfg, "{{root}}", root)), 0o644); err != nil {
@@ -84,7 +84,7 @@ func writeConfig(t *testing.T, root, cfg string) string {
 }
 
 // initDaemon loads cfg and runs Initialize, but not Run.
-func initDaemon(t *testing.T, cfg string) *testDaemon {
+func initDaemon(t testing.TB, cfg string) *testDaemon {
 	t.Helper()
 	root := newTestRoot(t)
 	path := writeConfig(t, root, cfg)
@@ -246,7 +246,7 @@ func (td *testDaemon) waitState(id int64, state string, timeout time.Duration) a
 	return j
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

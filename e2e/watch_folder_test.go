@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,9 @@ func TestWatchFolderEndToEnd(t *testing.T) {
 	ffmpeg(t, filepath.Join(clipsDir, "radio.m4a"),
 		"-f", "lavfi", "-i", "sine=f=440:sample_rate=48000", "-t", "2", "-c:a", "aac")
 	bad := map[string]string{
-		"noise.mp4": "not a media file",
+		// Random bytes sometimes look enough like a raw stream (h263) for a
+		// demuxer to try; either way the file fails with a reason.
+		"noise.mp4": "not a media file|no decodable|cannot open|no video stream",
 		"radio.m4a": "no video stream",
 	}
 
@@ -151,7 +154,7 @@ func TestWatchFolderEndToEnd(t *testing.T) {
 	}
 	for name, want := range bad {
 		got := errorReason(t, inbox, name)
-		if !strings.Contains(got, want) {
+		if !regexp.MustCompile(want).MatchString(got) {
 			t.Errorf("%s: failed with %q, want a reason containing %q", name, got, want)
 		}
 	}

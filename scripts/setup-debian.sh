@@ -9,7 +9,12 @@ set -eu
 
 # systemd: systemd-analyze, -sysusers and -tmpfiles check the units in systemd/.
 want="libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev
-libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd"
+libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd chromium openssl"
+# The ABR browser test installs hls.js and dash.js with npm. Machines that
+# already have Node.js (from another source) keep theirs.
+if ! command -v npm >/dev/null 2>&1; then
+	want="$want npm"
+fi
 if [ "${1:-}" = "cuda" ]; then
 	want="$want nvidia-cuda-dev libcuda1 nvidia-cuda-toolkit"
 fi
