@@ -51,6 +51,9 @@ type VideoPlan struct {
 	// AFD is the Active Format Description written into every picture
 	// (MPEG-2 user data or H.264 SEI); 0 writes none.
 	AFD sdi.AFD
+
+	// Watermark is a logo blended over every output picture; nil for none.
+	Watermark *config.Watermark
 }
 
 // Stage is one step of the video chain, run by Kiln's kernels (video_chain.go).
@@ -164,6 +167,10 @@ func MakePlan(info job.MediaInfo, p config.Profile, sourcePath string) (Plan, er
 		plan.MuxOptions["mpegts_service_provider"] = "Kiln"
 	}
 	plan.Video.Input = src.index
+	if w := p.Watermark; w != nil && plan.ABR == nil {
+		plan.Video.Watermark = w
+		plan.Decisions = append(plan.Decisions, fmt.Sprintf("watermark %s at %s, opacity %.2f", filepath.Base(w.Image), w.Position, w.Opacity))
+	}
 	switch {
 	case p.Codec == "d10":
 		// MXF D-10 carries one AES3 sound track of 4 or 8 channels.

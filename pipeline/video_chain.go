@@ -56,6 +56,13 @@ func newVideoChain(b kernels.Backend, v VideoPlan, in, target kernels.Format) (*
 		}
 		c.stages = append(c.stages, &mapStage{b: b, out: target, fn: func(dst, src kernels.Image) error { return b.Scale(dst, src, sc) }})
 	}
+	if v.Watermark != nil {
+		s, err := newWatermarkStage(b, v, target)
+		if err != nil {
+			return nil, err
+		}
+		c.stages = append(c.stages, s)
+	}
 	// The encoder needs constant-rate pictures whatever the source's
 	// timestamps did: a final rate stage repeats or drops as needed.
 	c.stages = append(c.stages, &rateStage{b: b, rate: v.FrameRate, method: kernels.MethodDup, format: target})
