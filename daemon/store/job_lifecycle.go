@@ -26,7 +26,9 @@ func (s *Store) SetWorkerPID(ctx context.Context, id int64, pid int) error {
 }
 
 func (s *Store) updateRunning(ctx context.Context, id int64, query string, args ...any) error {
+	s.writeMu.Lock()
 	res, err := s.db.ExecContext(ctx, query, args...)
+	s.writeMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("job store: updating job %d: %w", id, err)
 	}
@@ -110,6 +112,8 @@ func (s *Store) Requeue(ctx context.Context, id int64, reason string) error {
 // RequeueRunning is for daemon start: a job still marked running was cut off
 // by a crash or a power cut, and no worker of ours runs it any more.
 func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = 'queued', started_at = NULL, progress = 0, fps = 0,
 			worker_pid = 0, reason = 'requeued: kilnd stopped while the job was running'
 		WHERE state = 'running'`)

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -43,6 +44,13 @@ type Store struct {
 
 	db   *sql.DB
 	path string
+
+	// writeMu queues this process's writers. SQLite has one writer at a
+	// time anyway; waiting here is fair (Go's mutex hands over in order
+	// under contention), where SQLite's busy handler sleeps and retries and
+	// can starve one claimer past any timeout on a loaded machine. Other
+	// processes (a second tool on the same file) still meet busy_timeout.
+	writeMu sync.Mutex
 }
 
 // Open opens the job store at path, creating the file and its folder if they
@@ -85,7 +93,8 @@ func Open(path string) (*Store, error) {
 //   - WAL lets the API read while a worker's progress is being written;
 //   - synchronous=FULL makes a committed state change survive a power cut,
 //     which matters more to an appliance than write throughput;
-//   - busy_timeout makes a writer wait for the lock instead of failing;
+//   - busy_timeout makes a writer wait for another process's lock instead
+//     of failing (writers of this process queue on writeMu);
 //   - foreign_keys keeps a job from pointing at a source that does not exist.
 //
 // _txlock=immediate makes every read-write transaction start with BEGIN
@@ -95,7 +104,7 @@ func Open(path string) (*Store, error) {
 func dsn(abs string) string {
 	u := url.URL{Scheme: "file", Path: abs} // escapes '?', '#' and '%' in the path
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "busy_timeout(30000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
@@ -127,6 +136,8 @@ type querier interface {
 
 // inTx runs fn in a read-write transaction and commits it if fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("job store: starting transaction: %w", err)
