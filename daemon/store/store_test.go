@@ -73,7 +73,7 @@ func TestOpenPragmasAndSchema(t *testing.T) {
 	for pragma, want := range map[string]string{
 		"journal_mode": "wal",
 		"synchronous":  "2", // FULL
-		"busy_timeout": "5000",
+		"busy_timeout": "30000",
 		"foreign_keys": "1",
 	} {
 		var got string
