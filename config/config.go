@@ -42,6 +42,11 @@ type Daemon struct {
 	// SocketGroup owns the API socket (mode 0660), so that its members can
 	// use the kiln CLI; "" keeps the daemon's own group.
 	SocketGroup string `toml:"socket_group" json:"socket_group"`
+	// SubmitRoots are the folders whose files may be submitted over the API;
+	// outputs may go under them too. Nothing
+	// outside them is read, so a client cannot make kilnd open /etc/shadow
+	// or a device.
+	SubmitRoots []string `toml:"submit_roots" json:"submit_roots"`
 	// WorkerMemoryMB caps each worker's address space (RLIMIT_AS): a hostile
 	// file that makes a decoder allocate without bound fails its own job.
 	WorkerMemoryMB int `toml:"worker_memory_mb" json:"worker_memory_mb"`

@@ -84,7 +84,7 @@ var acceptCases = []struct {
 			Rescan: Duration{10 * time.Second}, MaxAttempts: 2, LogLevel: "info",
 			StopGrace: Duration{30 * time.Second}, SocketGroup: "kiln", WorkerMemoryMB: 8192, JobTimeoutFactor: 20,
 		}
-		if c.Daemon != want {
+		if !reflect.DeepEqual(c.Daemon, want) {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
 		}
 		if c.Profiles == nil || len(c.Watches) != 0 {
@@ -108,7 +108,7 @@ socket_group = ""
 			Rescan: Duration{time.Second}, MaxAttempts: 10, LogLevel: "debug",
 			StopGrace: Duration{0}, SocketGroup: "", WorkerMemoryMB: 8192, JobTimeoutFactor: 20,
 		}
-		if c.Daemon != want {
+		if !reflect.DeepEqual(c.Daemon, want) {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
 		}
 	}},
@@ -130,7 +130,7 @@ socket_group = "1042"
 			Rescan: Duration{10 * time.Second}, MaxAttempts: 2, LogLevel: "info",
 			StopGrace: Duration{30 * time.Second}, SocketGroup: "1042", WorkerMemoryMB: 8192, JobTimeoutFactor: 20,
 		}
-		if c.Daemon != want {
+		if !reflect.DeepEqual(c.Daemon, want) {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
 		}
 	}},

@@ -31,6 +31,9 @@ func (c *Config) Effective() []byte {
 	w.str("log_level", d.LogLevel)
 	w.str("stop_grace", d.StopGrace.String())
 	w.str("socket_group", d.SocketGroup)
+	if len(d.SubmitRoots) > 0 {
+		w.strs("submit_roots", d.SubmitRoots)
+	}
 	w.int("worker_memory_mb", d.WorkerMemoryMB)
 	w.int("job_timeout_factor", d.JobTimeoutFactor)
 

@@ -163,6 +163,21 @@ func (c *checker) daemon(d *Daemon) {
 	t.enum("log_level", &d.LogLevel, "info", "debug", "info", "warn", "error")
 	t.duration("stop_grace", &d.StopGrace, 30*time.Second, 0, time.Hour,
 		" (kilnd.service's TimeoutStopSec must be longer still)")
+	if t.usable("submit_roots") {
+		for i, r := range d.SubmitRoots {
+			switch {
+			case r == "" || strings.ContainsRune(r, 0) || strings.HasPrefix(r, "~"):
+				t.errorf("submit_roots", "submit_roots entry %d (%q) is not a usable folder path; write the full path", i+1, r)
+				continue
+			case !filepath.IsAbs(r):
+				r = filepath.Join(t.base, r)
+			}
+			d.SubmitRoots[i] = filepath.Clean(r)
+			if d.SubmitRoots[i] == "/" {
+				t.errorf("submit_roots", "submit_roots may not include / itself: name the media folders")
+			}
+		}
+	}
 	t.intRange("worker_memory_mb", &d.WorkerMemoryMB, 8192, 512, 1<<20)
 	t.intRange("job_timeout_factor", &d.JobTimeoutFactor, 20, 1, 1000)
 	if !t.has("socket_group") {

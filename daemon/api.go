@@ -281,12 +281,14 @@ func (a *apiServer) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg := a.d.cfg.Load()
-	if !filepath.IsAbs(req.Source) {
-		apiError(w, http.StatusBadRequest, "bad_source", "source must be an absolute path")
+	source, err := submitSource(cfg, req.Source)
+	if err != nil {
+		pe := err.(*pathError)
+		apiError(w, pe.status, pe.code, pe.msg)
 		return
 	}
-	st, err := os.Stat(req.Source)
-	if err != nil || !st.Mode().IsRegular() {
+	st, err := os.Stat(source)
+	if err != nil {
 		apiError(w, http.StatusBadRequest, "bad_source", "source is not a readable regular file: "+req.Source)
 		return
 	}
@@ -304,16 +306,16 @@ func (a *apiServer) submit(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "bad_priority", err.Error())
 		return
 	}
-	out := req.Output
-	if out == "" {
-		out = filepath.Join(cfg.Daemon.StateDir, "out")
-	}
-	if !filepath.IsAbs(out) {
-		apiError(w, http.StatusBadRequest, "bad_output", "output must be an absolute path")
-		return
+	out := filepath.Join(cfg.Daemon.StateDir, "out")
+	if req.Output != "" {
+		if out, err = submitOutput(cfg, req.Output); err != nil {
+			pe := err.(*pathError)
+			apiError(w, pe.status, pe.code, pe.msg)
+			return
+		}
 	}
 	_, jobs, err := a.d.store.AddSource(r.Context(), store.NewSource{
-		Path: filepath.Clean(req.Source), OutputDir: filepath.Clean(out), Size: st.Size(), Mtime: st.ModTime(),
+		Path: source, OutputDir: out, Size: st.Size(), Mtime: st.ModTime(),
 		Jobs: []store.NewJob{{Profile: req.Profile, Priority: pr}},
 	})
 	if errors.Is(err, store.ErrSourceActive) {

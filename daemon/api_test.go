@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -97,6 +98,14 @@ func TestAPIRejectsBadRequests(t *testing.T) {
 	doneID := td.submit(td.source("b.mkv"), "p1", "")
 	td.waitState(doneID, "done", 20*time.Second)
 	missing := filepath.Join(td.root, "nope.mkv")
+	folder := filepath.Join(td.root, "sources", "a-folder")
+	os.MkdirAll(folder, 0o755)
+	fifo := filepath.Join(td.root, "sources", "pipe.ts")
+	syscall.Mkfifo(fifo, 0o644)
+	escape := filepath.Join(td.root, "sources", "escape.mxf")
+	os.Symlink(filepath.Join(td.root, "kiln.toml"), escape)
+	device := filepath.Join(td.root, "sources", "zero.mxf")
+	os.Symlink("/dev/zero", device)
 	big := `{"source": "` + strings.Repeat("x", maxBody) + `"}`
 
 	cases := []struct {
@@ -112,7 +121,13 @@ func TestAPIRejectsBadRequests(t *testing.T) {
 		{"oversized body", "POST", "/v1/jobs", big, 413, "too_large"},
 		{"relative source", "POST", "/v1/jobs", `{"source":"a.mkv","profile":"p1"}`, 400, "bad_source"},
 		{"missing source", "POST", "/v1/jobs", `{"source":"` + missing + `","profile":"p1"}`, 400, "bad_source"},
-		{"folder as source", "POST", "/v1/jobs", `{"source":"` + td.root + `","profile":"p1"}`, 400, "bad_source"},
+		{"folder as source", "POST", "/v1/jobs", `{"source":"` + folder + `","profile":"p1"}`, 400, "bad_source"},
+		{"fifo as source", "POST", "/v1/jobs", `{"source":"` + fifo + `","profile":"p1"}`, 400, "bad_source"},
+		{"source outside the roots", "POST", "/v1/jobs", `{"source":"/etc/passwd","profile":"p1"}`, 403, "outside_roots"},
+		{"source with ..", "POST", "/v1/jobs", `{"source":"` + td.root + `/sources/../kiln.toml","profile":"p1"}`, 400, "bad_source"},
+		{"symlink escaping the roots", "POST", "/v1/jobs", `{"source":"` + escape + `","profile":"p1"}`, 403, "outside_roots"},
+		{"symlink to a device", "POST", "/v1/jobs", `{"source":"` + device + `","profile":"p1"}`, 403, "outside_roots"},
+		{"output outside the roots", "POST", "/v1/jobs", `{"source":"` + src + `","profile":"p1","output":"/etc/kiln-out"}`, 403, "outside_roots"},
 		{"unknown profile", "POST", "/v1/jobs", `{"source":"` + src + `","profile":"nope"}`, 400, "bad_profile"},
 		{"bad priority", "POST", "/v1/jobs", `{"source":"` + src + `","profile":"p1","priority":"urgent"}`, 400, "bad_priority"},
 		{"relative output", "POST", "/v1/jobs", `{"source":"` + src + `","profile":"p1","output":"out"}`, 400, "bad_output"},

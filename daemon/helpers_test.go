@@ -37,6 +37,7 @@ cpu_jobs = 2
 rescan = "1s"
 stop_grace = "5s"
 socket_group = ""
+submit_roots = ["{{root}}/sources"]
 max_attempts = 2
 
 [profile.p1]

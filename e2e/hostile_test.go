@@ -112,6 +112,8 @@ func TestHostileInputs(t *testing.T) {
 		"wrong-extension.mp4": tsBytes, // a transport stream named .mp4
 		"corrupt-middle.ts":   corrupt,
 		"video-only.mp4":      videoOnlyBytes,
+		// Spaces, quotes, unicode and a leading dash: never given to a shell.
+		`-leading dash 'quoted' "twice" ünïcödé.mp4`: goodBytes,
 	}
 
 	d := startDaemon(t, hostileConfig)

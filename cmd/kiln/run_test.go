@@ -35,6 +35,7 @@ socket = "{{root}}/kiln.sock"
 cpu_jobs = 1
 stop_grace = "0s"
 socket_group = ""
+submit_roots = ["{{root}}"]
 
 [[watch]]
 name = "news"
