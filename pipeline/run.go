@@ -27,6 +27,13 @@ import (
 	"kiln/staging"
 )
 
+// jobTimeLimit is how long a job on a source of duration seconds may run: 2
+// minutes (opening, probing, verifying take time whatever the length) plus
+// factor times the duration. A variable so that a test can shorten it.
+var jobTimeLimit = func(factor int, duration float64) time.Duration {
+	return 2*time.Minute + time.Duration(float64(factor)*duration*float64(time.Second))
+}
+
 // Version is written into every report.
 var Version = "dev"
 
@@ -62,10 +69,11 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	if f := spec.Limits.TimeoutFactor; f > 0 {
 		// A job's run time is bounded by its source's length: a file that
 		// decodes forever (a broken index, a hostile stream) stops here.
-		limit := 2*time.Minute + time.Duration(float64(f)*info.Duration*float64(time.Second))
+		limit := jobTimeLimit(f, info.Duration)
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, limit, &InputError{
-			Reason: fmt.Sprintf("stopped after %s, the limit for a %.1f s source (2 min + %d × its duration)", limit.Round(time.Second), info.Duration, f)})
+			Reason: fmt.Sprintf("stopped after %s, the limit for a %.1f s source (2 min + %d × its duration)",
+				limit.Round(time.Millisecond), info.Duration, f)})
 		defer cancel()
 	}
 	report.Plan = plan.Decisions
