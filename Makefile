@@ -40,6 +40,9 @@ test: setup ## run every test (unit, kernels, end to end, GPU build and PTX chec
 	$(GO) test -count=1 -race -timeout 10m ./config/... ./daemon/... ./job/... ./staging/... ./sdi/... ./api/... ./gpu/... ./hardware/... ./cmd/kiln/... ./systemd/...
 	@echo "make test: all tests passed"
 
+soak: build ## hours of random drops, cancels, reloads and worker kills against a real kilnd (SOAK=1h); not in CI
+	$(GO) run ./soak -duration $(or $(SOAK),1h)
+
 install: build ## install kilnd, kiln, the systemd units, sysusers/tmpfiles entries and /etc/kiln/kiln.toml (PREFIX, DESTDIR)
 	PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' scripts/install.sh
 
@@ -49,4 +52,4 @@ demo: build ## start kilnd under ./var, drop a generated clip, show progress and
 clean: ## remove build outputs and the demo's ./var
 	rm -rf bin var
 
-.PHONY: help setup build cuda gpu-check kernels test install demo clean
+.PHONY: help setup build cuda gpu-check kernels test soak install demo clean
