@@ -129,6 +129,11 @@ func (d *Daemon) start(j store.Job, onGPU bool) {
 	}
 	if onGPU {
 		w.backend = "cuda"
+		// H.264 goes to NVENC when the probe found it; the worker falls back
+		// to x264 per rendition, with the reason, when it cannot open.
+		if h := d.hardware.Load(); h != nil && h.NVENC["h264"].Available {
+			w.spec.NVENC = true
+		}
 	} else {
 		w.spec.BackendNote = d.cpuNote()
 	}

@@ -30,6 +30,10 @@ type Spec struct {
 	BackendNote string `json:"backend_note,omitempty"`
 	// Limits bound what one job may take of the machine.
 	Limits Limits `json:"limits"`
+	// NVENC asks the worker to encode H.264 with NVENC where it can (the
+	// daemon sets it on the GPU worker when the probe found an encoder);
+	// the worker falls back to x264, with a warning, when NVENC cannot open.
+	NVENC bool `json:"nvenc,omitempty"`
 }
 
 // Limits bound a job's resources, so that a hostile file fails its own job

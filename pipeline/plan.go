@@ -20,10 +20,13 @@ type Plan struct {
 	Muxer      string            // libav muxer name
 	MuxOptions map[string]string // muxer AVOptions
 	MuxRate    int64             // constant TS mux rate in bit/s; 0 when variable
-	Video      VideoPlan
-	Audio      []AudioPlan
-	Decisions  []string // the plan in words, one decision a line
-	Warnings   []string
+	// NVENC asks for h264_nvenc in place of x264 where it can open (set from
+	// the job spec, not decided by MakePlan: it depends on the machine).
+	NVENC     bool
+	Video     VideoPlan
+	Audio     []AudioPlan
+	Decisions []string // the plan in words, one decision a line
+	Warnings  []string
 	// ABR is set for kind "abr": the ladder and the packages (abr_plan.go).
 	// Video is then its top rung.
 	ABR *ABRPlan

@@ -107,12 +107,16 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 		}
 	}()
 
+	plan.NVENC = spec.NVENC
 	if err := planLoudness(spec.Source, &plan, report); err != nil {
 		return report, err
 	}
 	outPath := stage.File(plan.OutputName)
 	stats, err := transcode(ctx, b, plan, spec.Source, outPath, info.Duration, progress)
 	report.Warnings = append(report.Warnings, stats.Warnings...)
+	if stats.VideoEncoder != "" {
+		report.Backends["video_encode"] = stats.VideoEncoder
+	}
 	if err != nil {
 		if isNoSpace(err) {
 			return report, &SpaceError{Dir: spec.OutputRoot, Need: need, DuringTheWrite: true}

@@ -26,7 +26,10 @@ type streamPath struct {
 	frameRate astiav.Rational // video: the source's
 
 	graph *filterGraph // audio: built from the first decoded frame
-	video *videoPath   // video: Kiln's kernel chain and what feeds it
+
+	encName string     // the encoder that runs: the plan's, or NVENC in its place
+	encNote string     // why it is not the one asked for, if it is not
+	video   *videoPath // video: Kiln's kernel chain and what feeds it
 	// sink, when set, takes every decoded (and stamped) frame instead of
 	// video and enc, and nil at the end: an ABR job fans one decode out to
 	// several encoders (abr_video.go).
@@ -41,7 +44,7 @@ type streamPath struct {
 	frameDur float64       // video: seconds per source frame
 }
 
-func newVideoPath(in *inputFile, b kernels.Backend, v VideoPlan, out *outputFile) (*streamPath, error) {
+func newVideoPath(in *inputFile, b kernels.Backend, v VideoPlan, out *outputFile, nvenc bool) (*streamPath, error) {
 	s, err := in.stream(v.Input)
 	if err != nil {
 		return nil, err
@@ -55,7 +58,7 @@ func newVideoPath(in *inputFile, b kernels.Backend, v VideoPlan, out *outputFile
 	if p.dec, err = openDecoder(s, p.frameRate); err != nil {
 		return nil, err
 	}
-	if p.enc, err = openVideoEncoder(v, out.globalHeader()); err != nil {
+	if p.enc, p.encName, p.encNote, err = openVideoEncoderPreferring(v, out.globalHeader(), nvenc); err != nil {
 		p.Close()
 		return nil, err
 	}

@@ -19,6 +19,7 @@ type transcodeStats struct {
 	VideoFrames   int64
 	VideoEnd      float64 // seconds: end of the last source video frame decoded
 	CorruptFrames int64   // packets the decoder rejected and concealed
+	VideoEncoder  string  // the encoder that ran: the plan's, or NVENC in its place
 	Warnings      []string
 }
 
@@ -47,7 +48,7 @@ func transcode(parent context.Context, b kernels.Backend, plan Plan, srcPath, ou
 	defer out.Close()
 
 	// One path per selected source stream.
-	video, err := newVideoPath(in, b, plan.Video, out)
+	video, err := newVideoPath(in, b, plan.Video, out, plan.NVENC)
 	if err != nil {
 		return stats, err
 	}
@@ -60,6 +61,10 @@ func transcode(parent context.Context, b kernels.Backend, plan Plan, srcPath, ou
 		}
 		defer p.Close()
 		paths = append(paths, p)
+	}
+	stats.VideoEncoder = video.encName
+	if video.encNote != "" {
+		stats.Warnings = append(stats.Warnings, video.encNote)
 	}
 	for _, p := range paths {
 		for _, k := range p.enc.unused {
