@@ -426,7 +426,7 @@ func crashReason(err error, stderr string) string {
 	} else if err != nil {
 		reason = err.Error()
 	}
-	if last := lastLine(stderr); last != "" {
+	if last := telling(stderr); last != "" {
 		reason += ": " + last
 	}
 	return reason
@@ -466,4 +466,20 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
+}
+
+// telling picks the line of a dead worker's stderr that says why: a Go
+// runtime "fatal error:" or "panic:" line (the stack trace after it says
+// nothing to an engineer), else the last line.
+func telling(stderr string) string {
+	for _, line := range strings.Split(stderr, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "fatal error:") || strings.HasPrefix(line, "panic:") {
+			if len(line) > 300 {
+				line = line[:300]
+			}
+			return line
+		}
+	}
+	return lastLine(stderr)
 }

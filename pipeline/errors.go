@@ -56,7 +56,19 @@ func Reason(err error) string {
 	if isNoSpace(err) {
 		return "no space left on the output device: " + err.Error()
 	}
+	if isOutOfMemory(err) && !errors.Is(err, errOutOfMemory) {
+		return errOutOfMemory.Error() + ": " + err.Error()
+	}
 	return err.Error()
+}
+
+// errOutOfMemory is a worker that ran into its address-space cap.
+var errOutOfMemory = errors.New("out of memory: the worker's limit (worker_memory_mb in [daemon]) is too small for this job")
+
+// isOutOfMemory reports an allocation libav could not make.
+func isOutOfMemory(err error) bool {
+	var ae astiav.Error
+	return errors.Is(err, syscall.ENOMEM) || (errors.As(err, &ae) && int(ae) == -int(syscall.ENOMEM))
 }
 
 // isNoSpace reports a full disk, whether Go or libav saw it.

@@ -149,7 +149,12 @@ func openDecoder(s *astiav.Stream, rate astiav.Rational) (*astiav.CodecContext, 
 	}
 	if err := ctx.Open(codec, nil); err != nil {
 		ctx.Free()
-		return nil, inputErrorf(err, "cannot open the %s decoder for stream %d", codec.Name(), s.Index())
+		// EAGAIN here is pthread_create failing: no address space left for
+		// the decoder's thread stacks.
+		if isOutOfMemory(err) || errors.Is(err, astiav.ErrEagain) {
+			return nil, fmt.Errorf("opening the %s decoder: %w", codec.Name(), errOutOfMemory)
+		}
+		return nil, inputErrorf(err, "cannot open the %s decoder for stream %d (%v)", codec.Name(), s.Index(), err)
 	}
 	return ctx, nil
 }
