@@ -40,6 +40,9 @@ test: setup ## run every test (unit, kernels, end to end, GPU build and PTX chec
 	$(GO) test -count=1 -race -timeout 10m ./config/... ./daemon/... ./job/... ./staging/... ./sdi/... ./api/... ./gpu/... ./hardware/... ./cmd/kiln/... ./systemd/...
 	@echo "make test: all tests passed"
 
+bench: build ## Kiln against the ffmpeg CLI, side by side in one run -> bench/results/latest.{md,json} and charts
+	$(GO) run ./bench
+
 soak: build ## hours of random drops, cancels, reloads and worker kills against a real kilnd (SOAK=1h); not in CI
 	$(GO) run ./soak -duration $(or $(SOAK),1h)
 
@@ -52,4 +55,4 @@ demo: build ## start kilnd under ./var, drop a generated clip, show progress and
 clean: ## remove build outputs and the demo's ./var
 	rm -rf bin var
 
-.PHONY: help setup build cuda gpu-check kernels test soak install demo clean
+.PHONY: help setup build cuda gpu-check kernels test bench soak install demo clean
