@@ -68,7 +68,7 @@ func launch(w, h int, kernel func(l C.kiln_launch)) {
 	}
 	l := C.kiln_launch{gx: C.int(gx), gy: C.int(gy), bx: blockW, by: blockH}
 	n := min(runtime.NumCPU(), gy)
-	if n == 1 || w*h < 1<<14 {
+	if n == 1 || w*h < 1<<10 {
 		l.y0, l.y1 = 0, C.int(gy)
 		kernel(l)
 		return

@@ -134,9 +134,21 @@ KILN_KERNEL(kiln_mc_render,
 	int ux = (((x << subx) * 2 + 1) - KILN_MCB), uy = (((y << suby) * 2 + 1) - KILN_MCB);
 	int ix = ux >> 4, iy = uy >> 4, fx = ux & 15, fy = uy & 15;
 	int acc = 0;
-	for (int k = 0; k < 4; k++) {
+	/*
+	 * Where the four overlapping blocks carry one vector and one mode,
+	 * as inside any coherent motion, their weights sum to 256 and the
+	 * blend is that one prediction: make it once instead of four times.
+	 */
+	int n0 = kiln_clamp(iy, 0, bh - 1) * bw + kiln_clamp(ix, 0, bw - 1);
+	int same = 1;
+	for (int k = 1; k < 4; k++) {
+		int n = kiln_clamp(iy + (k >> 1), 0, bh - 1) * bw + kiln_clamp(ix + (k & 1), 0, bw - 1);
+		same = same && vx[n] == vx[n0] && vy[n] == vy[n0] && mode[n] == mode[n0];
+	}
+	int kn = same ? 1 : 4;
+	for (int k = 0; k < kn; k++) {
 		int nx = kiln_clamp(ix + (k & 1), 0, bw - 1), ny = kiln_clamp(iy + (k >> 1), 0, bh - 1);
-		int wgt = ((k & 1) ? fx : 16 - fx) * ((k >> 1) ? fy : 16 - fy);
+		int wgt = same ? 256 : ((k & 1) ? fx : 16 - fx) * ((k >> 1) ? fy : 16 - fy);
 		int n = ny * bw + nx;
 		/* The vector in 1/16 samples of this plane. */
 		int v16x = (vx[n] * 4) >> subx, v16y = (vy[n] * 4) >> suby;

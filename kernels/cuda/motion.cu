@@ -83,6 +83,24 @@ __device__ static inline int kiln_sadq(const unsigned char *cur, const unsigned 
 	if (((vxq | vyq) & 3) == 0)
 		return kiln_sad(cur, ref, stride, w, h, x0, y0, vxq >> 2, vyq >> 2);
 	int s = 0;
+	/*
+	 * Every sample of the block has the same fractional offset, so the
+	 * four bilinear weights are the block's; inside the picture no read
+	 * needs clamping. Same arithmetic as kiln_px16, sample for sample.
+	 */
+	int ox = (vxq * 4) >> 4, oy = (vyq * 4) >> 4, fx = (vxq * 4) & 15, fy = (vyq * 4) & 15;
+	if (x0 + ox >= 0 && y0 + oy >= 0 && x0 + ox + KILN_MB + 1 <= w && y0 + oy + KILN_MB + 1 <= h &&
+	    x0 + KILN_MB <= w && y0 + KILN_MB <= h) {
+		int wa = (16 - fx) * (16 - fy), wb = fx * (16 - fy), wc = (16 - fx) * fy, wd = fx * fy;
+		for (int j = 0; j < KILN_MB; j++) {
+			const unsigned char *c = kiln_row(cur, stride, y0 + j) + x0;
+			const unsigned char *r0 = kiln_row(ref, stride, y0 + j + oy) + x0 + ox;
+			const unsigned char *r1 = kiln_row(ref, stride, y0 + j + oy + 1) + x0 + ox;
+			for (int i = 0; i < KILN_MB; i++)
+				s += kiln_abs(c[i] - ((wa * r0[i] + wb * r0[i + 1] + wc * r1[i] + wd * r1[i + 1] + 128) >> 8));
+		}
+		return s;
+	}
 	for (int j = 0; j < KILN_MB; j++)
 		for (int i = 0; i < KILN_MB; i++)
 			s += kiln_abs(kiln_px(cur, stride, w, h, x0 + i, y0 + j) -
