@@ -74,12 +74,13 @@ type Watch struct {
 type Profile struct {
 	Name string `toml:"-" json:"name"` // the NAME of [profile.NAME], filled in by Load
 
-	Kind      string `toml:"kind" json:"kind"`           // broadcast | abr | file
-	Standard  string `toml:"standard" json:"standard"`   // broadcast: pal | ntsc | secam
-	Codec     string `toml:"codec" json:"codec"`         // broadcast: mpeg2 | h264 | d10; file: h264 | hevc | mpeg2 | prores | ffv1
-	Aspect    string `toml:"aspect" json:"aspect"`       // broadcast: 4:3 | 16:9
-	Fit       string `toml:"fit" json:"fit"`             // letterbox | pillarbox | stretch | crop
-	Container string `toml:"container" json:"container"` // broadcast: ts | mxf; file: mov | mp4 | mkv | ts | mxf
+	Kind       string `toml:"kind" json:"kind"`               // broadcast | abr | file
+	Standard   string `toml:"standard" json:"standard"`       // broadcast: pal | ntsc | secam
+	Codec      string `toml:"codec" json:"codec"`             // broadcast: mpeg2 | h264 | d10; file: h264 | hevc | mpeg2 | prores | ffv1
+	FieldOrder string `toml:"field_order" json:"field_order"` // broadcast: tff | bff (default tff)
+	Aspect     string `toml:"aspect" json:"aspect"`           // broadcast: 4:3 | 16:9
+	Fit        string `toml:"fit" json:"fit"`                 // letterbox | pillarbox | stretch | crop
+	Container  string `toml:"container" json:"container"`     // broadcast: ts | mxf; file: mov | mp4 | mkv | ts | mxf
 
 	VideoBitrate Bitrate `toml:"video_bitrate" json:"video_bitrate"`
 	Audio        Audio   `toml:"audio" json:"audio"`

@@ -191,7 +191,7 @@ standard = "pal"
 `, func(t *testing.T, c *Config) {
 		p := mustProfile(t, c, "pal")
 		checkProfile(t, p, Profile{
-			Name: "pal", Kind: "broadcast", Standard: "pal", Codec: "mpeg2", Aspect: "16:9", Fit: "letterbox",
+			Name: "pal", Kind: "broadcast", Standard: "pal", Codec: "mpeg2", FieldOrder: "tff", Aspect: "16:9", Fit: "letterbox",
 			Container: "ts", VideoBitrate: 8_000_000, Audio: Audio{Codec: "mp2", Bitrate: 256_000, Loudness: ptr(-23.0)},
 			Priority: "normal", FrameRateMethod: "mc", Deinterlace: "auto", ScaleFilter: "lanczos",
 		})
@@ -220,7 +220,7 @@ video_bitrate = "40M"
 audio = { codec = "pcm" }
 `, func(t *testing.T, c *Config) {
 		checkProfile(t, mustProfile(t, c, "h"), Profile{
-			Name: "h", Kind: "broadcast", Standard: "ntsc", Codec: "h264", Aspect: "4:3", Fit: "pillarbox",
+			Name: "h", Kind: "broadcast", Standard: "ntsc", Codec: "h264", FieldOrder: "tff", Aspect: "4:3", Fit: "pillarbox",
 			Container: "ts", VideoBitrate: 5_000_000, Audio: Audio{Codec: "ac3", Bitrate: 384_000, Loudness: ptr(-24.0)},
 			Priority: "normal", FrameRate: "30000/1001", FrameRateMethod: "mc", Deinterlace: "auto", ScaleFilter: "lanczos",
 		})

@@ -59,6 +59,7 @@ func (c *Config) Effective() []byte {
 		w.optStr("standard", p.Standard)
 		w.optStr("codec", p.Codec)
 		w.optStr("aspect", p.Aspect)
+		w.optStr("field_order", p.FieldOrder)
 		w.optStr("container", p.Container)
 		if p.Kind == kindABR {
 			w.strs("formats", p.Formats)

@@ -24,6 +24,7 @@ var kindOnly = []struct {
 }{
 	{"standard", []string{kindBroadcast}},
 	{"aspect", []string{kindBroadcast}},
+	{"field_order", []string{kindBroadcast}},
 	{"codec", []string{kindBroadcast, kindFile}},
 	{"container", []string{kindBroadcast, kindFile}},
 	{"formats", []string{kindABR}},
@@ -174,6 +175,9 @@ func (t tableCheck) broadcast(p *Profile) {
 	stdOK := t.required("standard", &p.Standard, ` for kind = "broadcast"`, "pal", "ntsc", "secam")
 	codecOK := t.enum("codec", &p.Codec, "mpeg2", "mpeg2", "h264", "d10")
 	t.enum("aspect", &p.Aspect, "16:9", "4:3", "16:9")
+	// TFF is the broadcast norm; BFF is for targets that want it (DV-era
+	// 525-line servers).
+	t.enum("field_order", &p.FieldOrder, "tff", "tff", "bff")
 
 	container := "ts"
 	if p.Codec == "d10" {

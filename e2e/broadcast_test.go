@@ -59,6 +59,13 @@ standard = "ntsc"
 codec = "mpeg2"
 aspect = "16:9"
 
+[profile.pal-mpeg2-bff]
+kind = "broadcast"
+standard = "pal"
+codec = "mpeg2"
+aspect = "16:9"
+field_order = "bff"
+
 [profile.pal-h264-pillar]
 kind = "broadcast"
 standard = "pal"
@@ -319,7 +326,7 @@ func TestFieldsStayFields(t *testing.T) {
 		t.Fatalf("test source is wrong: fields %.0f / %.0f", srcTop, srcBottom)
 	}
 	for _, src := range []string{interlaced, progressive} {
-		for _, profile := range []string{"pal-mpeg2-ts", "pal-h264-pillar"} {
+		for _, profile := range []string{"pal-mpeg2-ts", "pal-h264-pillar", "pal-mpeg2-bff"} {
 			name := filepath.Base(src) + "→" + profile
 			t.Run(name, func(t *testing.T) {
 				out := filepath.Join(root, "out")
@@ -329,8 +336,17 @@ func TestFieldsStayFields(t *testing.T) {
 				stem := strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))
 				top, bottom := fieldLevels(t, filepath.Join(out, stem, profile, stem+".ts"))
 				t.Logf("%s: top field Y %.1f, bottom field Y %.1f", name, top, bottom)
-				if top < 180 || bottom > 60 {
-					t.Errorf("fields mixed: top %.1f (want white, > 180), bottom %.1f (want black, < 60)", top, bottom)
+				first, second := top, bottom
+				if profile == "pal-mpeg2-bff" {
+					// Bottom field first: the first picture in time (white)
+					// must be on the bottom lines.
+					first, second = bottom, top
+					if fo := fieldOrderOf(t, filepath.Join(out, stem, profile, stem+".ts")); fo != "bb" {
+						t.Errorf("field order %q, want bb", fo)
+					}
+				}
+				if first < 180 || second > 60 {
+					t.Errorf("fields mixed or swapped: first field Y %.1f (want white, > 180), second %.1f (want black, < 60)", first, second)
 				}
 			})
 		}
@@ -361,4 +377,13 @@ func firstAFD(t *testing.T, path string) string {
 		return string(m[1])
 	}
 	return ""
+}
+
+func fieldOrderOf(t *testing.T, path string) string {
+	t.Helper()
+	b, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=field_order", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe: %v", err)
+	}
+	return strings.Trim(strings.TrimSpace(strings.Split(string(b), "\n")[0]), ",")
 }

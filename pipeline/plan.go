@@ -264,6 +264,9 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 	if err != nil {
 		return Plan{}, &ProfileError{Reason: err.Error()}
 	}
+	if p.FieldOrder == "bff" {
+		std.Fields = sdi.BottomFirst // a target that wants the bottom field first
+	}
 	v := VideoPlan{
 		Width: std.Width, Height: std.Height, PixFmt: "yuv420p",
 		FrameRate: std.FrameRate, SAR: sar, FieldOrder: std.Fields,
@@ -297,9 +300,10 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 	case src.fields != sdi.Progressive && sameRate(src.rate, std.FrameRate):
 		// Same field rate: scale each field on its own, so fields stay fields.
 		v.Chain = append(v.Chain, scale...)
-		if src.fields == sdi.BottomFirst {
-			v.Chain = append(v.Chain, Stage{Op: OpFieldOrder, Order: sdi.BottomFirst})
-			d = append(d, "fields kept, each scaled on its own; BFF → TFF by a one-line shift")
+		if src.fields != std.Fields {
+			v.Chain = append(v.Chain, Stage{Op: OpFieldOrder, Order: src.fields})
+			d = append(d, fmt.Sprintf("fields kept, each scaled on its own; %s → %s by a one-line shift",
+				strings.ToUpper(string(src.fields)), strings.ToUpper(string(std.Fields))))
 		} else {
 			d = append(d, "fields kept, each scaled on its own (field-preserving, no blending)")
 		}
@@ -326,6 +330,15 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 		frc, words := frameRateStage(fieldRate, p.FrameRateMethod)
 		v.Chain = append(v.Chain, frc, Stage{Op: OpInterlace})
 		d = append(d, words, fmt.Sprintf("%sp → %si: each field from its own picture", rateWords(fieldRate), rateWords(std.FrameRate)))
+	}
+	if std.Fields == sdi.BottomFirst && !(src.fields != sdi.Progressive && sameRate(src.rate, std.FrameRate)) {
+		// Interlacing and pulldown weave top field first; a BFF target gets
+		// the frame moved one line, so the first field in time is the bottom.
+		// PsF needs no move: both fields hold the same picture.
+		if len(v.Chain) > 0 && (v.Chain[len(v.Chain)-1].Op == OpInterlace || v.Chain[len(v.Chain)-1].Op == OpPulldown) {
+			v.Chain = append(v.Chain, Stage{Op: OpFieldOrder, Order: sdi.TopFirst})
+			d = append(d, "TFF → BFF by a one-line shift for the bottom-field-first target")
+		}
 	}
 
 	gop := 12

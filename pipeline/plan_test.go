@@ -63,6 +63,12 @@ func TestBroadcastPlans(t *testing.T) {
 			"field_scale,colour_matrix,pad", sdi.Rational{Num: 16, Den: 11}, 12, "MBAFF"},
 		{"HD into 4:3 letterboxes", hd("25/1", "tt"), broadcast("pal", "h264", "4:3", "letterbox"),
 			"field_scale,colour_matrix,pad", sdi.Rational{Num: 12, Den: 11}, 12, "letterbox: picture 704x432"},
+		{"1080i25 TFF → PAL BFF target shifts the fields", hd("25/1", "tt"), bff(broadcast("pal", "mpeg2", "16:9", "letterbox")),
+			"field_scale,colour_matrix,pad,field_order", sdi.Rational{Num: 64, Den: 45}, 12, "TFF → BFF"},
+		{"1080p50 → 25i BFF target weaves then shifts", hd("50/1", "progressive"), bff(broadcast("pal", "mpeg2", "16:9", "letterbox")),
+			"scale,colour_matrix,pad,interlace,field_order", sdi.Rational{Num: 64, Den: 45}, 12, "bottom-field-first target"},
+		{"1080i25 BFF source → BFF target keeps its fields", hd("25/1", "bb"), bff(broadcast("pal", "mpeg2", "16:9", "letterbox")),
+			"field_scale,colour_matrix,pad", sdi.Rational{Num: 64, Den: 45}, 12, "fields kept"},
 		{"4:3 SD into 16:9 pillarboxes", videoSource(720, 576, "25/1", "tt", "16:15", "bt470bg"), broadcast("pal", "h264", "16:9", "pillarbox"),
 			"field_scale,pad", sdi.Rational{Num: 16, Den: 11}, 12, "pillarbox: picture 528x576"},
 		{"4:3 SD into 16:9 by centre crop", videoSource(720, 576, "25/1", "tt", "16:15", "bt470bg"), broadcast("pal", "h264", "16:9", "crop"),
@@ -83,7 +89,7 @@ func TestBroadcastPlans(t *testing.T) {
 			if plan.Video.GOP != c.gop {
 				t.Errorf("GOP %d, want %d", plan.Video.GOP, c.gop)
 			}
-			if plan.Video.FieldOrder != sdi.TopFirst {
+			if plan.Video.FieldOrder != sdi.TopFirst && c.profile.FieldOrder != "bff" {
 				t.Errorf("field order %s, want tff", plan.Video.FieldOrder)
 			}
 			if !strings.Contains(strings.Join(plan.Decisions, "\n"), c.words) {
@@ -203,4 +209,9 @@ func TestD10Plan(t *testing.T) {
 	if len(plan.Audio) != 1 || plan.Audio[0].Channels != 8 || plan.Audio[0].Encoder != "pcm_s24le" {
 		t.Errorf("d10 audio: %+v", plan.Audio)
 	}
+}
+
+func bff(p config.Profile) config.Profile {
+	p.FieldOrder = "bff"
+	return p
 }
