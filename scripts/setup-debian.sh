@@ -9,7 +9,7 @@ set -eu
 
 # systemd: systemd-analyze, -sysusers and -tmpfiles check the units in systemd/.
 want="libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev
-libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd chromium openssl"
+libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd chromium openssl procps"
 # The ABR browser test installs hls.js and dash.js with npm. Machines that
 # already have Node.js (from another source) keep theirs.
 if ! command -v npm >/dev/null 2>&1; then
