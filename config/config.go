@@ -113,7 +113,10 @@ type Audio struct {
 // Encryption is an abr profile's encryption settings.
 type Encryption struct {
 	Method string `toml:"method" json:"method"`   // aes-128
-	KeyURI string `toml:"key_uri" json:"key_uri"` // template; {job} is replaced by the job id
+	KeyURI string `toml:"key_uri" json:"key_uri"` // template; {job} is replaced by the job id, {key} by the key number
+	// Rotate starts a new key every this many segments; 0 keeps one key per
+	// job. Rotation needs {key} in key_uri, so each key has its own URI.
+	Rotate int `toml:"rotate" json:"rotate,omitempty"`
 }
 
 // Watermark overlays an RGBA image on every frame.

@@ -573,6 +573,19 @@ encryption = { method = "aes-128" }
 		`t.toml:12: profile "web2": segment = "500ms" is too short; want at least 1s`,
 		`t.toml:13: profile "web2": encryption.key_uri is required`,
 	}},
+	{"abr key rotation", `
+[profile.web]
+kind = "abr"
+encryption = { method = "aes-128", key_uri = "https://keys.example.com/{job}.key", rotate = 10 }
+
+[profile.web2]
+kind = "abr"
+encryption = { method = "aes-128", key_uri = "https://keys.example.com/\"{key}", rotate = -1 }
+`, []string{
+		`t.toml:3: profile "web": encryption.rotate = 10 needs {key} in key_uri, so that each key gets its own URI`,
+		`t.toml:7: profile "web2": encryption.key_uri "https://keys.example.com/\"{key}" contains a quote or backslash; percent-encode it`,
+		`t.toml:7: profile "web2": encryption.rotate = -1 is out of range; want segments per key, 0 (one key) to 100000`,
+	}},
 
 	// --- kind = "file"
 	{"file codec required", `

@@ -92,7 +92,11 @@ func (c *Config) Effective() []byte {
 		}
 		w.kv("audio", a.String())
 		if e := p.Encryption; e != nil {
-			w.kv("encryption", (&inline{}).str("method", e.Method).str("key_uri", e.KeyURI).String())
+			enc := (&inline{}).str("method", e.Method).str("key_uri", e.KeyURI)
+			if e.Rotate > 0 {
+				enc.raw("rotate", strconv.Itoa(e.Rotate))
+			}
+			w.kv("encryption", enc.String())
 		}
 		if m := p.Watermark; m != nil {
 			w.kv("watermark", (&inline{}).str("image", m.Image).str("position", m.Position).

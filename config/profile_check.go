@@ -259,6 +259,17 @@ func (t tableCheck) abr(p *Profile) {
 		case strings.ContainsFunc(e.KeyURI, unicode.IsSpace):
 			// The URI lands verbatim in playlists, where whitespace ends it.
 			t.errorf("encryption.key_uri", "encryption.key_uri %q contains whitespace; percent-encode it (%%20)", e.KeyURI)
+		case strings.ContainsAny(e.KeyURI, "\"\\"):
+			// It is written inside a quoted playlist attribute, which has no escapes.
+			t.errorf("encryption.key_uri", "encryption.key_uri %q contains a quote or backslash; percent-encode it", e.KeyURI)
+		}
+		if t.usable("encryption.rotate") {
+			switch {
+			case e.Rotate < 0 || e.Rotate > 100000:
+				t.errorf("encryption.rotate", "encryption.rotate = %d is out of range; want segments per key, 0 (one key) to 100000", e.Rotate)
+			case e.Rotate > 0 && !strings.Contains(e.KeyURI, "{key}"):
+				t.errorf("encryption.rotate", "encryption.rotate = %d needs {key} in key_uri, so that each key gets its own URI", e.Rotate)
+			}
 		}
 	}
 	t.audio(&p.Audio, []string{"aac", "ac3"}, "aac", 128_000)

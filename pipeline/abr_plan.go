@@ -118,9 +118,13 @@ func planABR(info job.MediaInfo, src source, p config.Profile) (Plan, error) {
 		float64(a.GOP.Frames)/a.Rate.Float(), a.GOP.Segment))
 
 	if e := p.Encryption; e != nil && e.Method != "" {
-		a.KeyURI = e.KeyURI
+		a.KeyURI, a.KeyRotation = e.KeyURI, e.Rotate
 		if a.Has("hls") {
-			d = append(d, "HLS (MPEG-TS): AES-128-CBC, a key and IV per job from the system's random source; keys kept outside the package")
+			words := "HLS (MPEG-TS): AES-128-CBC, a key and IV per job from the system's random source; keys kept outside the package"
+			if e.Rotate > 0 {
+				words = fmt.Sprintf("HLS (MPEG-TS): AES-128-CBC, a new key and IV every %d segments from the system's random source; keys kept outside the package", e.Rotate)
+			}
+			d = append(d, words)
 		}
 	}
 	if a.Has("hls") {

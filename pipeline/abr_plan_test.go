@@ -104,4 +104,14 @@ func TestABRPlanRefusalsAndWarnings(t *testing.T) {
 	if strings.Contains(strings.Join(plan.Decisions, "\n"), "HLS over CMAF") {
 		t.Error("an encrypted package offers clear HLS over CMAF")
 	}
+
+	rot := abrProfile(2_400_000, "hls")
+	rot.Encryption = &config.Encryption{Method: "aes-128", KeyURI: "https://keys.example.com/{job}/{key}.key", Rotate: 3}
+	plan, err = MakePlan(src, rot, "a.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.ABR.KeyRotation != 3 || !strings.Contains(strings.Join(plan.Decisions, "\n"), "a new key and IV every 3 segments") {
+		t.Errorf("key rotation not planned: rotation %d, decisions %v", plan.ABR.KeyRotation, plan.Decisions)
+	}
 }
