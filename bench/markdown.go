@@ -112,11 +112,6 @@ func (h *harness) markdown(charts map[string]string) string {
 			p("Source `%s`: %s.\n\n", pr.Source, pr.SourceDesc)
 			if pr.Status != "ok" {
 				p("**%s**: %s\n\n", pr.Status, pr.Reason)
-				if pr.Status == "not available yet" {
-					p("The harness is ready for it: once `kilnd transcode` writes the ladder, the ffmpeg side is built from Kiln's master playlist " +
-						"(rung sizes), the contract's bit rates (video_bitrate, 1/2, 1/4, 1/8) and the profile's segment length, and both top rungs are scored " +
-						"against the source scaled to that size.\n\n")
-				}
 				continue
 			}
 			if len(pr.Plan) > 0 {

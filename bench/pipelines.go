@@ -132,12 +132,7 @@ func (h *harness) pipeline(ctx context.Context, c pipelineCase, cfg *config.Conf
 		out := filepath.Join(dir, fmt.Sprintf("kiln-%d", rep))
 		m, err := h.exec(ctx, c.profile+" kiln", h.kilnd, "transcode", "--config", cfgPath, "--profile", c.profile, src, out)
 		if err != nil {
-			if reason := kilnReason(m.Stderr); strings.Contains(reason, "not implemented") {
-				r.Status, r.Reason = "not available yet", reason
-				fmt.Fprintf(h.log, "  kiln: %s\n", reason)
-				return r, nil
-			}
-			return r, err
+			return r, fmt.Errorf("%w: %s", err, kilnReason(m.Stderr))
 		}
 		report, err := readReport(m.Stdout)
 		if err != nil {

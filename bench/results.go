@@ -57,7 +57,7 @@ type PipelineResult struct {
 	Source     string   `json:"source"`
 	SourceDesc string   `json:"source_description"`
 	Duration   float64  `json:"source_seconds"`
-	Status     string   `json:"status"` // ok | not available yet | failed
+	Status     string   `json:"status"` // ok | failed
 	Reason     string   `json:"reason,omitempty"`
 	Plan       []string `json:"kiln_plan,omitempty"`
 

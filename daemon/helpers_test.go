@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -277,23 +276,9 @@ func wantAPIError(t *testing.T, what string, status int, body []byte, wantStatus
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the daemon's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the daemon's log, safe for its goroutines, with a reader of
+// its records.
+type syncBuffer struct{ daemontest.SyncBuffer }
 
 // records returns the daemon's log records with the given message.
 func (s *syncBuffer) records(msg string) []map[string]any {

@@ -74,7 +74,7 @@ func playerFolder(t *testing.T) string {
 	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {
-		t.Skip("npm is not installed; the browser players come from npm (Debian: apt-get install npm)")
+		t.Fatal("npm is not installed; the browser players come from npm: run make setup (it installs npm when missing)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -180,7 +180,7 @@ func TestABRPackages(t *testing.T) {
 			t.Fatal(err)
 		}
 		if chromiumErr != nil {
-			t.Skipf("browser playback skipped: %v", chromiumErr)
+			t.Fatalf("browser playback needs Chromium: %v (make setup installs the chromium package)", chromiumErr)
 		}
 		for _, c := range []struct{ kind, manifest string }{{"hls", "master.m3u8"}, {"hls", "master-cmaf.m3u8"}, {"dash", "manifest.mpd"}} {
 			t.Run(c.kind+" "+c.manifest, func(t *testing.T) {
@@ -229,7 +229,7 @@ func TestABRPackages(t *testing.T) {
 		// ffprobe fetches the key over HTTP, as a player does.
 		checkManifestsOpen(t, "", srv.URL+"/pkg/secure/master.m3u8")
 		if chromiumErr != nil {
-			t.Skipf("browser playback skipped: %v", chromiumErr)
+			t.Fatalf("browser playback needs Chromium: %v (make setup installs the chromium package)", chromiumErr)
 		}
 		checkPlayback(t, srv, chromium, "hls", "/pkg/secure/master.m3u8", report)
 		if got := srv.requested(regexp.MustCompile(`^/keys/`)); len(got) == 0 {

@@ -35,7 +35,7 @@ func fileExists(p string) bool {
 // is in, and the fallback the daemon relies on.
 func TestRealWorkerFallsBackWithoutGPU(t *testing.T) {
 	if !fileExists("/usr/include/cuda.h") && !fileExists("/usr/local/cuda/include/cuda.h") {
-		t.Skip("no cuda.h: install the CUDA headers and driver library (scripts/setup-debian.sh cuda) to build the GPU worker")
+		t.Fatal("no cuda.h: install the CUDA headers and driver library (scripts/setup-debian.sh cuda, which make test runs) to build the GPU worker")
 	}
 	bin := filepath.Join(t.TempDir(), "kiln-gpu-worker")
 	cmd := exec.Command(goTool(t), "build", "-tags", "cuda", "-o", bin, "kiln/cmd/kiln-gpu-worker")

@@ -331,32 +331,30 @@ func (c *cli) cancel(ctx context.Context, args []string) error {
 	if len(args) != 1 {
 		return errUsage
 	}
-	var j api.Job
-	raw, err := c.api.call(ctx, "POST", "/v1/jobs/"+url.PathEscape(args[0])+"/cancel", nil, &j)
-	if err != nil {
-		return err
-	}
-	if c.json {
-		c.emitJSON(raw)
-	} else {
-		fmt.Fprintf(c.out, "job %d %s\n", j.ID, j.State)
-	}
-	return nil
+	return c.jobAction(ctx, "POST", "/v1/jobs/"+url.PathEscape(args[0])+"/cancel", nil,
+		func(j api.Job) string { return fmt.Sprintf("job %d %s", j.ID, j.State) })
 }
 
 func (c *cli) priority(ctx context.Context, args []string) error {
 	if len(args) != 2 {
 		return errUsage
 	}
+	return c.jobAction(ctx, "PATCH", "/v1/jobs/"+url.PathEscape(args[0]), api.PatchJob{Priority: args[1]},
+		func(j api.Job) string { return fmt.Sprintf("job %d priority %s", j.ID, j.Priority) })
+}
+
+// jobAction sends a request that answers with a job, and prints the answer:
+// the JSON as it came, or one line about the job.
+func (c *cli) jobAction(ctx context.Context, method, path string, body any, line func(api.Job) string) error {
 	var j api.Job
-	raw, err := c.api.call(ctx, "PATCH", "/v1/jobs/"+url.PathEscape(args[0]), api.PatchJob{Priority: args[1]}, &j)
+	raw, err := c.api.call(ctx, method, path, body, &j)
 	if err != nil {
 		return err
 	}
 	if c.json {
 		c.emitJSON(raw)
 	} else {
-		fmt.Fprintf(c.out, "job %d priority %s\n", j.ID, j.Priority)
+		fmt.Fprintln(c.out, line(j))
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -67,7 +66,7 @@ func startDaemon(t *testing.T) (socket, root string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedWriter{}
+	logs := &daemontest.SyncBuffer{}
 	d := &daemon.Daemon{Config: cfg, ConfigPath: path, WorkerCmd: daemontest.WorkerCmd(), Version: "cli-test",
 		Logger: slog.New(slog.NewJSONHandler(logs, nil))}
 	if err := d.Initialize(); err != nil {
@@ -316,22 +315,4 @@ func TestEventStreamParsing(t *testing.T) {
 	if err == nil || err.Error() != "no job 8 (not_found)" {
 		t.Errorf("error answer: %v", err)
 	}
-}
-
-// lockedWriter serialises the daemon's log writes.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
 }

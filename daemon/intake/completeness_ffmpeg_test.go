@@ -10,12 +10,12 @@ import (
 )
 
 // ffmpegFile renders a short test pattern with the ffmpeg CLI, the way the
-// files users drop are made. The test is skipped where ffmpeg is missing.
+// files users drop are made. make setup installs ffmpeg.
 func ffmpegFile(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
-		t.Skip("ffmpeg is not on PATH")
+		t.Fatal("ffmpeg is not on PATH: run make setup (it installs ffmpeg)")
 	}
 	out := filepath.Join(t.TempDir(), name)
 	cmd := append([]string{"-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc=d=2:s=320x240:r=25"}, args...)
