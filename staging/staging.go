@@ -62,16 +62,11 @@ func (d *Dir) FinalFile(name string) string { return filepath.Join(d.Final, name
 // rename. An earlier delivery of the same source and profile is replaced
 // atomically and then removed.
 func (d *Dir) Publish() error {
-	entries, err := os.ReadDir(d.Path)
-	if err != nil {
-		return fmt.Errorf("reading staging folder: %w", err)
-	}
-	for _, e := range entries {
-		if err := syncPath(filepath.Join(d.Path, e.Name())); err != nil {
-			return err
-		}
-	}
-	if err := syncPath(d.Path); err != nil {
+	// Every file and folder of the tree, ABR rung folders included, reaches
+	// the disk before the rename makes it visible: otherwise a power cut
+	// right after the rename could leave a published name over empty or
+	// short files. Children are synced before the folder holding them.
+	if err := syncTree(d.Path); err != nil {
 		return err
 	}
 	parent := filepath.Dir(d.Final)
@@ -79,11 +74,11 @@ func (d *Dir) Publish() error {
 		return fmt.Errorf("creating output folder %s: %w", parent, err)
 	}
 
-	err = os.Rename(d.Path, d.Final)
+	err := rename(d.Path, d.Final)
 	if err != nil && (errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY)) {
 		// A previous delivery is in the way: swap the two folders atomically,
 		// then delete the old one, which now sits at the staging path.
-		if err = unix.Renameat2(unix.AT_FDCWD, d.Path, unix.AT_FDCWD, d.Final, unix.RENAME_EXCHANGE); err == nil {
+		if err = exchange(d.Path, d.Final); err == nil {
 			if rmErr := os.RemoveAll(d.Path); rmErr != nil {
 				return fmt.Errorf("removing the replaced delivery: %w", rmErr)
 			}
@@ -92,10 +87,9 @@ func (d *Dir) Publish() error {
 	if err != nil {
 		return fmt.Errorf("moving outputs into %s: %w", d.Final, err)
 	}
-	if err := syncPath(parent); err != nil {
-		return err
-	}
-	return nil
+	// The rename itself is a change to the parent folder's entries: it is
+	// durable only once that folder is synced.
+	return syncPath(parent)
 }
 
 // Quarantine moves the staged outputs to
@@ -158,13 +152,44 @@ func jobIDOf(name string) (int64, bool) {
 	return id, err == nil
 }
 
+// syncTree fsyncs every file and folder under root, depth first, root last.
+func syncTree(root string) error {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return fmt.Errorf("reading staging folder: %w", err)
+	}
+	for _, e := range entries {
+		path := filepath.Join(root, e.Name())
+		if e.IsDir() {
+			err = syncTree(path)
+		} else {
+			err = syncPath(path)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return syncPath(root)
+}
+
+// The file-system operations Publish orders are variables so that a test can
+// record that order: durability is a property of the sequence of calls, which
+// no read-back of the files can show.
+var (
+	syncFile = func(f *os.File) error { return f.Sync() }
+	rename   = os.Rename
+	exchange = func(a, b string) error {
+		return unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE)
+	}
+)
+
 func syncPath(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("syncing %s: %w", path, err)
 	}
 	defer f.Close()
-	if err := f.Sync(); err != nil {
+	if err := syncFile(f); err != nil {
 		return fmt.Errorf("syncing %s: %w", path, err)
 	}
 	return nil
