@@ -4,7 +4,7 @@
 SHELL   := /bin/bash
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X kiln/pipeline.Version=$(VERSION)
+LDFLAGS := -X kiln/version.Version=$(VERSION)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
@@ -17,8 +17,9 @@ setup: ## install missing Debian packages and Go modules (idempotent)
 	@scripts/setup-debian.sh
 	@$(GO) mod download
 
-build: setup ## build bin/kilnd and bin/kiln
+build: setup ## build bin/kilnd, bin/kiln-worker (the CPU worker kilnd starts per job) and bin/kiln
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/kilnd ./cmd/kilnd
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/kiln-worker ./cmd/kiln-worker
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/kiln ./cmd/kiln
 
 cuda: setup ## build bin/kiln-gpu-worker, the CUDA worker (installs CUDA from Debian non-free)

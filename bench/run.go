@@ -144,14 +144,18 @@ func (h *harness) write() error {
 	return nil
 }
 
-// ensureKilnd builds kilnd into the scratch folder when the named binary is
-// missing, so that `go run ./bench` works on a checkout without `make build`.
+// ensureKilnd builds kilnd and kiln-worker (which kilnd starts from its own
+// folder) into the scratch folder when the named binaries are missing, so
+// that `go run ./bench` works on a checkout without `make build`.
 func (h *harness) ensureKilnd(ctx context.Context) error {
-	if fileExists(h.kilnd) {
+	if fileExists(h.kilnd) && fileExists(filepath.Join(filepath.Dir(h.kilnd), "kiln-worker")) {
 		return nil
 	}
 	h.kilnd = filepath.Join(h.runDir, "kilnd")
-	_, err := h.exec(ctx, "build", "go", "build", "-o", h.kilnd, "./cmd/kilnd")
+	if _, err := h.exec(ctx, "build", "go", "build", "-o", h.kilnd, "./cmd/kilnd"); err != nil {
+		return err
+	}
+	_, err := h.exec(ctx, "build", "go", "build", "-o", filepath.Join(h.runDir, "kiln-worker"), "./cmd/kiln-worker")
 	return err
 }
 

@@ -72,7 +72,7 @@ func (h *harness) judge() {
 		t = append(t, Target{Name: "Daemon idle RSS", Goal: fmt.Sprintf("≤ %.0f MB", idleRSSTarget/1e6), Judged: true,
 			Met: float64(m.IdleRSS) <= idleRSSTarget, Measured: fmt.Sprintf("%.1f MB (%.1f MiB)", float64(m.IdleRSS)/1e6, mib(m.IdleRSS)),
 			Limits: fmt.Sprintf("Anonymous memory (Go heap, stacks, runtime) %.1f MiB; file-backed pages (the binary's and libraries' code) %.1f MiB; %d threads. Largest mappings: %s. "+
-				"%d shared libraries are mapped (libav and everything it links: kilnd is also the worker, so the idle daemon loads them too), %.1f MiB resident between them.",
+				"%d shared libraries are mapped, %.1f MiB resident between them.",
 				mib(m.IdleAnon), mib(m.IdleFile), m.Threads, strings.Join(largest, ", "), m.SharedLibs, mib(m.SharedLibRSS))})
 	}
 	res.Targets = t

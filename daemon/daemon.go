@@ -3,7 +3,7 @@
 // socket API, the metrics and the conversation with systemd.
 //
 // It is pure Go: it must not import pipeline/ (libav) or gpu/ (CUDA). Every job
-// runs in a `kilnd worker` child process, so a crash in libav on a hostile
+// runs in a kiln-worker (or kiln-gpu-worker) child process, so a crash in libav on a hostile
 // file, or a GPU fault, fails that one job and the daemon carries on.
 // TestDaemonHasNoCgoDependencies enforces the fence.
 package daemon
@@ -34,7 +34,7 @@ type Daemon struct {
 	Config     *config.Config // the config at start
 	ConfigPath string         // re-read on SIGHUP; "" means the embedded default
 	Logger     *slog.Logger
-	WorkerCmd  []string // argv that starts one worker: [kilnd, "worker"]
+	WorkerCmd  []string // argv that starts one CPU worker: [kiln-worker, "worker"]
 	Version    string
 	// GPUWorker is the path of kiln-gpu-worker. Its probe, at start and on
 	// every reload, says what the GPU can do; "" or a missing file means a

@@ -28,7 +28,7 @@ var (
 	errCancelled = errors.New("cancelled")
 )
 
-// workerProcess is one `kilnd worker` child running one job.
+// workerProcess is one worker child (kiln-worker, or kiln-gpu-worker) running one job.
 type workerProcess struct {
 	job     store.Job
 	spec    job.Spec

@@ -57,9 +57,10 @@ func (d *daemon) restart(t *testing.T) {
 	})
 }
 
-// workers lists the pids of this test binary's kilnd workers.
+// workers lists the pids of this test binary's CPU workers (kiln-worker,
+// built next to kilnd).
 func workers() []int {
-	out, _ := exec.Command("pgrep", "-f", kilndBin+" worker").Output()
+	out, _ := exec.Command("pgrep", "-f", filepath.Join(filepath.Dir(kilndBin), "kiln-worker")+" worker").Output()
 	var pids []int
 	for _, f := range strings.Fields(string(out)) {
 		var pid int

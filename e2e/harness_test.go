@@ -29,12 +29,16 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// kilnd starts kiln-worker from its own folder, as make install
+	// places them.
 	kilndBin = filepath.Join(dir, "kilnd")
-	build := exec.Command("go", "build", "-o", kilndBin, "kiln/cmd/kilnd")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building kilnd:", err)
-		os.Exit(1)
+	for _, b := range []struct{ out, pkg string }{{kilndBin, "kiln/cmd/kilnd"}, {filepath.Join(dir, "kiln-worker"), "kiln/cmd/kiln-worker"}} {
+		build := exec.Command("go", "build", "-o", b.out, b.pkg)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building", b.pkg+":", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

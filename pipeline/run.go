@@ -4,7 +4,7 @@
 // It verifies what it wrote, writes the report, and publishes the outputs.
 //
 // All libav cgo lives here. The daemon must not import this package: it runs
-// jobs in `kilnd worker` child processes so that a crash in libav on a hostile
+// jobs in kiln-worker child processes so that a crash in libav on a hostile
 // file fails one job, not the appliance.
 package pipeline
 
@@ -25,6 +25,7 @@ import (
 	"kiln/job"
 	"kiln/kernels"
 	"kiln/staging"
+	"kiln/version"
 )
 
 // jobTimeLimit is how long a job on a source of duration seconds may run: 2
@@ -33,9 +34,6 @@ import (
 var jobTimeLimit = func(factor int, duration float64) time.Duration {
 	return 2*time.Minute + time.Duration(float64(factor)*duration*float64(time.Second))
 }
-
-// Version is written into every report.
-var Version = "dev"
 
 // Run executes one job end to end: probe, plan, transcode into staging, verify,
 // write the report and publish. On success the outputs and the report are in
@@ -50,7 +48,7 @@ func Run(ctx context.Context, spec job.Spec, progress func(job.Progress)) (*job.
 func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(job.Progress)) (*job.Report, error) {
 	began := time.Now()
 	report := &job.Report{
-		Kiln: Version, JobID: spec.ID, Profile: spec.Profile.Name, Source: spec.Source,
+		Kiln: version.Version, JobID: spec.ID, Profile: spec.Profile.Name, Source: spec.Source,
 		Backends: map[string]string{}, Warnings: []string{}, Checks: []job.Check{},
 	}
 	report.Timings.Started = began.UTC()

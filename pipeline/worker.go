@@ -14,7 +14,7 @@ import (
 // Serve is a worker process's whole life: read one job spec (JSON) from r,
 // run it on backend b, and write progress and the result as JSON lines on w.
 // It returns an error only when no result could be written; a failed job is
-// a result, not an error. Both `kilnd worker` (CPU) and `kiln-gpu-worker
+// a result, not an error. Both `kiln-worker worker` (CPU) and `kiln-gpu-worker
 // worker` (CUDA) run it, so the daemon speaks to either the same way.
 func Serve(ctx context.Context, r io.Reader, w io.Writer, b kernels.Backend) error {
 	var spec job.Spec

@@ -30,7 +30,7 @@ TMPFILESDIR=${TMPFILESDIR:-$libdir/tmpfiles.d}
 sharedir=$PREFIX/share/kiln
 confdir=$SYSCONFDIR/kiln
 
-for p in kilnd kiln; do
+for p in kilnd kiln-worker kiln; do
 	if [ ! -x "$BIN/$p" ]; then
 		echo "install: $BIN/$p is missing; run make build first" >&2
 		exit 1
@@ -40,7 +40,8 @@ done
 install -d "$DESTDIR$bindir" "$DESTDIR$UNITDIR" "$DESTDIR$SYSUSERSDIR" \
 	"$DESTDIR$TMPFILESDIR" "$DESTDIR$sharedir" "$DESTDIR$confdir"
 
-install -m 0755 "$BIN/kilnd" "$BIN/kiln" "$DESTDIR$bindir/"
+# kilnd starts kiln-worker from its own folder, one per job.
+install -m 0755 "$BIN/kilnd" "$BIN/kiln-worker" "$BIN/kiln" "$DESTDIR$bindir/"
 # The GPU worker exists after `make cuda`; kilnd looks for it next to itself.
 if [ -x "$BIN/kiln-gpu-worker" ]; then
 	install -m 0755 "$BIN/kiln-gpu-worker" "$DESTDIR$bindir/"

@@ -149,7 +149,8 @@ func run(duration time.Duration, bin string, seed int64) error {
 			daemon.Process.Signal(syscall.SIGHUP)
 			res.Actions["reload"]++
 		default:
-			out, _ := exec.Command("pgrep", "-f", bin+" worker").Output()
+			// kilnd starts kiln-worker from its own folder.
+			out, _ := exec.Command("pgrep", "-f", filepath.Join(filepath.Dir(bin), "kiln-worker")+" worker").Output()
 			if pids := strings.Fields(string(out)); len(pids) > 0 {
 				pid, _ := strconv.Atoi(pids[rng.Intn(len(pids))])
 				syscall.Kill(pid, syscall.SIGKILL)

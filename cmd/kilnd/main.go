@@ -1,9 +1,11 @@
-// Command kilnd is the Kiln daemon. The same binary is also the worker the
-// daemon re-executes for each job, and the one-shot `kilnd transcode`.
+// Command kilnd is the Kiln daemon. It is pure Go: jobs run in kiln-worker
+// (libav, cgo), installed next to it, one process per job. `kilnd transcode`
+// and `kilnd worker` hand over to that binary.
 //
 //	kilnd [--config FILE] [--check]                         run the daemon
 //	kilnd transcode --config FILE --profile NAME INPUT OUTDIR
 //	kilnd worker                                            (internal) run one job from stdin
+//	kilnd version
 package main
 
 import (
@@ -23,7 +25,7 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

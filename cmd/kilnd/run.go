@@ -10,25 +10,27 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/asticode/go-astiav"
+	"syscall"
 
 	"kiln/config"
 	"kiln/daemon"
-	"kiln/job"
-	"kiln/kernels"
-	"kiln/pipeline"
+	"kiln/version"
 )
 
+// workerName is the CPU worker binary, installed next to kilnd.
+const workerName = "kiln-worker"
+
 // run dispatches on the subcommand and returns the process exit code.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
-		case "transcode":
-			return runTranscode(ctx, args[1:], stdout, stderr)
-		case "worker":
-			return runWorker(ctx, stdin, stdout, stderr)
+		case "transcode", "worker":
+			// Media work happens in kiln-worker, which links libav; kilnd
+			// hands the command over to it in the same process slot, so
+			// signals, stdin/stdout and the exit status are the worker's.
+			return execWorker(args, stderr)
 		case "version":
-			fmt.Fprintln(stdout, "kilnd", pipeline.Version)
+			fmt.Fprintln(stdout, "kilnd", version.Version)
 			return 0
 		}
 	}
@@ -61,16 +63,21 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "kilnd: cannot find its own executable:", err)
 		return 1
 	}
+	worker, err := workerPath(exe)
+	if err != nil {
+		fmt.Fprintln(stderr, "kilnd:", err)
+		return 1
+	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.Daemon.LogLevel)}))
 	d := &daemon.Daemon{
 		Config:     cfg,
 		ConfigPath: *configPath,
 		Logger:     logger,
-		WorkerCmd:  []string{exe, "worker"},
+		WorkerCmd:  []string{worker, "worker"},
 		// make install puts the GPU worker next to kilnd, as make cuda
 		// builds it next to kilnd in bin/.
 		GPUWorker: filepath.Join(filepath.Dir(exe), "kiln-gpu-worker"),
-		Version:   pipeline.Version,
+		Version:   version.Version,
 	}
 	if err := d.Initialize(); err != nil {
 		logger.Error("start failed", "err", err)
@@ -99,93 +106,30 @@ func logLevel(s string) slog.Level {
 	return l
 }
 
-// runTranscode runs one job in the foreground: the same pipeline, outputs and
-// report as the daemon's, without a daemon, a store or an inbox.
-func runTranscode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("kilnd transcode", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "config `FILE` (default: the embedded default)")
-	profileName := fs.String("profile", "", "profile `NAME` to run")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kilnd transcode --config FILE --profile NAME INPUT OUTDIR")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() != 2 || *profileName == "" {
-		fs.Usage()
-		return 2
-	}
-	cfg, err := loadConfig(*configPath)
+// workerPath finds kiln-worker next to the kilnd executable exe, and says
+// what to do when it is not there: without it no job can run.
+func workerPath(exe string) (string, error) {
+	p := filepath.Join(filepath.Dir(exe), workerName)
+	st, err := os.Stat(p)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+		return "", fmt.Errorf("the CPU worker %s is missing (%v); it is built and installed next to kilnd by make build / make install", p, err)
 	}
-	profile, ok := cfg.Profile(*profileName)
-	if !ok {
-		fmt.Fprintf(stderr, "kilnd transcode: profile %q is not defined; defined profiles: %v\n", *profileName, cfg.ProfileNames())
-		return 1
+	if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
+		return "", fmt.Errorf("the CPU worker %s is not an executable file; reinstall it with make install", p)
 	}
-	input, err := filepath.Abs(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	outDir, err := filepath.Abs(fs.Arg(1))
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		fmt.Fprintln(stderr, "kilnd transcode:", err)
-		return 1
-	}
-	quietLibav()
-	// The same time bound as a daemon job; the memory cap is the worker's
-	// and stays off in a foreground command.
-	spec := job.Spec{Source: input, Profile: *profile, OutputRoot: outDir,
-		Limits: job.Limits{TimeoutFactor: cfg.Daemon.JobTimeoutFactor}}
-	report, err := pipeline.Run(ctx, spec, func(p job.Progress) {
-		fmt.Fprintf(stderr, "\r%-8s %5.1f%%  %6d frames  %6.1f fps", p.Stage, p.Fraction*100, p.Frames, p.FPS)
-	})
-	fmt.Fprintln(stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "kilnd transcode: %s failed: %s\n", filepath.Base(input), pipeline.Reason(err))
-		return 1
-	}
-	for _, line := range report.Plan {
-		fmt.Fprintln(stdout, "plan:", line)
-	}
-	for _, w := range report.Warnings {
-		fmt.Fprintln(stdout, "warning:", w)
-	}
-	for _, o := range report.Outputs {
-		fmt.Fprintln(stdout, "output:", o.Path)
-	}
-	fmt.Fprintln(stdout, "report:", filepath.Join(filepath.Dir(report.Outputs[0].Path), pipeline.SourceName(input)+".kiln.json"))
-	return 0
+	return p, nil
 }
 
-// runWorker runs one job for the daemon: the spec arrives as JSON on stdin;
-// progress and the result leave as JSON lines on stdout. Exit status 0 means
-// a result was written, whether the job succeeded or not; anything else is a
-// crash, which the daemon records with the signal or the last log lines.
-func runWorker(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
-	if os.Getppid() == 1 {
-		// The daemon died before we started; its parent-death signal missed us.
-		return 3
+// execWorker replaces this process with kiln-worker running args (the
+// subcommand and its flags). It returns only when that is impossible.
+func execWorker(args []string, stderr io.Writer) int {
+	exe, err := os.Executable()
+	if err == nil {
+		var worker string
+		if worker, err = workerPath(exe); err == nil {
+			err = syscall.Exec(worker, append([]string{worker}, args...), os.Environ())
+		}
 	}
-	quietLibav()
-	if err := pipeline.Serve(ctx, stdin, stdout, kernels.CPU()); err != nil {
-		fmt.Fprintln(stderr, "kilnd worker:", err)
-		return 2
-	}
-	return 0
-}
-
-// quietLibav keeps libav to errors on stderr; its warnings about ordinary
-// files would drown the job's own messages.
-func quietLibav() {
-	astiav.SetLogLevel(astiav.LogLevelError)
+	fmt.Fprintf(stderr, "kilnd %s: %v\n", args[0], err)
+	return 1
 }

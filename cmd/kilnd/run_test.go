@@ -15,7 +15,7 @@ import (
 // passes `kilnd --config FILE --check`, which prints the effective config.
 func TestExampleConfigPassesCheck(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"--config", "../../systemd/kiln.toml", "--check"}, nil, &out, &errOut)
+	code := run(context.Background(), []string{"--config", "../../systemd/kiln.toml", "--check"}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("kilnd --check systemd/kiln.toml: exit %d\n%s", code, errOut.String())
 	}
@@ -36,7 +36,7 @@ func TestCheckRejectsWithFileLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bad.toml")
 	os.WriteFile(path, []byte("[daemon]\nstop_grace = \"2h\"\nsocket_group = \"a b\"\n"), 0o644)
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"--config", path, "--check"}, nil, &out, &errOut)
+	code := run(context.Background(), []string{"--config", path, "--check"}, &out, &errOut)
 	if code != 1 || out.Len() != 0 {
 		t.Fatalf("exit %d, stdout %q", code, out.String())
 	}
