@@ -36,7 +36,7 @@ var allSections = []string{"kernels", "pipelines", "frc", "store", "memory"}
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	kilnd := fs.String("kilnd", "bin/kilnd", "kilnd `binary` to measure; built into the scratch folder when missing")
+	kilnd := fs.String("kilnd", "", "kilnd `binary` to measure, with kiln-worker beside it (default: build both from this tree into the scratch folder)")
 	out := fs.String("out", "bench/results", "results `folder`")
 	only := fs.String("only", strings.Join(allSections, ","), "comma-separated `sections` to run")
 	reps := fs.Int("reps", 2, "repetitions of each timed run; the best counts")
@@ -74,7 +74,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	began := time.Now()
-	h.kilnd = absUnder(root, *kilnd)
+	if *kilnd != "" {
+		h.kilnd = absUnder(root, *kilnd)
+	}
 	if slices.Contains(sections, "pipelines") || slices.Contains(sections, "memory") {
 		if err := h.ensureKilnd(ctx); err != nil {
 			return err
@@ -145,10 +147,13 @@ func (h *harness) write() error {
 }
 
 // ensureKilnd builds kilnd and kiln-worker (which kilnd starts from its own
-// folder) into the scratch folder when the named binaries are missing, so
-// that `go run ./bench` works on a checkout without `make build`.
+// folder) from this tree into the scratch folder, unless -kilnd named
+// binaries to measure: figures from a stale bin/ would describe old code.
 func (h *harness) ensureKilnd(ctx context.Context) error {
-	if fileExists(h.kilnd) && fileExists(filepath.Join(filepath.Dir(h.kilnd), "kiln-worker")) {
+	if h.kilnd != "" {
+		if !fileExists(filepath.Join(filepath.Dir(h.kilnd), "kiln-worker")) {
+			return fmt.Errorf("%s: kiln-worker is not beside it; kilnd cannot run jobs without it", h.kilnd)
+		}
 		return nil
 	}
 	h.kilnd = filepath.Join(h.runDir, "kilnd")
