@@ -67,10 +67,14 @@ func playerFolder(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "hls.js", "dist", "hls.min.js")); err == nil {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "dashjs", "dist", "modern", "umd", "dash.all.min.js")); err == nil {
-			return dir
+	installed := true
+	for _, f := range []string{"hls.js/dist/hls.min.js", "dashjs/dist/modern/umd/dash.all.min.js", "dashjs/dist/modern/umd/dash.mss.min.js"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(f))); err != nil {
+			installed = false
 		}
+	}
+	if installed {
+		return dir
 	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -182,15 +183,24 @@ func TestABRPackages(t *testing.T) {
 		if chromiumErr != nil {
 			t.Fatalf("browser playback needs Chromium: %v (make setup installs the chromium package)", chromiumErr)
 		}
-		for _, c := range []struct{ kind, manifest string }{{"hls", "master.m3u8"}, {"hls", "master-cmaf.m3u8"}, {"dash", "manifest.mpd"}} {
+		// Smooth Streaming plays from the static layout, served by a plain
+		// file server: smooth/Manifest and a file per fragment URL.
+		for _, c := range []struct{ kind, manifest string }{{"hls", "master.m3u8"}, {"hls", "master-cmaf.m3u8"}, {"dash", "manifest.mpd"}, {"mss", "smooth/Manifest"}} {
 			t.Run(c.kind+" "+c.manifest, func(t *testing.T) {
 				checkPlayback(t, srv, chromium, c.kind, "/pkg/web/"+c.manifest, report)
 			})
 		}
 		// The forced switch fetched the lowest rung's segments.
-		low := report.ABR.Ladder[len(report.ABR.Ladder)-1].Name
-		if got := srv.requested(regexp.MustCompile(`^/pkg/web/(hls|cmaf)/` + regexp.QuoteMeta(low) + `/seg-`)); len(got) == 0 {
-			t.Errorf("no player fetched a segment of the lowest rung %s", low)
+		lowest := report.ABR.Ladder[len(report.ABR.Ladder)-1]
+		if got := srv.requested(regexp.MustCompile(`^/pkg/web/(hls|cmaf)/` + regexp.QuoteMeta(lowest.Name) + `/seg-`)); len(got) == 0 {
+			t.Errorf("no player fetched a segment of the lowest rung %s", lowest.Name)
+		}
+		smoothLow := regexp.MustCompile(fmt.Sprintf(`^/pkg/web/smooth/QualityLevels\(%d\)/Fragments\(video=\d+\)$`, lowest.Bitrate))
+		if got := srv.requested(smoothLow); len(got) == 0 {
+			t.Errorf("the Smooth Streaming player fetched no fragment of the lowest rung (%s)", smoothLow)
+		}
+		if got := srv.requested(regexp.MustCompile(`^/pkg/web/smooth/QualityLevels\(\d+\)/Fragments\(audio=\d+\)$`)); len(got) == 0 {
+			t.Error("the Smooth Streaming player fetched no audio fragment")
 		}
 	})
 
@@ -476,6 +486,23 @@ func checkSmooth(t *testing.T, dir, name string, rungs int) {
 	if _, err := os.Stat(filepath.Join(dir, "smooth", name+".ism")); err != nil {
 		t.Error("no server manifest (.ism)")
 	}
+	// The static layout: Manifest is the client manifest, and there is one
+	// file per quality level and chunk (the browser test plays it).
+	static, err := os.ReadFile(filepath.Join(dir, "smooth", "Manifest"))
+	if err != nil || !bytes.Equal(static, ismc) {
+		t.Errorf("smooth/Manifest is not the client manifest (%v)", err)
+	}
+	levels := regexp.MustCompile(`<QualityLevel `).FindAll(ismc, -1)
+	streamChunks := 0
+	for _, m := range regexp.MustCompile(`<StreamIndex [^>]* Chunks="(\d+)" QualityLevels="(\d+)"`).FindAllSubmatch(ismc, -1) {
+		c, _ := strconv.Atoi(string(m[1]))
+		q, _ := strconv.Atoi(string(m[2]))
+		streamChunks += c * q
+	}
+	frags, _ := filepath.Glob(filepath.Join(dir, "smooth", "QualityLevels(*)", "Fragments(*=*)"))
+	if len(levels) == 0 || len(frags) != streamChunks {
+		t.Errorf("the static layout holds %d fragment files, the client manifest lists %d", len(frags), streamChunks)
+	}
 }
 
 // checkKeysPrivate: the key folder is the owner's alone, and no key is in
@@ -563,6 +590,23 @@ func checkPlayback(t *testing.T, srv *packageServer, chromium, kind, manifest st
 	sort.Strings(want)
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("the player's renditions %v, want the ladder %v", got, want)
+	}
+	// A Smooth Streaming QualityLevel carries the rung's nominal bitrate
+	// (its fragment URLs are named by it); HLS and DASH carry measured
+	// ones, which the report's checks cover.
+	if kind == "mss" {
+		var gotRates, wantRates []int64
+		for _, l := range res.Levels {
+			gotRates = append(gotRates, l.Bitrate)
+		}
+		for _, r := range report.ABR.Ladder {
+			wantRates = append(wantRates, r.Bitrate)
+		}
+		slices.Sort(gotRates)
+		slices.Sort(wantRates)
+		if !slices.Equal(gotRates, wantRates) {
+			t.Errorf("the player's bitrates %v, want the ladder's %v", gotRates, wantRates)
+		}
 	}
 	distinct := map[int]bool{}
 	for _, p := range res.Played {

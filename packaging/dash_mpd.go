@@ -2,9 +2,13 @@ package packaging
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"kiln/sdi"
 )
@@ -116,8 +120,103 @@ type sXML struct {
 	R int    `xml:"r,attr,omitempty"`
 }
 
-// Render writes the MPD.
+// maxPresentationSeconds bounds the MPD's durations: 100 days is more than
+// any on-demand presentation, and keeps the millisecond arithmetic exact.
+const maxPresentationSeconds = 100 * 24 * 3600
+
+// dashDir is a representation's folder as SegmentTemplate carries it:
+// relative path segments of characters a URL needs no escaping for. "$"
+// in particular would start a template identifier.
+var dashDir = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$`)
+
+// validate rejects what the MPD cannot represent, rather than write one a
+// player misreads.
+func (m DASHManifest) validate() error {
+	for _, d := range []struct {
+		what string
+		v    float64
+	}{{"duration", m.Duration}, {"minimum buffer time", m.MinBufferTime}} {
+		if !(d.v >= 0 && d.v <= maxPresentationSeconds) {
+			return fmt.Errorf("DASH %s %v s is out of range", d.what, d.v)
+		}
+	}
+	if len(m.Sets) == 0 {
+		return errors.New("DASH manifest has no adaptation sets")
+	}
+	ids := map[string]bool{}
+	for _, set := range m.Sets {
+		if set.ContentType != "video" && set.ContentType != "audio" {
+			return fmt.Errorf("DASH adaptation set of content type %q; Kiln writes video and audio", set.ContentType)
+		}
+		if set.Language != "" && !languageTag.MatchString(set.Language) {
+			return fmt.Errorf("DASH %s adaptation set: lang %q is not an RFC 5646 tag", set.ContentType, set.Language)
+		}
+		if len(set.Reps) == 0 {
+			return fmt.Errorf("DASH %s adaptation set has no representations", set.ContentType)
+		}
+		for _, r := range set.Reps {
+			if err := r.validate(set.ContentType); err != nil {
+				return err
+			}
+			if ids[r.ID] {
+				return fmt.Errorf("DASH has two representations with id %q", r.ID)
+			}
+			ids[r.ID] = true
+		}
+	}
+	return nil
+}
+
+func (r DASHRepresentation) validate(contentType string) error {
+	// ISO/IEC 23009-1 5.3.5.2: an id without whitespace; XML cannot
+	// carry control characters.
+	if r.ID == "" || !utf8.ValidString(r.ID) || strings.IndexFunc(r.ID, func(c rune) bool { return unicode.IsSpace(c) || isControl(c) }) >= 0 {
+		return fmt.Errorf("DASH representation id %q: it must be non-empty UTF-8 without blanks or control characters", r.ID)
+	}
+	if r.Bandwidth <= 0 {
+		return fmt.Errorf("DASH representation %s: bandwidth %d", r.ID, r.Bandwidth)
+	}
+	if err := checkCodecs(r.Codecs); err != nil {
+		return fmt.Errorf("DASH representation %s: %w", r.ID, err)
+	}
+	switch contentType {
+	case "video":
+		if r.Width <= 0 || r.Height <= 0 || r.FrameRate.Num <= 0 || r.FrameRate.Den <= 0 || r.SAR.Num < 0 || (r.SAR.Num > 0 && r.SAR.Den <= 0) {
+			return fmt.Errorf("DASH representation %s: %dx%d at %d/%d frames per second, SAR %d:%d", r.ID, r.Width, r.Height,
+				r.FrameRate.Num, r.FrameRate.Den, r.SAR.Num, r.SAR.Den)
+		}
+	case "audio":
+		if r.SampleRate <= 0 || r.Channels <= 0 {
+			return fmt.Errorf("DASH representation %s: %d Hz, %d channels", r.ID, r.SampleRate, r.Channels)
+		}
+	}
+	if !dashDir.MatchString(r.Dir) || strings.Contains("/"+r.Dir+"/", "/../") {
+		return fmt.Errorf("DASH representation %s: folder %q; use a relative path of letters, digits, '.', '_' and '-'", r.ID, r.Dir)
+	}
+	if r.Timescale == 0 {
+		return fmt.Errorf("DASH representation %s: timescale 0", r.ID)
+	}
+	if len(r.Segments) == 0 {
+		return fmt.Errorf("DASH representation %s has no segments", r.ID)
+	}
+	var end int64
+	for i, seg := range r.Segments {
+		if seg.Start < 0 || seg.Duration <= 0 || seg.Start > math.MaxInt64-seg.Duration {
+			return fmt.Errorf("DASH representation %s segment %d: start %d, duration %d", r.ID, i+1, seg.Start, seg.Duration)
+		}
+		if i > 0 && seg.Start < end {
+			return fmt.Errorf("DASH representation %s segment %d starts at %d, before segment %d ends at %d", r.ID, i+1, seg.Start, i, end)
+		}
+		end = seg.Start + seg.Duration
+	}
+	return nil
+}
+
+// Render writes the MPD, or says why it cannot.
 func (m DASHManifest) Render() ([]byte, error) {
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
 	doc := mpdXML{
 		Xmlns:                     "urn:mpeg:dash:schema:mpd:2011",
 		Profiles:                  "urn:mpeg:dash:profile:isoff-live:2011",
@@ -134,9 +233,6 @@ func (m DASHManifest) Render() ([]byte, error) {
 			a.Role = &roleXML{SchemeIDURI: "urn:mpeg:dash:role:2011", Value: "main"}
 		}
 		for _, r := range set.Reps {
-			if len(r.Segments) == 0 {
-				return nil, fmt.Errorf("DASH representation %s has no segments", r.ID)
-			}
 			rep := repXML{ID: r.ID, Bandwidth: r.Bandwidth, Codecs: r.Codecs}
 			if set.ContentType == "video" {
 				rep.Width, rep.Height = r.Width, r.Height

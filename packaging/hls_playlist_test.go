@@ -1,6 +1,8 @@
 package packaging
 
 import (
+	"math"
+	"strings"
 	"testing"
 )
 
@@ -28,8 +30,8 @@ seg-00002.ts
 seg-00003.ts
 #EXT-X-ENDLIST
 `
-	if got := string(p.Render()); got != want {
-		t.Errorf("playlist:\n%s\nwant:\n%s", got, want)
+	if got, err := p.Render(); err != nil || string(got) != want {
+		t.Errorf("playlist (%v):\n%s\nwant:\n%s", err, got, want)
 	}
 }
 
@@ -54,8 +56,8 @@ seg-00001.m4s
 seg-00001.m4s
 #EXT-X-ENDLIST
 `
-	if got := string(p.Render()); got != want {
-		t.Errorf("playlist:\n%s\nwant:\n%s", got, want)
+	if got, err := p.Render(); err != nil || string(got) != want {
+		t.Errorf("playlist (%v):\n%s\nwant:\n%s", err, got, want)
 	}
 }
 
@@ -74,8 +76,8 @@ func TestMasterPlaylist(t *testing.T) {
 hls/720p-2400k/index.m3u8
 #EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=300000,CODECS="avc1.64001f",RESOLUTION=1280x720,URI="hls/720p-2400k/iframes.m3u8"
 `
-	if got := string(m.Render()); got != want {
-		t.Errorf("master:\n%s\nwant:\n%s", got, want)
+	if got, err := m.Render(); err != nil || string(got) != want {
+		t.Errorf("master (%v):\n%s\nwant:\n%s", err, got, want)
 	}
 }
 
@@ -104,5 +106,70 @@ func TestPeakBitrate(t *testing.T) {
 		if got := AverageBitrate(c.sizes, c.durs); got != c.avg {
 			t.Errorf("%s: average %d, want %d", c.name, got, c.avg)
 		}
+	}
+}
+
+// What a playlist cannot carry is an error naming it, not a playlist a
+// player misreads.
+func TestPlaylistsReject(t *testing.T) {
+	seg := func(uri string, d float64) MediaPlaylist {
+		return MediaPlaylist{Version: 6, Entries: []PlaylistEntry{{URI: uri, Duration: d}}}
+	}
+	for name, c := range map[string]struct {
+		pl   MediaPlaylist
+		want string
+	}{
+		"newline in a URI":      {seg("seg-1.ts\n#EXT-X-ENDLIST", 2), "control characters"},
+		"URI read as a tag":     {seg("#seg-1.ts", 2), "reads as a tag"},
+		"padded URI":            {seg(" seg-1.ts", 2), "blanks"},
+		"zero duration":         {seg("seg-1.ts", 0), "at least 1 ms"},
+		"NaN duration":          {seg("seg-1.ts", math.NaN()), "at least 1 ms"},
+		"quote in the map URI":  {MediaPlaylist{Version: 6, MapURI: `in"it.mp4`, Entries: seg("s", 2).Entries}, "double quotes"},
+		"map at version 3":      {MediaPlaylist{Version: 3, MapURI: "init.mp4", Entries: seg("s", 2).Entries}, "need version 6"},
+		"no segments":           {MediaPlaylist{Version: 6}, "no segments"},
+		"quote in a key URI":    {MediaPlaylist{Version: 3, Entries: []PlaylistEntry{{URI: "s", Duration: 2, Key: &Key{URI: `k"ey`}}}}, "double quotes"},
+		"negative range offset": {MediaPlaylist{Version: 4, Entries: []PlaylistEntry{{URI: "s", Duration: 2, ByteRange: &ByteRange{Length: 10, Offset: -1}}}}, "byte range"},
+	} {
+		if _, err := c.pl.Render(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)
+		}
+	}
+	good := MasterPlaylist{Version: 4,
+		Audio:    []AudioMedia{{GroupID: "audio", Name: "English", Language: "en", Default: true, Channels: 2, URI: "a/index.m3u8"}},
+		Variants: []Variant{{Bandwidth: 1000, Codecs: "avc1.64001f,mp4a.40.2", Width: 640, Height: 360, FrameRate: 25, AudioGroup: "audio", URI: "v/index.m3u8"}},
+	}
+	for name, c := range map[string]struct {
+		spoil func(m *MasterPlaylist)
+		want  string
+	}{
+		"quote in a name":     {func(m *MasterPlaylist) { m.Audio[0].Name = `Eng"lish` }, "double quotes"},
+		"quote in CODECS":     {func(m *MasterPlaylist) { m.Variants[0].Codecs = `avc1",x` }, "codec tags"},
+		"language not a tag":  {func(m *MasterPlaylist) { m.Audio[0].Language = "en glish" }, "RFC 5646"},
+		"unknown audio group": {func(m *MasterPlaylist) { m.Variants[0].AudioGroup = "sound" }, "does not have"},
+		"two defaults": {func(m *MasterPlaylist) {
+			m.Audio = append(m.Audio, AudioMedia{GroupID: "audio", Name: "B", Default: true, URI: "b.m3u8"})
+		}, "more than one DEFAULT"},
+		"zero bandwidth":         {func(m *MasterPlaylist) { m.Variants[0].Bandwidth = 0 }, "BANDWIDTH 0"},
+		"frame rate rounds to 0": {func(m *MasterPlaylist) { m.Variants[0].FrameRate = 0.0001 }, "FRAME-RATE"},
+		"no variants":            {func(m *MasterPlaylist) { m.Variants = nil }, "no variants"},
+	} {
+		m := good
+		m.Audio = append([]AudioMedia{}, good.Audio...)
+		m.Variants = append([]Variant{}, good.Variants...)
+		c.spoil(&m)
+		if _, err := m.Render(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)
+		}
+	}
+	// A backslash and a non-breaking space are written as they are: HLS
+	// quoted strings have no escapes.
+	m := good
+	m.Audio = []AudioMedia{{GroupID: "audio", Name: "Dolby\\Atmos\u00a0x", Default: true, URI: "a/index.m3u8"}}
+	if out, err := m.Render(); err != nil || !strings.Contains(string(out), "NAME=\"Dolby\\Atmos\u00a0x\"") {
+		t.Errorf("NAME not written verbatim (%v):\n%s", err, out)
+	}
+	// The target duration covers EXTINF as written: 2.4996 s is 2.500.
+	if out, err := seg("s", 2.4996).Render(); err != nil || !strings.Contains(string(out), "#EXT-X-TARGETDURATION:3\n") {
+		t.Errorf("target duration for 2.4996 s (%v):\n%s", err, out)
 	}
 }

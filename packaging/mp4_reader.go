@@ -12,7 +12,10 @@ import (
 // Fragment is one movie fragment (moof and the mdat after it) of a
 // fragmented MP4 file.
 type Fragment struct {
-	Offset   int64 // of the moof
+	Offset int64 // of the moof
+	// Size is the length of the moof and the mdat boxes that follow it:
+	// the bytes a Smooth Streaming origin serves for the fragment.
+	Size     int64
 	Time     uint64
 	Duration uint64
 	Samples  int
@@ -53,8 +56,12 @@ func ReadFragments(path string) ([]Fragment, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: moof at %d: %w", path, off, err)
 			}
-			fr.Offset = off
+			fr.Offset, fr.Size = off, size
 			frags = append(frags, fr)
+		} else if typ == "mdat" && len(frags) > 0 {
+			if last := &frags[len(frags)-1]; last.Offset+last.Size == off {
+				last.Size += size
+			}
 		}
 		off += size
 	}

@@ -94,7 +94,7 @@ func (p *Package) WriteHLS() error {
 			m.IFrames = append(m.IFrames, f)
 		}
 	}
-	return os.WriteFile(filepath.Join(p.Dir, HLSMaster), m.Render(), 0o644)
+	return writeMaster(filepath.Join(p.Dir, HLSMaster), m)
 }
 
 // WriteCMAFHLS writes HLS playlists over the CMAF segments that the DASH
@@ -128,7 +128,15 @@ func (p *Package) WriteCMAFHLS() error {
 			m.IFrames = append(m.IFrames, f)
 		}
 	}
-	return os.WriteFile(filepath.Join(p.Dir, CMAFHLSMaster), m.Render(), 0o644)
+	return writeMaster(filepath.Join(p.Dir, CMAFHLSMaster), m)
+}
+
+func writeMaster(file string, m MasterPlaylist) error {
+	out, err := m.Render()
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Base(file), err)
+	}
+	return os.WriteFile(file, out, 0o644)
 }
 
 // writeAudioPlaylists writes each audio rendition's playlist and adds it to
@@ -216,7 +224,11 @@ func (p *Package) writeIFrames(dir string, v VideoRendition, segs []Segment, tim
 }
 
 func (p *Package) writePlaylist(dir, name string, pl MediaPlaylist) error {
-	if err := os.WriteFile(filepath.Join(p.Dir, filepath.FromSlash(dir), name), pl.Render(), 0o644); err != nil {
+	out, err := pl.Render()
+	if err != nil {
+		return fmt.Errorf("writing HLS playlist %s/%s: %w", dir, name, err)
+	}
+	if err := os.WriteFile(filepath.Join(p.Dir, filepath.FromSlash(dir), name), out, 0o644); err != nil {
 		return fmt.Errorf("writing HLS playlist %s/%s: %w", dir, name, err)
 	}
 	return nil
@@ -269,7 +281,10 @@ func peakOf(segs []Segment, timescale uint32, target float64) int64 {
 }
 
 // WriteSmooth writes the Smooth Streaming server and client manifests for
-// the .ismv and .isma files in the smooth folder.
+// the .ismv and .isma files in the smooth folder, for an IIS Media Services
+// origin, and beside them the static layout for plain HTTP servers: the
+// client manifest again as Manifest, and every fragment split out at the
+// URL the manifest's template gives.
 func (p *Package) WriteSmooth() error {
 	dir := filepath.Join(p.Dir, SmoothFolder)
 	var m SmoothManifest
@@ -297,13 +312,16 @@ func (p *Package) WriteSmooth() error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, p.Name+".ismc"), client, 0o644); err != nil {
-		return fmt.Errorf("writing the Smooth Streaming client manifest: %w", err)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{p.Name + ".ismc", client}, {p.Name + ".ism", server}, {SmoothStaticManifest, client}} {
+		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+			return fmt.Errorf("writing the Smooth Streaming manifest %s: %w", f.name, err)
+		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, p.Name+".ism"), server, 0o644); err != nil {
-		return fmt.Errorf("writing the Smooth Streaming server manifest: %w", err)
-	}
-	return nil
+	_, err = m.WriteStaticFragments(dir)
+	return err
 }
 
 // GroupSpec names one part of a package: its manifest and the folder
@@ -352,10 +370,11 @@ var iso639 = map[string]string{
 }
 
 // hlsLanguage turns a container's ISO 639-2 code into an RFC 5646 tag for
-// HLS and DASH; "" when unknown.
+// HLS and DASH; "" when unknown or not a language code at all (a source's
+// metadata is not trusted to be one).
 func hlsLanguage(lang string) string {
 	lang = strings.ToLower(strings.TrimSpace(lang))
-	if lang == "" || lang == "und" {
+	if lang == "" || lang == "und" || !languageTag.MatchString(lang) {
 		return ""
 	}
 	if two, ok := iso639[lang]; ok {
@@ -364,8 +383,11 @@ func hlsLanguage(lang string) string {
 	return lang
 }
 
+// smoothLanguage is the StreamIndex Language: the container's code, or ""
+// when it is unknown or not a language tag (a source's metadata is not
+// trusted to be one).
 func smoothLanguage(lang string) string {
-	if lang == "und" {
+	if lang == "und" || !languageTag.MatchString(lang) {
 		return ""
 	}
 	return lang

@@ -3,13 +3,34 @@ package packaging
 import (
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
+	"math"
+	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // SmoothTimescale is Smooth Streaming's clock: 100 ns ticks.
 const SmoothTimescale = 10_000_000
+
+// SmoothStaticManifest is the client manifest's name in the static layout.
+// A Smooth Streaming client opens <publishing point>/Manifest: on an IIS
+// origin that is <name>.ism/Manifest, which IIS answers from the .ism and
+// the .ismv files; in the static layout the smooth folder is the publishing
+// point, and smooth/Manifest and the pre-split fragments beside it are
+// plain files that any HTTP server or CDN answers.
+const SmoothStaticManifest = "Manifest"
+
+// smoothFragmentURL is the client manifest's Url template. Relative to the
+// manifest's URL, it names one fragment of one quality; the static layout
+// writes each fragment at exactly that path.
+const smoothFragmentURL = "QualityLevels({bitrate})/Fragments(%s={start time})"
 
 // SmoothQuality is one bitrate of a Smooth Streaming stream: one .ismv
 // (video) or .isma (audio) file with one track.
@@ -39,6 +60,111 @@ type SmoothStream struct {
 // load.
 type SmoothManifest struct {
 	Streams []SmoothStream
+}
+
+// smoothName is what a StreamIndex name may hold: it appears inside the
+// fragment URLs (Fragments(<name>=<time>)) and in the static layout's file
+// names, where parentheses, "=", "/" or spaces would break the template or
+// need escaping that clients do not do.
+var smoothName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// languageTag is an ISO 639 code or an RFC 5646 tag, as the manifests
+// carry languages.
+var languageTag = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
+
+// validate rejects what the manifests cannot represent, rather than write a
+// manifest a client misreads.
+func (m SmoothManifest) validate() error {
+	if len(m.Streams) == 0 {
+		return errors.New("Smooth Streaming: no streams")
+	}
+	names := map[string]bool{}
+	for _, s := range m.Streams {
+		if s.Type != "video" && s.Type != "audio" {
+			return fmt.Errorf("Smooth Streaming stream %q has type %q; Kiln writes video and audio streams", s.Name, s.Type)
+		}
+		if !smoothName.MatchString(s.Name) {
+			return fmt.Errorf("Smooth Streaming stream name %q: use 1 to 64 letters, digits, '.', '_' or '-' (it is part of every fragment URL)", s.Name)
+		}
+		if names[s.Name] {
+			return fmt.Errorf("Smooth Streaming has two streams named %q; their fragment URLs would collide", s.Name)
+		}
+		names[s.Name] = true
+		if s.Language != "" && !languageTag.MatchString(s.Language) {
+			return fmt.Errorf("Smooth Streaming stream %s: language %q is not an ISO 639 code or language tag", s.Name, s.Language)
+		}
+		if len(s.Qualities) == 0 {
+			return fmt.Errorf("Smooth Streaming stream %s has no quality levels", s.Name)
+		}
+		bitrates := map[int64]bool{}
+		for _, q := range s.Qualities {
+			if err := checkPlainFileName(q.File); err != nil {
+				return fmt.Errorf("Smooth Streaming stream %s: %w", s.Name, err)
+			}
+			if q.Bitrate <= 0 {
+				return fmt.Errorf("Smooth Streaming %s: bitrate %d; it must be positive", q.File, q.Bitrate)
+			}
+			// The Url template tells qualities apart by bitrate alone.
+			if bitrates[q.Bitrate] {
+				return fmt.Errorf("Smooth Streaming stream %s has two qualities at %d bit/s; their fragment URLs would collide", s.Name, q.Bitrate)
+			}
+			bitrates[q.Bitrate] = true
+			if err := q.checkCodec(s.Type); err != nil {
+				return fmt.Errorf("Smooth Streaming %s: %w", q.File, err)
+			}
+		}
+		if len(s.Chunks) == 0 {
+			return fmt.Errorf("Smooth Streaming stream %s has no fragments", s.Name)
+		}
+		var end uint64
+		for i, c := range s.Chunks {
+			if c.Duration == 0 || c.Duration > math.MaxInt64 || c.Time > math.MaxInt64-c.Duration {
+				return fmt.Errorf("Smooth Streaming stream %s fragment %d: time %d and duration %d are out of range", s.Name, i+1, c.Time, c.Duration)
+			}
+			if i > 0 && c.Time < end {
+				return fmt.Errorf("Smooth Streaming stream %s fragment %d starts at %d, before fragment %d ends at %d", s.Name, i+1, c.Time, i, end)
+			}
+			end = c.Time + c.Duration
+		}
+	}
+	return nil
+}
+
+// checkCodec checks what the QualityLevel's FourCC and CodecPrivateData
+// are made of.
+func (q SmoothQuality) checkCodec(streamType string) error {
+	switch {
+	case streamType == "video" && q.AVC != nil:
+		if len(q.AVC.SPS) == 0 || len(q.AVC.PPS) == 0 {
+			return errors.New("the H.264 configuration lacks an SPS or a PPS, which CodecPrivateData must carry")
+		}
+		if q.Width <= 0 || q.Height <= 0 {
+			return fmt.Errorf("raster %dx%d", q.Width, q.Height)
+		}
+	case streamType == "audio" && q.Audio != nil && q.Audio.Codec == "aac":
+		if len(q.Audio.ASC) < 2 || q.Audio.SampleRate <= 0 || q.Audio.Channels <= 0 {
+			return fmt.Errorf("AAC at %d Hz, %d channels, AudioSpecificConfig of %d bytes: incomplete", q.Audio.SampleRate, q.Audio.Channels, len(q.Audio.ASC))
+		}
+	default:
+		return fmt.Errorf("Smooth Streaming carries H.264 video and AAC audio; this %s quality has neither", streamType)
+	}
+	return nil
+}
+
+// checkPlainFileName accepts a file name in the manifests' folder: no
+// folders, no control characters, valid UTF-8.
+func checkPlainFileName(name string) error {
+	switch {
+	case name == "" || name == "." || name == "..":
+		return fmt.Errorf("file name %q", name)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("file name %q is not UTF-8", name)
+	case strings.ContainsAny(name, `/\`):
+		return fmt.Errorf("file name %q holds a folder; the manifests name files beside them", name)
+	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }) >= 0:
+		return fmt.Errorf("file name %q holds a control character", name)
+	}
+	return nil
 }
 
 // ReadChunks reads every quality's fragments from dir and checks that
@@ -125,12 +251,16 @@ type chunkXML struct {
 	D uint64  `xml:"d,attr"`
 }
 
-// ClientManifest writes the .ismc.
+// ClientManifest writes the .ismc (which is also the static layout's
+// Manifest).
 func (m SmoothManifest) ClientManifest() ([]byte, error) {
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
 	doc := ismcXML{MajorVersion: 2, MinorVersion: 2, TimeScale: SmoothTimescale, Duration: m.Duration()}
 	for _, s := range m.Streams {
 		x := streamIndexXML{Type: s.Type, Name: s.Name, Language: s.Language, Chunks: len(s.Chunks), QualityLevels: len(s.Qualities),
-			URL: fmt.Sprintf("QualityLevels({bitrate})/Fragments(%s={start time})", s.Name)}
+			URL: fmt.Sprintf(smoothFragmentURL, s.Name)}
 		for i, q := range s.Qualities {
 			l := qualityLevelXML{Index: i, Bitrate: q.Bitrate}
 			switch {
@@ -202,6 +332,12 @@ type smilParamXML struct {
 // ServerManifest writes the .ism that points an origin at the client
 // manifest and at each quality's file and track.
 func (m SmoothManifest) ServerManifest(clientManifest string) ([]byte, error) {
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkPlainFileName(clientManifest); err != nil {
+		return nil, fmt.Errorf("Smooth Streaming client manifest: %w", err)
+	}
 	var doc smilXML
 	doc.Xmlns = "http://www.w3.org/2001/SMIL20/Language"
 	doc.Head.Meta = []metaXML{{Name: "clientManifestRelativePath", Content: clientManifest}}
@@ -221,4 +357,140 @@ func (m SmoothManifest) ServerManifest(clientManifest string) ([]byte, error) {
 		return nil, fmt.Errorf("writing the Smooth Streaming server manifest: %w", err)
 	}
 	return append([]byte(xml.Header), append(out, '\n')...), nil
+}
+
+// FragmentPath is where the client manifest's Url template puts the
+// fragment of a quality that starts at t, relative to the manifest.
+func (s SmoothStream) FragmentPath(bitrate int64, t uint64) string {
+	return strings.NewReplacer("{bitrate}", strconv.FormatInt(bitrate, 10), "{start time}", strconv.FormatUint(t, 10)).
+		Replace(fmt.Sprintf(smoothFragmentURL, s.Name))
+}
+
+// WriteStaticFragments splits every quality's file in dir into one file per
+// fragment, at the path the Url template gives (FragmentPath), each holding
+// the moof and mdat an IIS origin would serve for that URL. It returns how
+// many files it wrote. ReadChunks must have run.
+func (m SmoothManifest) WriteStaticFragments(dir string) (int, error) {
+	if err := m.validate(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range m.Streams {
+		for _, q := range s.Qualities {
+			written, err := s.splitQuality(dir, q)
+			n += written
+			if err != nil {
+				return n, fmt.Errorf("Smooth Streaming static layout, %s: %w", q.File, err)
+			}
+		}
+	}
+	return n, nil
+}
+
+func (s SmoothStream) splitQuality(dir string, q SmoothQuality) (int, error) {
+	src := filepath.Join(dir, q.File)
+	frags, err := ReadFragments(src)
+	if err != nil {
+		return 0, err
+	}
+	if len(frags) != len(s.Chunks) {
+		return 0, fmt.Errorf("%d fragments, the client manifest lists %d", len(frags), len(s.Chunks))
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	for i, fr := range frags {
+		if fr.Time != s.Chunks[i].Time {
+			return i, fmt.Errorf("fragment %d starts at %d, the client manifest says %d", i+1, fr.Time, s.Chunks[i].Time)
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(s.FragmentPath(q.Bitrate, fr.Time)))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return i, err
+		}
+		if err := copyRange(dst, f, fr.Offset, fr.Size); err != nil {
+			return i, err
+		}
+	}
+	return len(frags), nil
+}
+
+func copyRange(dst string, src io.ReaderAt, off, size int64) error {
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, io.NewSectionReader(src, off, size)); err != nil {
+		out.Close()
+		return fmt.Errorf("writing %s: %w", dst, err)
+	}
+	return out.Close()
+}
+
+// CheckStaticSmooth reads the static layout's Manifest in dir back and
+// checks that every URL it makes a client fetch is a file holding one
+// fragment with the time and duration the manifest gives. It returns the
+// number of fragments checked.
+func CheckStaticSmooth(dir string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, SmoothStaticManifest))
+	if err != nil {
+		return 0, err
+	}
+	var doc ismcXML
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		return 0, fmt.Errorf("Smooth Streaming %s: %w", SmoothStaticManifest, err)
+	}
+	n := 0
+	for _, s := range doc.Streams {
+		for _, l := range s.Levels {
+			var next uint64
+			for i, c := range s.C {
+				t := next
+				if c.T != nil {
+					t = *c.T
+				}
+				next = t + c.D
+				url := strings.NewReplacer("{bitrate}", strconv.FormatInt(l.Bitrate, 10), "{start time}", strconv.FormatUint(t, 10)).Replace(s.URL)
+				if !filepath.IsLocal(filepath.FromSlash(url)) {
+					return n, fmt.Errorf("Smooth Streaming %s: stream %s's Url %q leads out of the package", SmoothStaticManifest, s.Name, s.URL)
+				}
+				fr, err := readFragmentFile(filepath.Join(dir, filepath.FromSlash(url)))
+				if err != nil {
+					return n, fmt.Errorf("Smooth Streaming %s, stream %s chunk %d: %w", SmoothStaticManifest, s.Name, i+1, err)
+				}
+				if fr.Time != t || fr.Duration != c.D {
+					return n, fmt.Errorf("Smooth Streaming %s holds the fragment at %d for %d, the manifest says %d for %d", url, fr.Time, fr.Duration, t, c.D)
+				}
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// readFragmentFile reads a file that must hold exactly one moof and its
+// mdat, which is what a client's fragment request must return.
+func readFragmentFile(path string) (Fragment, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Fragment{}, err
+	}
+	boxes, err := children(b)
+	if err != nil {
+		return Fragment{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(boxes) != 2 || boxes[0].typ != "moof" || boxes[1].typ != "mdat" {
+		var types []string
+		for _, bx := range boxes {
+			types = append(types, bx.typ)
+		}
+		return Fragment{}, fmt.Errorf("%s holds boxes %v, want moof and mdat", path, types)
+	}
+	fr, err := parseMoof(boxes[0].payload)
+	if err != nil {
+		return Fragment{}, fmt.Errorf("%s: %w", path, err)
+	}
+	fr.Size = int64(len(b))
+	return fr, nil
 }

@@ -143,7 +143,7 @@ func planABR(info job.MediaInfo, src source, p config.Profile) (Plan, error) {
 		}
 	}
 	if a.Has("smooth") {
-		d = append(d, "Smooth Streaming: one .ismv per rung and one .isma per audio track, .ism and .ismc manifests, 2 s video fragments")
+		d = append(d, "Smooth Streaming: one .ismv per rung and one .isma per audio track with .ism and .ismc manifests for an IIS origin, and the static layout for any HTTP server (smooth/Manifest with every fragment at its QualityLevels(…)/Fragments(…) URL)")
 	}
 	a.PosterAt = math.Min(10, 0.1*src.duration)
 	if p.Thumbnails != nil {

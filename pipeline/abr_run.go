@@ -315,7 +315,8 @@ func groupSpecs(p *packaging.Package, a *ABRPlan, encrypted bool) []packaging.Gr
 		}
 	}
 	if a.Has("smooth") {
-		specs = append(specs, packaging.GroupSpec{Format: "Smooth Streaming", Manifest: packaging.SmoothFolder + "/" + p.Name + ".ism", Folder: packaging.SmoothFolder})
+		specs = append(specs, packaging.GroupSpec{Format: "Smooth Streaming", Manifest: packaging.SmoothFolder + "/" + p.Name + ".ism", Folder: packaging.SmoothFolder,
+			Note: "the .ism for an IIS origin; " + packaging.SmoothFolder + "/" + packaging.SmoothStaticManifest + " and its pre-split fragments for any HTTP server"})
 	}
 	note := "poster"
 	if a.ThumbEvery > 0 {

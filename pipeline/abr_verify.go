@@ -518,6 +518,29 @@ func (v *abrVerifier) verifySmooth() error {
 		pass := err == nil && len(info.AudioStreams()) == 1
 		v.add("Smooth Streaming: "+a.Smooth, "one audio track", fmt.Sprintf("%d audio tracks", len(info.AudioStreams())), pass)
 	}
+	// The static layout: what a client fetches from a plain HTTP server.
+	dir := filepath.Join(v.dir, packaging.SmoothFolder)
+	var files []string
+	for _, r := range v.pkg.Video {
+		files = append(files, r.Smooth)
+	}
+	for _, a := range v.pkg.Audio {
+		files = append(files, a.Smooth)
+	}
+	want := 0
+	for _, f := range files {
+		frags, err := packaging.ReadFragments(filepath.Join(dir, f))
+		if err != nil {
+			return fmt.Errorf("verifying: %w", err)
+		}
+		want += len(frags)
+	}
+	n, err := packaging.CheckStaticSmooth(dir)
+	actual := fmt.Sprintf("%d fragments", n)
+	if err != nil {
+		actual += ", then " + err.Error()
+	}
+	v.add("Smooth Streaming static layout: "+packaging.SmoothStaticManifest+" URLs", fmt.Sprintf("%d fragments, one file each", want), actual, err == nil && n == want)
 	return nil
 }
 

@@ -16,7 +16,11 @@ for target in \
 	./daemon/intake:FuzzCheckComplete:50000 \
 	./sdi:FuzzAFD:200000 \
 	./packaging:FuzzTSKeyframeRanges:100000 \
-	./packaging:FuzzParseMoof:100000; do
+	./packaging:FuzzParseMoof:100000 \
+	./packaging:FuzzMediaPlaylist:50000 \
+	./packaging:FuzzMasterPlaylist:50000 \
+	./packaging:FuzzDASHManifest:30000 \
+	./packaging:FuzzSmoothManifests:30000; do
 	pkg=${target%%:*}
 	rest=${target#*:}
 	name=${rest%%:*}
