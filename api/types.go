@@ -27,6 +27,7 @@ type Job struct {
 	Priority   string          `json:"priority"`
 	State      string          `json:"state"` // queued | running | done | failed | cancelled
 	Attempts   int             `json:"attempts"`
+	Node       string          `json:"node,omitempty"` // the fleet node that claimed it last
 	Reason     string          `json:"reason,omitempty"`
 	Output     string          `json:"output"` // the job's output folder
 	CreatedAt  time.Time       `json:"created_at"`
@@ -86,9 +87,15 @@ type Hardware struct {
 	NVENC map[string]Capability `json:"nvenc"`
 	NVDEC Capability            `json:"nvdec"`
 	GPUs  []GPU                 `json:"gpus"`
-	// NVENCSessions counts the encoder sessions Kiln's running jobs hold.
-	NVENCSessions int       `json:"nvenc_sessions_in_use"`
-	ProbedAt      time.Time `json:"probed_at"`
+	// NVENCSessions counts the encoder sessions Kiln's running jobs hold:
+	// one per H.264/HEVC rendition that encodes on NVENC.
+	NVENCSessions int `json:"nvenc_sessions_in_use"`
+	// NVENCSessionLimit is how many sessions the jobs may hold at once,
+	// and NVENCSessionLimitReason what sets it ("nvenc_sessions = 3", "the
+	// GeForce driver's limit of 8", "NVIDIA H100 … has no NVENC engine").
+	NVENCSessionLimit       int       `json:"nvenc_session_limit"`
+	NVENCSessionLimitReason string    `json:"nvenc_session_limit_reason"`
+	ProbedAt                time.Time `json:"probed_at"`
 }
 
 // Capability is one feature of the host.
@@ -130,3 +137,20 @@ const (
 	EventProgress = "progress"
 	EventEnd      = "end"
 )
+
+// Node is one appliance sharing the job store, as GET /v1/nodes lists it.
+type Node struct {
+	Name        string    `json:"name"`
+	Host        string    `json:"host"`
+	Self        bool      `json:"self"` // the node that answered
+	Up          bool      `json:"up"`   // its lease runs
+	Version     string    `json:"version"`
+	Slots       int       `json:"slots"`     // CPU and GPU worker slots together
+	GPUSlots    int       `json:"gpu_slots"` // of which on the GPU worker
+	Running     int       `json:"running"`
+	RunningGPU  int       `json:"running_gpu"`
+	StartedAt   time.Time `json:"started_at"`
+	HeartbeatAt time.Time `json:"heartbeat_at"`
+	LeaseUntil  time.Time `json:"lease_until"`
+	Hardware    *Hardware `json:"hardware,omitempty"` // its last hardware probe
+}

@@ -7,7 +7,10 @@
 // everywhere.
 package config
 
-import "time"
+import (
+	"net/url"
+	"time"
+)
 
 // Config is the whole, validated configuration. Treat it as immutable: a reload
 // builds a new Config and swaps it in whole.
@@ -30,6 +33,10 @@ type Daemon struct {
 	Socket   string `toml:"socket" json:"socket"`
 	CPUJobs  int    `toml:"cpu_jobs" json:"cpu_jobs"` // concurrent CPU jobs
 	GPUJobs  int    `toml:"gpu_jobs" json:"gpu_jobs"` // concurrent jobs per GPU
+	// NVENCSessions caps the NVENC encode sessions Kiln's jobs hold at
+	// once, one per H.264/HEVC rendition; 0 takes the limit the hardware
+	// probe finds (a GeForce driver's, none on a GPU without NVENC).
+	NVENCSessions int `toml:"nvenc_sessions" json:"nvenc_sessions"`
 
 	// Additions to the contract.
 	Rescan      Duration `toml:"rescan" json:"rescan"`             // periodic inbox rescan; network shares send no events
@@ -53,6 +60,35 @@ type Daemon struct {
 	// JobTimeoutFactor bounds a job's run time relative to its source: at
 	// most 2 minutes plus this many times the source's duration.
 	JobTimeoutFactor int `toml:"job_timeout_factor" json:"job_timeout_factor"`
+
+	// Store is the job store: "" for the embedded SQLite file in
+	// state_dir, or a postgres:// URL for a store that several appliances
+	// (a fleet) share. Print it only through StoreRedacted.
+	Store string `toml:"store" json:"store"`
+	// NodeName names this appliance in a fleet's node registry; "" means
+	// the machine's host name.
+	NodeName string `toml:"node_name" json:"node_name"`
+	// Lease is how long a node's claim on its running jobs outlives its
+	// last heartbeat (sent every lease/3); a node silent for longer is
+	// taken for dead and its jobs go to the other nodes.
+	Lease Duration `toml:"lease" json:"lease"`
+}
+
+// StoreRedacted is Store fit to print: a password in the URL is replaced by
+// xxxxx.
+func (d Daemon) StoreRedacted() string {
+	if d.Store == "" {
+		return ""
+	}
+	u, err := url.Parse(d.Store)
+	if err != nil {
+		return "(a store URL that does not parse)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 // Watch is one [[watch]] table: an inbox, where its outputs go, and which

@@ -137,12 +137,14 @@ gpu_jobs = 17
 max_attempts = 11
 rescan = "500ms"
 log_level = "verbose"
+nvenc_sessions = 257
 `, []string{
 		`t.toml:2: daemon: cpu_jobs = 0 is out of range; want 1 to 64`,
 		`t.toml:3: daemon: gpu_jobs = 17 is out of range; want 0 to 16`,
 		`t.toml:4: daemon: max_attempts = 11 is out of range; want 1 to 10`,
 		`t.toml:5: daemon: rescan = "500ms" is too short; want at least 1s`,
 		`t.toml:6: daemon: log_level = "verbose" is not valid; want "debug", "info", "warn" or "error"`,
+		`t.toml:7: daemon: nvenc_sessions = 257 is out of range; want 0 to 256`,
 	}},
 	{"daemon ranges low", `
 [daemon]
@@ -150,11 +152,31 @@ cpu_jobs = 65
 gpu_jobs = -1
 max_attempts = 0
 rescan = "-10s"
+nvenc_sessions = -1
 `, []string{
 		`t.toml:2: daemon: cpu_jobs = 65 is out of range; want 1 to 64`,
 		`t.toml:3: daemon: gpu_jobs = -1 is out of range; want 0 to 16`,
 		`t.toml:4: daemon: max_attempts = 0 is out of range; want 1 to 10`,
 		`t.toml:5: daemon: rescan: duration "-10s" is negative`,
+		`t.toml:6: daemon: nvenc_sessions = -1 is out of range; want 0 to 256`,
+	}},
+	{"daemon fleet keys", `
+[daemon]
+store = "mysql://kiln:s3cret@db/kiln"
+node_name = "encoder 1"
+lease = "500ms"
+`, []string{
+		`t.toml:2: daemon: store is not a postgres:// or postgresql:// URL; leave it out for the embedded SQLite store in state_dir`,
+		`t.toml:3: daemon: node_name = "encoder 1": use 1 to 63 letters, digits, '.', '_' or '-'; leave it out for the host name`,
+		`t.toml:4: daemon: lease = "500ms" is too short; want at least 1s (heartbeats go every lease/3; a node silent this long is taken for dead)`,
+	}},
+	{"daemon store URL that does not parse", `
+[daemon]
+store = "postgres://kiln:s3cret@db:port/kiln"
+lease = "11m"
+`, []string{
+		`t.toml:2: daemon: store is not a valid URL (invalid port ":port" after host); write it as postgres://user:password@host:5432/database`,
+		`t.toml:3: daemon: lease = "11m0s" is too long; want at most 10m0s (heartbeats go every lease/3; a node silent this long is taken for dead)`,
 	}},
 	{"daemon stop_grace and socket_group", `
 [daemon]

@@ -83,6 +83,7 @@ var acceptCases = []struct {
 			StateDir: "/var/lib/kiln", Socket: "/run/kiln/kiln.sock", CPUJobs: 2, GPUJobs: 2,
 			Rescan: Duration{10 * time.Second}, MaxAttempts: 2, LogLevel: "info",
 			StopGrace: Duration{30 * time.Second}, SocketGroup: "kiln", WorkerMemoryMB: 8192, JobTimeoutFactor: 20,
+			Lease: Duration{30 * time.Second},
 		}
 		if !reflect.DeepEqual(c.Daemon, want) {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
@@ -107,6 +108,7 @@ socket_group = ""
 			StateDir: "/srv/kiln/var/state", Socket: "/run/k.sock", CPUJobs: 64, GPUJobs: 0,
 			Rescan: Duration{time.Second}, MaxAttempts: 10, LogLevel: "debug",
 			StopGrace: Duration{0}, SocketGroup: "", WorkerMemoryMB: 8192, JobTimeoutFactor: 20,
+			Lease: Duration{30 * time.Second},
 		}
 		if !reflect.DeepEqual(c.Daemon, want) {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
@@ -121,6 +123,17 @@ stop_grace = "1h"
 			t.Errorf("daemon = %+v", c.Daemon)
 		}
 	}},
+	{"fleet keys", `
+[daemon]
+store = "postgresql://kiln@db.example:5432/kiln?sslmode=require"
+node_name = "encoder-2.rack_3"
+lease = "1m"
+`, func(t *testing.T, c *Config) {
+		d := c.Daemon
+		if d.Store != "postgresql://kiln@db.example:5432/kiln?sslmode=require" || d.NodeName != "encoder-2.rack_3" || d.Lease.Duration != time.Minute {
+			t.Errorf("daemon = %+v", d)
+		}
+	}},
 	{"socket_group as a GID", `
 [daemon]
 socket_group = "1042"
@@ -129,6 +142,7 @@ socket_group = "1042"
 			StateDir: "/var/lib/kiln", Socket: "/run/kiln/kiln.sock", CPUJobs: 2, GPUJobs: 2,
 			Rescan: Duration{10 * time.Second}, MaxAttempts: 2, LogLevel: "info",
 			StopGrace: Duration{30 * time.Second}, SocketGroup: "1042", WorkerMemoryMB: 8192, JobTimeoutFactor: 20,
+			Lease: Duration{30 * time.Second},
 		}
 		if !reflect.DeepEqual(c.Daemon, want) {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
@@ -498,5 +512,23 @@ func TestDefaultCommentedExample(t *testing.T) {
 	}
 	if _, err := Parse([]byte(b.String()), "default.toml example", "/srv/kiln"); err != nil {
 		t.Errorf("commented example in default.toml does not parse: %v\n%s", err, b.String())
+	}
+}
+
+// The store URL may carry the database password; kilnd --check prints the
+// effective config, so it must show the URL without it.
+func TestEffectiveRedactsStorePassword(t *testing.T) {
+	for _, store := range []string{
+		"postgres://kiln:s3cret@db.example:5432/kiln",
+		"postgres://db.example/kiln?user=kiln&password=s3cret",
+	} {
+		c, err := Parse([]byte("[daemon]\nstore = \""+store+"\"\n"), "t.toml", "/srv/kiln")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := string(c.Effective())
+		if strings.Contains(got, "s3cret") || !strings.Contains(got, "xxxxx") {
+			t.Errorf("store %s: effective config shows\n%s", store, got)
+		}
 	}
 }

@@ -26,6 +26,7 @@ func (c *Config) Effective() []byte {
 	w.str("socket", d.Socket)
 	w.int("cpu_jobs", d.CPUJobs)
 	w.int("gpu_jobs", d.GPUJobs)
+	w.int("nvenc_sessions", d.NVENCSessions)
 	w.str("rescan", d.Rescan.String())
 	w.int("max_attempts", d.MaxAttempts)
 	w.str("log_level", d.LogLevel)
@@ -36,6 +37,13 @@ func (c *Config) Effective() []byte {
 	}
 	w.int("worker_memory_mb", d.WorkerMemoryMB)
 	w.int("job_timeout_factor", d.JobTimeoutFactor)
+	if d.Store != "" {
+		w.str("store", d.StoreRedacted())
+	}
+	if d.NodeName != "" {
+		w.str("node_name", d.NodeName)
+	}
+	w.str("lease", d.Lease.String())
 
 	for _, wt := range c.Watches {
 		w.line("")

@@ -61,6 +61,7 @@ state_dir = "/var/lib/kiln"
 socket = "/run/kiln/kiln.sock"
 cpu_jobs = 8
 gpu_jobs = 4
+nvenc_sessions = 3
 rescan = "1m30s"
 max_attempts = 3
 log_level = "warn"

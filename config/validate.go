@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -158,6 +160,7 @@ func (c *checker) daemon(d *Daemon) {
 	}
 	t.intRange("cpu_jobs", &d.CPUJobs, 2, 1, 64)
 	t.intRange("gpu_jobs", &d.GPUJobs, 2, 0, 16)
+	t.intRange("nvenc_sessions", &d.NVENCSessions, 0, 0, 256)
 	t.duration("rescan", &d.Rescan, 10*time.Second, time.Second, 0, "")
 	t.intRange("max_attempts", &d.MaxAttempts, 2, 1, 10)
 	t.enum("log_level", &d.LogLevel, "info", "debug", "info", "warn", "error")
@@ -180,11 +183,52 @@ func (c *checker) daemon(d *Daemon) {
 	}
 	t.intRange("worker_memory_mb", &d.WorkerMemoryMB, 8192, 512, 1<<20)
 	t.intRange("job_timeout_factor", &d.JobTimeoutFactor, 20, 1, 1000)
+	t.fleet(d)
 	if !t.has("socket_group") {
 		d.SocketGroup = "kiln"
 	} else if t.usable("socket_group") && d.SocketGroup != "" && !validGroup(d.SocketGroup) {
 		t.errorf("socket_group", "socket_group = %q is not a group name or number; \"\" keeps kilnd's own group", d.SocketGroup)
 	}
+}
+
+// fleet checks the keys that let several appliances share one job store.
+func (t tableCheck) fleet(d *Daemon) {
+	if t.usable("store") && d.Store != "" {
+		lower := strings.ToLower(d.Store)
+		if !strings.HasPrefix(lower, "postgres://") && !strings.HasPrefix(lower, "postgresql://") {
+			// The value is not repeated: it may hold a password.
+			t.errorf("store", "store is not a postgres:// or postgresql:// URL; leave it out for the embedded SQLite store in state_dir")
+		} else if _, err := url.Parse(d.Store); err != nil {
+			t.errorf("store", "store is not a valid URL (%s); write it as postgres://user:password@host:5432/database", urlProblem(err))
+		}
+	}
+	if t.usable("node_name") && !validNodeName(d.NodeName) {
+		t.errorf("node_name", "node_name = %q: use 1 to 63 letters, digits, '.', '_' or '-'; leave it out for the host name", d.NodeName)
+	}
+	t.duration("lease", &d.Lease, 30*time.Second, time.Second, 10*time.Minute,
+		" (heartbeats go every lease/3; a node silent this long is taken for dead)")
+}
+
+// urlProblem is url.Parse's complaint without the URL, which it quotes whole.
+func urlProblem(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return "unparsable"
+}
+
+func validNodeName(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for _, c := range s {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // validGroup accepts what useradd and systemd-sysusers accept as a group

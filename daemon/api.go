@@ -54,6 +54,7 @@ func (a *apiServer) routes() []route {
 		{"PATCH", "/v1/jobs/{id}", a.patchJob},
 		{"POST", "/v1/jobs/{id}/cancel", a.cancelJob},
 		{"GET", "/v1/jobs/{id}/events", a.jobEvents},
+		{"GET", "/v1/nodes", a.nodes},
 		{"POST", "/v1/reload", a.reload},
 		{"GET", "/metrics", a.metrics},
 	}
@@ -210,6 +211,28 @@ func (a *apiServer) hardware(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a.d.currentHardware())
 }
 
+// nodes is GET /v1/nodes: the registry, this node included.
+func (a *apiServer) nodes(w http.ResponseWriter, r *http.Request) {
+	nodes, err := a.d.store.Nodes(r.Context())
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "store", err.Error())
+		return
+	}
+	now := a.d.store.Now()
+	out := make([]api.Node, 0, len(nodes))
+	for _, n := range nodes {
+		v := api.Node{Name: n.Name, Host: n.Host, Self: n.Name == a.d.store.Node, Up: n.Up(now), Version: n.Version,
+			Slots: n.Slots, GPUSlots: n.GPUSlots, Running: n.Running, RunningGPU: n.RunningGPU,
+			StartedAt: n.StartedAt.UTC(), HeartbeatAt: n.HeartbeatAt.UTC(), LeaseUntil: n.LeaseUntil.UTC()}
+		var hw api.Hardware
+		if json.Unmarshal(n.Hardware, &hw) == nil && hw.Backend != "" {
+			v.Hardware = &hw
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 func (a *apiServer) profiles(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a.d.cfg.Load().Profiles)
 }
@@ -220,7 +243,7 @@ func (a *apiServer) watches(w http.ResponseWriter, r *http.Request) {
 
 func (a *apiServer) view(j store.Job, withReport bool) api.Job {
 	v := api.Job{ID: j.ID, Source: j.SourcePath, Profile: j.Profile, Watch: j.Watch, Priority: j.Priority.String(),
-		State: string(j.State), Attempts: j.Attempts, Reason: j.Reason, CreatedAt: j.CreatedAt.UTC(),
+		State: string(j.State), Attempts: j.Attempts, Node: j.Node, Reason: j.Reason, CreatedAt: j.CreatedAt.UTC(),
 		Output:   filepath.Join(j.OutputDir, sourceName(j.SourcePath), j.Profile),
 		Progress: api.Progress{Fraction: j.Progress, FPS: j.FPS}}
 	if !j.StartedAt.IsZero() {
@@ -372,6 +395,12 @@ func (a *apiServer) cancelJob(w http.ResponseWriter, r *http.Request) {
 			<-wp.done
 			j, _ = a.d.store.Get(r.Context(), j.ID)
 			writeJSON(w, http.StatusOK, a.view(j, false))
+			return
+		}
+		if j.Node != "" && j.Node != a.d.store.Node {
+			// Only the node running the worker can stop it.
+			apiError(w, http.StatusConflict, "running_elsewhere",
+				fmt.Sprintf("job %d runs on node %s; cancel it through that node's socket", j.ID, j.Node))
 			return
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -25,7 +24,6 @@ import (
 	"kiln/api"
 	"kiln/config"
 	"kiln/daemon/store"
-	"kiln/staging"
 )
 
 // Daemon is the supervisor. Set the exported fields, then call Initialize,
@@ -53,6 +51,13 @@ type Daemon struct {
 	hardware atomic.Pointer[api.Hardware]
 	hwLog    *slog.Logger
 	api      *apiServer
+
+	// gpuPeerFree: the registry's last read found another live node with
+	// free GPU slots (gpuDeferral).
+	gpuPeerFree atomic.Bool
+	// heartbeatsPaused stops keepLease, for tests of a node that the fleet
+	// must take for dead while it still runs.
+	heartbeatsPaused atomic.Bool
 
 	mu        sync.Mutex
 	running   map[int64]*workerProcess
@@ -108,6 +113,16 @@ func (d *Daemon) Initialize() error {
 		return err
 	}
 	d.probeHardware(context.Background())
+	// The first heartbeat puts the node in the registry before it claims
+	// anything, and refuses a node_name that another live host uses.
+	if err := d.heartbeat(context.Background()); err != nil {
+		d.api.close()
+		d.api = nil
+		d.store.Close()
+		d.store = nil
+		return err
+	}
+	d.readRegistry(context.Background())
 	return nil
 }
 
@@ -115,24 +130,25 @@ func (d *Daemon) openStore(cfg *config.Config) error {
 	if err := os.MkdirAll(cfg.Daemon.StateDir, 0o750); err != nil {
 		return fmt.Errorf("creating state_dir: %w", err)
 	}
-	st, err := store.Open(filepath.Join(cfg.Daemon.StateDir, "kiln.db"))
+	st, err := openJobStore(cfg)
 	if err != nil {
 		return err
 	}
+	st.Node = nodeName(cfg)
+	d.store = st
+	// Nothing of this node runs yet, so its staging folders are debris;
+	// other nodes' are not (sweepStaging). Swept before the re-queue, so
+	// that no other node can have claimed these jobs again meanwhile.
+	d.sweepStaging(cfg)
 	n, err := st.RequeueRunning(context.Background())
 	if err != nil {
 		st.Close()
+		d.store = nil
 		return err
 	}
-	d.store = st
+	d.Logger.Info("job store open", "store", d.nodeLabel())
 	if n > 0 {
 		d.Logger.Info("re-queued jobs left running by an earlier stop", "jobs", n)
-	}
-	// Nothing runs yet, so every staging folder is debris.
-	for _, w := range cfg.Watches {
-		if err := staging.Sweep(w.Output, nil); err != nil {
-			d.Logger.Warn("cleaning staging", "watch", w.Name, "err", err)
-		}
 	}
 	return nil
 }
@@ -151,6 +167,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer signal.Stop(hup)
 
 	go d.api.serve()
+	leaseCtx, stopLease := context.WithCancel(context.Background())
+	leaseDone := make(chan struct{})
+	go func() {
+		defer close(leaseDone)
+		d.keepLease(leaseCtx)
+	}()
+	// The lease is kept until the workers are stopped and their jobs
+	// re-queued, so no other node takes them while they still run here.
+	defer func() {
+		stopLease()
+		<-leaseDone
+		if err := d.store.Leave(context.Background()); err != nil {
+			d.Logger.Warn("leaving the node registry", "err", err)
+		}
+	}()
 	cfg := d.cfg.Load()
 	d.syncWatchers(ctx, cfg)
 	d.Logger.Info("kilnd running", "version", d.Version, "config", cfg.Origin,
@@ -239,6 +270,9 @@ func (d *Daemon) loadAndSwap(ctx context.Context) error {
 	}
 	if err == nil && cfg.Daemon.Socket != old.Daemon.Socket {
 		err = errors.New("socket cannot change on reload; restart kilnd")
+	}
+	if err == nil && (cfg.Daemon.Store != old.Daemon.Store || nodeName(cfg) != nodeName(old)) {
+		err = errors.New("store and node_name cannot change on reload; restart kilnd")
 	}
 	d.mu.Lock()
 	if err != nil {

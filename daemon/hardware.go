@@ -22,8 +22,10 @@ func (d *Daemon) probeHardware(ctx context.Context) {
 	h := hardwareView(hardware.Probe(ctx, d.GPUWorker))
 	h.ProbedAt = time.Now().UTC()
 	d.hardware.Store(&h)
+	limit, why := d.nvencLimit(&h)
 	d.hwLog.Info("hardware probed", "gpu_worker", d.GPUWorker, "backend", h.Backend, "gpus", len(h.GPUs),
-		"cuda", h.CUDA.Available, "cuda_reason", h.CUDA.Reason)
+		"cuda", h.CUDA.Available, "cuda_reason", h.CUDA.Reason, "nvdec", h.NVDEC.Available,
+		"nvenc_session_limit", limit, "nvenc_session_limit_reason", why)
 }
 
 // hardwareView turns the probe's report into the API's body.
@@ -48,9 +50,23 @@ func hardwareView(r hardware.Report) api.Hardware {
 	return h
 }
 
-// currentHardware is the cached probe with the live session count.
+// currentHardware is the cached probe with the live session count and the
+// session limit the config makes of it now.
 func (d *Daemon) currentHardware() api.Hardware {
 	h := *d.hardware.Load()
 	h.NVENCSessions = d.nvencSessions()
+	h.NVENCSessionLimit, h.NVENCSessionLimitReason = d.nvencLimit(&h)
 	return h
+}
+
+// nvencLimit is how many NVENC sessions the running jobs may hold
+// together on the hardware h, and why. The GPU worker runs on GPU 0, so
+// that is the GPU whose limit counts.
+func (d *Daemon) nvencLimit(h *api.Hardware) (int, string) {
+	name := ""
+	if h != nil && h.Backend == hardware.BackendCUDA && len(h.GPUs) > 0 {
+		name = h.GPUs[0].Name
+	}
+	cfg := d.cfg.Load().Daemon
+	return hardware.SessionLimit(name, cfg.NVENCSessions, cfg.GPUJobs)
 }

@@ -18,12 +18,15 @@ import (
 	"kiln/api"
 	"kiln/config"
 	"kiln/daemon/daemontest"
+	"kiln/daemon/store/pgtest"
 )
 
 func TestMain(m *testing.M) {
 	daemontest.RunFakeWorkerIfAsked()
 	runChildDaemonIfAsked()
-	os.Exit(m.Run())
+	code := m.Run()
+	pgtest.Stop()
+	os.Exit(code)
 }
 
 // baseConfig is the config most tests run with; {{root}} is the test's

@@ -170,6 +170,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Created":       reflect.TypeFor[api.Created](),
 		"PatchJob":      reflect.TypeFor[api.PatchJob](),
 		"Reloaded":      reflect.TypeFor[api.Reloaded](),
+		"Node":          reflect.TypeFor[api.Node](),
 		"Error":         reflect.TypeFor[api.Error](),
 		"ErrorBody":     reflect.TypeFor[api.ErrorBody](),
 		"Watch":         reflect.TypeFor[config.Watch](),

@@ -17,8 +17,16 @@ import (
 // source out of the inbox: to done/ when every job succeeded, otherwise to
 // failed/ next to S.error.json. The source moves only after its outputs are in
 // place (the worker published them before reporting success).
+//
+// In a fleet, j's claim must still hold: a node whose lease expired has lost
+// the job to another node, whose result counts instead. Exactly one node sees
+// a source's last job end, and that node files the source.
 func (d *Daemon) file(j store.Job, state store.State, reason string, report []byte) {
-	outcome, err := d.store.Finish(context.Background(), j.ID, state, reason, report)
+	outcome, err := d.store.FinishClaim(context.Background(), j, state, reason, report)
+	if errors.Is(err, store.ErrClaimLost) {
+		d.Logger.Warn("job result discarded: another node took the job over", "job", j.ID, "err", err)
+		return
+	}
 	if err != nil {
 		d.Logger.Error("recording job end", "job", j.ID, "err", err)
 		return

@@ -2,8 +2,12 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -120,6 +124,12 @@ func (wf *watchFolder) scan(ctx context.Context) {
 		if !wf.tracker.Observe(c.Path, c.Size, c.Mtime, now) {
 			continue
 		}
+		if _, err := os.Lstat(c.Path); errors.Is(err, fs.ErrNotExist) {
+			// Moved away since the listing: on a shared inbox, by the node
+			// that filed it to done/ or failed/.
+			wf.tracker.Forget(c.Path)
+			continue
+		}
 		if reason := wf.notReady(c.Path); reason != "" {
 			if strings.HasPrefix(reason, "incomplete") && wf.tracker.StableFor(c.Path, now) > wf.watch.IncompleteTimeout.Duration {
 				// Nothing has touched it for long: the copy died, or the
@@ -158,10 +168,22 @@ func (wf *watchFolder) notReady(path string) string {
 	return ""
 }
 
-// take records the file and one job per profile.
+// take records the file and one job per profile. Every node of a fleet
+// watches the same inbox; the store takes each drop of a file once, and the
+// nodes that lose the race see ErrSourceActive or ErrAlreadyTaken.
 func (wf *watchFolder) take(ctx context.Context, c intake.Candidate) {
 	cfg := wf.d.cfg.Load()
-	ns := store.NewSource{Path: c.Path, Watch: wf.watch.Name, OutputDir: wf.watch.Output, Size: c.Size, Mtime: c.Mtime}
+	hash, err := contentHash(c.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		wf.tracker.Forget(c.Path) // filed away by another node meanwhile
+		return
+	}
+	if err != nil {
+		wf.log.Error("reading new file", "file", c.Name, "err", err)
+		return
+	}
+	ns := store.NewSource{Path: c.Path, Watch: wf.watch.Name, OutputDir: wf.watch.Output, Size: c.Size, Mtime: c.Mtime,
+		ContentHash: hash}
 	for _, name := range wf.watch.Profiles {
 		p, ok := cfg.Profile(name)
 		if !ok {
@@ -181,6 +203,18 @@ func (wf *watchFolder) take(ctx context.Context, c intake.Candidate) {
 	if errors.Is(err, store.ErrSourceActive) {
 		return
 	}
+	if errors.Is(err, store.ErrAlreadyTaken) {
+		// Usually another node took it and is filing it away. A file still
+		// here later is the same drop again (copied with its mtime kept):
+		// say once what would make it new work.
+		wf.tracker.Forget(c.Path)
+		const why = "already taken in (same path, size, mtime and content); touch or rename it to run it again"
+		if wf.waiting[c.Path] != why {
+			wf.waiting[c.Path] = why
+			wf.log.Info("file not taken", "file", c.Name, "reason", why)
+		}
+		return
+	}
 	if err != nil {
 		wf.log.Error("recording new file", "file", c.Name, "err", err)
 		return
@@ -195,6 +229,10 @@ func (wf *watchFolder) take(ctx context.Context, c intake.Candidate) {
 // giveUp moves a file that never became complete to failed/ with the reason.
 func (wf *watchFolder) giveUp(c intake.Candidate, reason string) {
 	reason = fmt.Sprintf("%s after %s unchanged", reason, wf.watch.IncompleteTimeout.Duration)
+	if _, err := os.Lstat(c.Path); errors.Is(err, fs.ErrNotExist) {
+		wf.tracker.Forget(c.Path) // another node of a fleet gave up on it first
+		return
+	}
 	if err := failUntaken(c.Path, reason); err != nil {
 		wf.log.Error("moving an incomplete file to failed/", "file", c.Name, "err", err)
 		return
@@ -202,4 +240,23 @@ func (wf *watchFolder) giveUp(c intake.Candidate, reason string) {
 	wf.tracker.Forget(c.Path)
 	delete(wf.waiting, c.Path)
 	wf.log.Warn("file failed without a job", "file", c.Name, "reason", reason)
+}
+
+// hashPrefix is how much of a file contentHash reads: enough to tell apart
+// two files of the same name, size and mtime, cheap on a network share.
+const hashPrefix = 64 << 10
+
+// contentHash is the hex SHA-256 of the file's first hashPrefix bytes: with
+// path, size and mtime it identifies one drop of a file in the store.
+func contentHash(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(f, hashPrefix)); err != nil {
+		return "", fmt.Errorf("hashing %s: %w", filepath.Base(path), err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

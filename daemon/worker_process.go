@@ -18,7 +18,9 @@ import (
 	"time"
 
 	"kiln/api"
+	"kiln/config"
 	"kiln/daemon/store"
+	"kiln/hardware"
 	"kiln/job"
 	"kiln/staging"
 )
@@ -33,8 +35,11 @@ type workerProcess struct {
 	job     store.Job
 	spec    job.Spec
 	backend string // cpu | cuda: which worker runs the job
-	log     *slog.Logger
-	done    chan struct{} // closed once the job is filed
+	// nvencSessions is how many NVENC sessions the job holds, from its
+	// start until it leaves d.running: spec.NVENCSessions.
+	nvencSessions int
+	log           *slog.Logger
+	done          chan struct{} // closed once the job is filed
 
 	mu        sync.Mutex
 	cmd       *exec.Cmd
@@ -46,7 +51,8 @@ type workerProcess struct {
 
 // schedule starts queued jobs while there are free slots: cpu_jobs for the
 // CPU worker, and gpu_jobs per GPU for the GPU worker when the last probe
-// found a usable CUDA device. GPU slots fill first.
+// found a usable CUDA device. GPU slots fill first. In a fleet, jobs that
+// want a GPU may be left a while to a node that has one free (gpuDeferral).
 func (d *Daemon) schedule(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
@@ -56,7 +62,7 @@ func (d *Daemon) schedule(ctx context.Context) {
 		if cpuFree+gpuFree <= 0 {
 			return
 		}
-		j, ok, err := d.store.Claim(ctx)
+		j, ok, err := d.store.ClaimWith(ctx, d.gpuDeferral(d.cfg.Load(), gpuFree))
 		if err != nil {
 			d.Logger.Error("claiming a job", "err", err)
 			return
@@ -129,18 +135,26 @@ func (d *Daemon) start(j store.Job, onGPU bool) {
 	}
 	if onGPU {
 		w.backend = "cuda"
-		// H.264 goes to NVENC when the probe found it; the worker falls back
-		// to x264 per rendition, with the reason, when it cannot open.
-		if h := d.hardware.Load(); h != nil && h.NVENC["h264"].Available {
-			w.spec.NVENC = true
-		}
 	} else {
 		w.spec.BackendNote = d.cpuNote()
 	}
 	d.mu.Lock()
+	if onGPU {
+		// Granted and counted under one lock, so two jobs starting at once
+		// cannot both take the last free sessions.
+		w.nvencSessions, w.spec.NVENCNote = d.grantNVENCLocked(*profile)
+		w.spec.NVENCSessions = w.nvencSessions
+		// NVDEC has no session limit worth counting: its engines are
+		// shared by the driver, and the worker decodes in software when
+		// it cannot open.
+		if h := d.hardware.Load(); h != nil && h.NVDEC.Available {
+			w.spec.NVDEC = true
+		}
+	}
 	d.running[j.ID] = w
 	d.mu.Unlock()
-	log.Info("job started", "source", j.SourcePath, "attempt", j.Attempts, "backend", w.backend)
+	log.Info("job started", "source", j.SourcePath, "attempt", j.Attempts, "backend", w.backend,
+		"nvenc_sessions", w.nvencSessions)
 	d.changes.notify()
 	go d.supervise(w)
 }
@@ -167,9 +181,14 @@ func (d *Daemon) supervise(w *workerProcess) {
 	}
 	// A worker that was stopped or crashed leaves its staging folder; one
 	// that published has none left. Either way nothing of this job's may
-	// stay there.
-	if err := staging.Sweep(j.OutputDir, func(id int64) bool { return id != j.ID }); err != nil {
-		log.Warn("removing the job's staging", "err", err)
+	// stay there, unless the job runs on another node now: then the
+	// folders are that node's work in progress (see errClaimLost).
+	if elsewhere, err := d.store.RunningElsewhere(context.Background(), j.ID); err != nil {
+		log.Warn("keeping the job's staging: its state could not be read", "err", err)
+	} else if !elsewhere {
+		if err := staging.Sweep(j.OutputDir, func(id int64) bool { return id != j.ID }); err != nil {
+			log.Warn("removing the job's staging", "err", err)
+		}
 	}
 	var rep *job.Report
 	if result != nil {
@@ -178,9 +197,13 @@ func (d *Daemon) supervise(w *workerProcess) {
 	report := reportWithResources(rep, res)
 	outcome := ""
 	switch {
+	case errors.Is(stopWhy, errClaimLost):
+		// Another node runs the job now; its result is the one that counts.
+		outcome = "requeued"
+		log.Warn("job given up: another node took it over")
 	case errors.Is(stopWhy, errShutdown):
 		outcome = "requeued"
-		if err := d.store.Requeue(context.Background(), j.ID, "re-queued: kilnd stopped while it ran"); err != nil {
+		if err := d.store.RequeueClaim(context.Background(), j, "re-queued: kilnd stopped while it ran"); err != nil {
 			log.Warn("re-queueing", "err", err)
 		}
 		log.Info("job re-queued for the next start")
@@ -212,7 +235,7 @@ func (d *Daemon) supervise(w *workerProcess) {
 		if j.Attempts < d.cfg.Load().Daemon.MaxAttempts {
 			outcome = "requeued"
 			log.Warn("job attempt failed; re-queued", "reason", reason, "attempt", j.Attempts)
-			if err := d.store.Requeue(context.Background(), j.ID, "attempt "+fmt.Sprint(j.Attempts)+": "+reason); err != nil {
+			if err := d.store.RequeueClaim(context.Background(), j, "attempt "+fmt.Sprint(j.Attempts)+": "+reason); err != nil {
 				log.Warn("re-queueing", "err", err)
 			}
 			break
@@ -365,18 +388,64 @@ func workerEnv() []string {
 	return env
 }
 
-// nvencSessions counts running jobs on the GPU worker; each holds one NVENC
-// session.
+// nvencSessions counts the NVENC sessions the running jobs hold. A job's
+// sessions are released when it leaves d.running, however it ended.
 func (d *Daemon) nvencSessions() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.nvencSessionsLocked()
+}
+
+func (d *Daemon) nvencSessionsLocked() int {
 	n := 0
 	for _, w := range d.running {
-		if w.backend == "cuda" {
-			n++
-		}
+		n += w.nvencSessions
 	}
 	return n
+}
+
+// grantNVENCLocked decides, with d.mu held, how many NVENC sessions a GPU
+// job with profile p gets: one per H.264/HEVC rendition (an ABR ladder has
+// one per rung), as many as are still free under the limit. When that is
+// fewer than its renditions, the note says why; the worker encodes the rest
+// with x264 or x265, and its report names each one with this reason.
+//
+// A job keeps what it got until it ends: sessions freed meanwhile go to
+// the jobs that start next, never to a running one (an encoder cannot move
+// from x264 to NVENC mid-stream).
+func (d *Daemon) grantNVENCLocked(p config.Profile) (int, string) {
+	codec, want := hardware.NVENCRenditions(p)
+	if want == 0 {
+		return 0, ""
+	}
+	h := d.hardware.Load()
+	if h == nil {
+		return 0, "NVENC unavailable (the hardware has not been probed yet)"
+	}
+	if a := h.NVENC[codec]; !a.Available {
+		reason := a.Reason
+		if reason == "" {
+			reason = "the probe gave no reason"
+		}
+		return 0, fmt.Sprintf("NVENC unavailable for %s (%s)", codecName(codec), reason)
+	}
+	limit, why := d.nvencLimit(h)
+	if limit == 0 {
+		return 0, "NVENC unavailable (" + why + ")"
+	}
+	n := min(want, max(limit-d.nvencSessionsLocked(), 0))
+	if n < want {
+		return n, fmt.Sprintf("NVENC session limit %d reached", limit)
+	}
+	return n, ""
+}
+
+// codecName is how a report names a key of the probe's NVENC map.
+func codecName(codec string) string {
+	if codec == hardware.CodecHEVC {
+		return "HEVC"
+	}
+	return "H.264"
 }
 
 // runningFPS adds up the running jobs' speed by backend.

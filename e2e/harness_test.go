@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"kiln/api"
+	"kiln/daemon/store/pgtest"
 	"kiln/job"
 )
 
@@ -41,6 +42,7 @@ func TestMain(m *testing.M) {
 		}
 	}
 	code := m.Run()
+	pgtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

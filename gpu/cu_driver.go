@@ -179,6 +179,23 @@ func (d *cuDriver) copyDtoHAsync(dst []byte, src uint64, s any) error {
 	return cu.MemcpyDtoHAsync(unsafe.Pointer(unsafe.SliceData(dst)), cu.DevicePtr(src), int64(len(dst)), s.(cu.Stream))
 }
 
+func (d *cuDriver) copy2DAsync(dst uint64, dstPitch int, src uint64, srcPitch int, rowBytes, rows int, s any) error {
+	return cu.Memcpy2DAsync(cu.Memcpy2dParam{
+		Height: int64(rows), WidthInBytes: int64(rowBytes),
+		DstDevice: cu.DevicePtr(dst), DstMemoryType: cu.DeviceMemory, DstPitch: int64(dstPitch),
+		SrcDevice: cu.DevicePtr(src), SrcMemoryType: cu.DeviceMemory, SrcPitch: int64(srcPitch),
+	}, s.(cu.Stream))
+}
+
+// handle reads the CUcontext out of cu's wrapper, which keeps it as its
+// only field and does not export it.
+func (d *cuDriver) handle() uintptr { return uintptr(*(*unsafe.Pointer)(unsafe.Pointer(&d.ctx))) }
+
+// cuContextIsOnePointer fails the build if cu's context wrapper ever holds
+// more than the CUcontext that handle reads from it.
+var _ [unsafe.Sizeof(cu.CUContext{}) - unsafe.Sizeof(unsafe.Pointer(nil))]struct{}
+var _ [unsafe.Sizeof(unsafe.Pointer(nil)) - unsafe.Sizeof(cu.CUContext{})]struct{}
+
 func (d *cuDriver) newStream() (any, error) {
 	// Non-blocking: the legacy default stream, which libav's CUDA code may
 	// use in the same process, must not serialise with ours.

@@ -25,6 +25,12 @@ type driver interface {
 	memsetAsync(p uint64, n int64, s any) error
 	copyHtoDAsync(dst uint64, src []byte, s any) error
 	copyDtoHAsync(dst []byte, src uint64, s any) error
+	// copy2DAsync copies rows rows of rowBytes bytes between pitched
+	// device allocations.
+	copy2DAsync(dst uint64, dstPitch int, src uint64, srcPitch int, rowBytes, rows int, s any) error
+	// handle is the context as the driver API knows it (a CUcontext), for
+	// libav to share; 0 when there is no real context.
+	handle() uintptr
 
 	newStream() (any, error)
 	destroyStream(s any) error

@@ -251,6 +251,36 @@ func (d *emuDriver) copyDtoHAsync(dst []byte, src uint64, s any) error {
 	}})
 }
 
+func (d *emuDriver) copy2DAsync(dst uint64, dstPitch int, src uint64, srcPitch int, rowBytes, rows int, s any) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.check("copy2DAsync")
+	if rows <= 0 || rowBytes > dstPitch || rowBytes > srcPitch {
+		return fmt.Errorf("copy2D: %d rows of %d bytes between pitches %d and %d", rows, rowBytes, srcPitch, dstPitch)
+	}
+	dn, sn := int64((rows-1)*dstPitch+rowBytes), int64((rows-1)*srcPitch+rowBytes)
+	if _, err := d.resolve(dst, dn); err != nil {
+		return err
+	}
+	if _, err := d.resolve(src, sn); err != nil {
+		return err
+	}
+	return d.enqueue(s, emuOp{refs: [][2]uint64{{dst, dst + uint64(dn)}, {src, src + uint64(sn)}}, run: func() {
+		to, err1 := d.resolve(dst, dn)
+		from, err2 := d.resolve(src, sn)
+		if err := errors.Join(err1, err2); err != nil {
+			d.fault("copy2D: %v", err)
+			return
+		}
+		for y := 0; y < rows; y++ {
+			copy(to[y*dstPitch:y*dstPitch+rowBytes], from[y*srcPitch:y*srcPitch+rowBytes])
+		}
+	}})
+}
+
+// handle is 0: there is no context for libav to share.
+func (d *emuDriver) handle() uintptr { return 0 }
+
 func (d *emuDriver) newStream() (any, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

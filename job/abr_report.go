@@ -20,6 +20,9 @@ type ABRRung struct {
 	FrameRate string `json:"frame_rate"`
 	Bitrate   int64  `json:"bitrate"` // the encoder's target, bit/s
 	Codecs    string `json:"codecs"`  // RFC 6381, from the encoded SPS
+	// Encoder is the encoder that ran: libx264, or h264_nvenc when the rung
+	// held one of the job's NVENC sessions.
+	Encoder string `json:"encoder"`
 	// PeakBitrate and AverageBitrate are measured over the segments (video
 	// only), as HLS's BANDWIDTH and AVERAGE-BANDWIDTH count them.
 	PeakBitrate    int64 `json:"peak_bitrate"`

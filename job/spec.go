@@ -30,10 +30,41 @@ type Spec struct {
 	BackendNote string `json:"backend_note,omitempty"`
 	// Limits bound what one job may take of the machine.
 	Limits Limits `json:"limits"`
-	// NVENC asks the worker to encode H.264 with NVENC where it can (the
-	// daemon sets it on the GPU worker when the probe found an encoder);
-	// the worker falls back to x264, with a warning, when NVENC cannot open.
-	NVENC bool `json:"nvenc,omitempty"`
+	// NVENCSessions is how many of the job's H.264 and HEVC renditions may
+	// encode with NVENC (an ABR job has one per rung): the encode sessions
+	// the daemon granted it under the machine's limit, which it holds until
+	// the job ends. The other renditions encode with x264 or x265, and the
+	// worker falls back to them, with a warning, when NVENC cannot open.
+	NVENCSessions int `json:"nvenc_sessions,omitempty"`
+	// NVENCNote says why the job got fewer sessions than it has renditions
+	// ("NVENC session limit 3 reached"); the report repeats it for each
+	// rendition that encoded in software. "" when nothing was held back.
+	NVENCNote string `json:"nvenc_note,omitempty"`
+	// NVDEC asks the worker to decode the video through libav's CUDA
+	// hwaccel where the codec has one (the daemon sets it on the GPU worker
+	// when the probe could make a CUDA device); the worker decodes in
+	// software, and the report says why, when it cannot.
+	NVDEC bool `json:"nvdec,omitempty"`
+}
+
+// UnmarshalJSON reads a spec, including one from a daemon older than
+// session accounting, whose "nvenc": true asked for NVENC on the job's one
+// rendition: kilnd and the GPU worker (built apart, with make cuda) may be
+// upgraded apart.
+func (s *Spec) UnmarshalJSON(b []byte) error {
+	type plain Spec // without this method, so that decoding does not recurse
+	var v struct {
+		plain
+		LegacyNVENC bool `json:"nvenc"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = Spec(v.plain)
+	if v.LegacyNVENC && s.NVENCSessions == 0 {
+		s.NVENCSessions = 1
+	}
+	return nil
 }
 
 // Limits bound a job's resources, so that a hostile file fails its own job

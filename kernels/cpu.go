@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -25,15 +26,36 @@ func CPU() Backend { return cpuBackend{} }
 
 func (cpuBackend) Name() string { return "cpu" }
 
+// NewImage returns a frame of format f, one given back by Release when there
+// is one: a pipeline makes and drops several frames per picture, and fresh
+// ones cost the zeroing and page faults of megabytes each time. A reused
+// frame holds old samples; every kernel writes each sample of its output.
 func (cpuBackend) NewImage(f Format) (Image, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
+	if p, ok := framePools.Load(f); ok {
+		if fr, ok := p.(*sync.Pool).Get().(*Frame); ok {
+			return fr, nil
+		}
+	}
 	return NewFrame(f), nil
 }
 
-// Release leaves host frames to the garbage collector.
-func (cpuBackend) Release(Image) {}
+// Release keeps a host frame for NewImage to hand out again; the caller must
+// not use it afterwards. Pooled frames the garbage collector may still
+// take, as it does any sync.Pool's.
+func (cpuBackend) Release(img Image) {
+	fr, ok := img.(*Frame)
+	if !ok || fr == nil || fr.Format.Validate() != nil {
+		return
+	}
+	p, _ := framePools.LoadOrStore(fr.Format, new(sync.Pool))
+	p.(*sync.Pool).Put(fr)
+}
+
+// framePools holds released host frames, a sync.Pool per Format.
+var framePools sync.Map
 
 func (cpuBackend) Upload(dst Image, src *Frame) error {
 	d, err := hostFrame(dst)
@@ -59,6 +81,11 @@ func hostFrame(img Image) (*Frame, error) {
 	return f, nil
 }
 
+// referenceLaunches makes every launch run its kernel thread by thread, as
+// the device does, instead of the row-wise host versions of host.h. Only
+// tests set it, to check the two against each other.
+var referenceLaunches atomic.Bool
+
 // launch runs a kernel over a w*h thread grid. Each goroutine makes one cgo
 // call covering a contiguous range of block rows.
 func launch(w, h int, kernel func(l C.kiln_launch)) {
@@ -67,6 +94,9 @@ func launch(w, h int, kernel func(l C.kiln_launch)) {
 		return
 	}
 	l := C.kiln_launch{gx: C.int(gx), gy: C.int(gy), bx: blockW, by: blockH}
+	if referenceLaunches.Load() {
+		l.ref = 1
+	}
 	n := min(runtime.NumCPU(), gy)
 	if n == 1 || w*h < 1<<10 {
 		l.y0, l.y1 = 0, C.int(gy)

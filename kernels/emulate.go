@@ -53,7 +53,9 @@ func EmulatorLaunch(name string, gx, gy int, args []uint64) error {
 	slots := (*C.uint64_t)(C.calloc(C.size_t(max(len(args), 1)), 8))
 	defer C.free(unsafe.Pointer(slots))
 	copy(unsafe.Slice((*uint64)(unsafe.Pointer(slots)), len(args)), args)
-	l := C.kiln_launch{gx: C.int(gx), gy: C.int(gy), bx: blockW, by: blockH, y0: 0, y1: C.int(gy)}
+	// ref: an emulated device runs each kernel thread by thread, as written,
+	// never the CPU backend's row-wise versions.
+	l := C.kiln_launch{gx: C.int(gx), gy: C.int(gy), bx: blockW, by: blockH, y0: 0, y1: C.int(gy), ref: 1}
 	switch C.kiln_host_by_name(cname, l, slots, C.int(len(args))) {
 	case 0:
 		return nil

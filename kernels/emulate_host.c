@@ -24,7 +24,8 @@ int kiln_host_by_name(const char *n, kiln_launch l, const uint64_t *a, int na)
 		call; \
 		return 0; \
 	}
-	K("kiln_scale_h", 11, kiln_host_scale_h(l, P(0), I(1), I(2), P(3), I(4), I(5), I(6), P(7), P(8), I(9), I(10)))
+	K("kiln_scale_h", 11, kiln_host_scale_h(l, P(0), I(1), I(2), P(3), I(4), I(5), I(6), P(7), P(8), I(9), I(10),
+		0, 0))
 	K("kiln_scale_v", 14, kiln_host_scale_v(l, P(0), I(1), P(2), I(3), I(4), I(5), I(6), P(7), P(8), I(9), I(10),
 		I(11), I(12), I(13)))
 	K("kiln_matrix_luma", 16, kiln_host_matrix_luma(l, P(0), I(1), P(2), P(3), I(4), P(5), I(6), I(7), I(8), I(9),

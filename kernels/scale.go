@@ -57,6 +57,22 @@ type polyphase struct {
 	taps int
 	pos  []int32
 	coef []int16
+	// padTaps is taps rounded up to a multiple of 4 and padCoef the
+	// coefficients with each output's row padded with zeros to it: the CPU
+	// backend's horizontal pass runs dot products of whole 8- and 4-tap
+	// groups on them. The padding adds zeros, so the sums are the kernel's.
+	padTaps int
+	padCoef []int16
+}
+
+// pad fills padTaps and padCoef from taps and coef.
+func (pp *polyphase) pad() {
+	pp.padTaps = (pp.taps + 3) &^ 3
+	n := len(pp.pos)
+	pp.padCoef = make([]int16, n*pp.padTaps)
+	for i := 0; i < n; i++ {
+		copy(pp.padCoef[i*pp.padTaps:], pp.coef[i*pp.taps:(i+1)*pp.taps])
+	}
 }
 
 // Scaler is a scaling plan: the filter tables for every plane and direction,
@@ -91,6 +107,7 @@ func NewScaler(src, dst Format, p ScaleParams) (*Scaler, error) {
 		sw, sh := src.PlaneSize(pl)
 		dw, dh := dst.PlaneSize(pl)
 		s.h[pl] = planeFilter(sw, dw, rx, ssx, dsx, p.Siting == SitingCenter, p.Filter)
+		s.h[pl].pad()
 		s.v[pl] = planeFilter(sh, dh, ry, ssy, dsy, true, p.Filter)
 	}
 	return s, nil

@@ -3,6 +3,8 @@ package kernels
 // #include "host.h"
 import "C"
 
+import "sync"
+
 func (cpuBackend) Scale(dst, src Image, s *Scaler) error {
 	d, err := hostFrame(dst)
 	if err != nil {
@@ -22,11 +24,12 @@ func (cpuBackend) Scale(dst, src Image, s *Scaler) error {
 	for i := 0; i < 3; i++ {
 		h, v := &s.h[min(i, 1)], &s.v[min(i, 1)]
 		sp, dp := &sf.Planes[i], &d.Planes[i]
-		tmp := make([]int16, dp.Width*sp.Height)
+		tmp := scaleTemp(dp.Width * sp.Height)
 		launch(dp.Width, sp.Height, func(l C.kiln_launch) {
 			C.kiln_host_scale_h(l, u8p(sp.Data), C.int(sp.Stride), cbool(s.Src.Bytes() == 2),
 				i16p(tmp), C.int(dp.Width), C.int(dp.Width), C.int(sp.Height),
-				i32p(h.pos), i16p(h.coef), C.int(h.taps), C.int(s.Src.Depth))
+				i32p(h.pos), i16p(h.coef), C.int(h.taps), C.int(s.Src.Depth),
+				i16p(h.padCoef), C.int(h.padTaps))
 		})
 		lo, hi := s.Dst.Levels(i)
 		launch(dp.Width, dp.Height, func(l C.kiln_launch) {
@@ -35,6 +38,19 @@ func (cpuBackend) Scale(dst, src Image, s *Scaler) error {
 				i32p(v.pos), i16p(v.coef), C.int(v.taps), C.int(28-s.Dst.Depth),
 				C.int(lo), C.int(hi), dither)
 		})
+		scaleTemps.Put(&tmp)
 	}
 	return nil
+}
+
+// scaleTemps keeps the horizontal pass's intermediate planes between calls:
+// every row of one is written before the vertical pass reads it, so a reused
+// one needs no clearing, and a pipeline scaling every frame allocates none.
+var scaleTemps sync.Pool
+
+func scaleTemp(n int) []int16 {
+	if p, ok := scaleTemps.Get().(*[]int16); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]int16, n)
 }

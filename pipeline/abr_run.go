@@ -75,6 +75,7 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 	enc, err := transcodeABR(ctx, b, plan, spec.Source, pkgDir, keys, info, progress)
 	if enc != nil {
 		report.Warnings = append(report.Warnings, enc.stats.Warnings...)
+		setCodecBackends(report, enc.stats)
 	}
 	if err != nil {
 		return report, err
@@ -331,7 +332,7 @@ func abrReport(a *ABRPlan, enc *abrEncode, p *packaging.Package, groups []packag
 		Formats: a.Formats, Package: a.Package}
 	for i, v := range p.Video {
 		rung := job.ABRRung{Name: v.Rung.Name, Width: v.Rung.Width, Height: v.Rung.Height, FrameRate: v.Rung.Rate.String(),
-			Bitrate: v.Rung.Bitrate, Codecs: enc.avc[i].Codecs()}
+			Bitrate: v.Rung.Bitrate, Codecs: enc.avc[i].Codecs(), Encoder: enc.rungs[i].encName}
 		var segs []packaging.Segment
 		timescale := float64(packaging.TSTimescale)
 		switch {

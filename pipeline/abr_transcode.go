@@ -82,7 +82,7 @@ func transcodeABR(parent context.Context, b kernels.Backend, plan Plan, srcPath,
 	if vpath.frameRate.Num() > 0 {
 		vpath.frameDur = float64(vpath.frameRate.Den()) / float64(vpath.frameRate.Num())
 	}
-	if vpath.dec, err = openDecoder(vs, vpath.frameRate); err != nil {
+	if vpath.dec, vpath.nvdec, vpath.decNote, err = openVideoDecoder(vs, vpath.frameRate, plan.GPU != nil && plan.GPU.nvdec); err != nil {
 		return res, err
 	}
 	defer vpath.Close()
@@ -117,12 +117,21 @@ func transcodeABR(parent context.Context, b kernels.Backend, plan Plan, srcPath,
 	vpath.sink = abr.process
 	res.rungs = abr.rungs
 	timescale := cmafTimescale(a.Rate)
-	for _, r := range abr.rungs {
-		if r.enc, err = openVideoEncoder(r.rung.Video, true); err != nil {
+	var encoders []string
+	for i, r := range abr.rungs {
+		// Each rung takes one of the job's NVENC sessions while they last;
+		// the rest encode with x264, and the report says which and why.
+		var note string
+		what := fmt.Sprintf("rung %d (%s)", i+1, r.rung.Name)
+		if r.enc, r.encName, note, err = openVideoEncoderPreferring(r.rung.Video, true, plan.GPU, what); err != nil {
 			return res, err
 		}
+		encoders = append(encoders, r.encName)
+		if note != "" {
+			res.stats.Warnings = append(res.stats.Warnings, note)
+		}
 		for _, k := range r.enc.unused {
-			res.stats.Warnings = append(res.stats.Warnings, fmt.Sprintf("encoder libx264 ignored option %q", k))
+			res.stats.Warnings = append(res.stats.Warnings, fmt.Sprintf("encoder %s ignored option %q", r.encName, k))
 		}
 		avc, err := packaging.ParseAVCConfig(r.enc.ctx.ExtraData())
 		if err != nil {
@@ -264,6 +273,10 @@ func transcodeABR(parent context.Context, b kernels.Backend, plan Plan, srcPath,
 		return res, cause
 	}
 	res.stats.VideoFrames = abr.rungs[0].count.Load()
+	res.stats.VideoEncoder = encoderSummary(encoders)
+	var decoderNotes []string
+	res.stats.VideoDecoder, decoderNotes = vpath.decoderUse()
+	res.stats.Warnings = append(res.stats.Warnings, decoderNotes...)
 	res.stats.VideoEnd = vpath.sourceEnd()
 	res.stats.CorruptFrames = vpath.corrupt.Load()
 	if res.stats.CorruptFrames > 0 {

@@ -60,13 +60,19 @@ type rungBranch struct {
 	scaler *kernels.Scaler // nil when the rung keeps the shared raster
 	frames chan rungFrame
 	enc    *encoder
-	writer *renditionWriter
-	count  atomic.Int64
+	// encName is the encoder that runs: libx264, or h264_nvenc when the
+	// rung holds one of the job's NVENC sessions.
+	encName string
+	writer  *renditionWriter
+	count   atomic.Int64
 }
 
 // rungFrame is one picture for a rung's encoder: index k is shown at k/rate.
+// It is a host frame, or, for a rung whose NVENC takes GPU frames, a frame
+// of its pool (hw) that the rung's goroutine frees once encoded.
 type rungFrame struct {
 	host  *kernels.Frame
+	hw    *astiav.Frame
 	index int64
 }
 
@@ -218,19 +224,37 @@ func (a *abrVideo) tee(pic picture) error {
 				return fmt.Errorf("poster: %w", err)
 			}
 		}
-		host, err := a.vp.download(img)
-		if err != nil {
-			return err
-		}
-		if kernels.Image(host) != img {
+		frame := rungFrame{index: k / int64(r.rung.Step)}
+		if r.enc.cuda != nil {
+			if !a.posterTaken && i == 0 {
+				// Until the poster is taken, the top rung's picture is
+				// kept on the host for a source that ends before it.
+				if a.lastTop, err = a.vp.download(img); err != nil {
+					return err
+				}
+			}
+			frame.hw, err = r.enc.cuda.frame(img)
 			a.b.Release(img)
-		}
-		if i == 0 && !a.posterTaken {
-			a.lastTop = host // read-only from here on, like the encoder's copy
+			if err != nil {
+				return fmt.Errorf("rung %s: %w", r.rung.Name, err)
+			}
+		} else {
+			host, err := a.vp.download(img)
+			if err != nil {
+				return err
+			}
+			if kernels.Image(host) != img {
+				a.b.Release(img)
+			}
+			if i == 0 && !a.posterTaken {
+				a.lastTop = host // read-only from here on, like the encoder's copy
+			}
+			frame.host = host
 		}
 		select {
-		case r.frames <- rungFrame{host: host, index: k / int64(r.rung.Step)}:
+		case r.frames <- frame:
 		case <-a.ctx.Done():
+			frame.free()
 			return nil
 		}
 	}
@@ -298,7 +322,8 @@ func (a *abrVideo) closeRungs() {
 // encoder and finishes the rung's outputs.
 func (r *rungBranch) run(ctx context.Context) (err error) {
 	defer func() {
-		for range r.frames {
+		for f := range r.frames {
+			f.free()
 		}
 	}()
 	frame := astiav.AllocFrame()
@@ -309,16 +334,23 @@ func (r *rungBranch) run(ctx context.Context) (err error) {
 	sar := astiav.NewRational(1, 1)
 	for f := range r.frames {
 		if ctx.Err() != nil {
+			f.free()
 			return nil
 		}
-		if err := fromKernelFrame(frame, f.host, pixFmt); err != nil {
-			return err
+		out := f.hw
+		if out == nil {
+			if err := fromKernelFrame(frame, f.host, pixFmt); err != nil {
+				return err
+			}
+			out = frame
 		}
-		frame.SetPts(f.index)
-		frame.SetSampleAspectRatio(sar)
-		frame.SetPictureType(astiav.PictureTypeNone)
-		setFrameFields(frame, false, false)
-		if err := r.encode(frame, pkt); err != nil {
+		out.SetPts(f.index)
+		out.SetSampleAspectRatio(sar)
+		out.SetPictureType(r.pictureType(f.index))
+		setFrameFields(out, false, false)
+		err := r.encode(out, pkt)
+		f.free() // the encoder holds its own reference
+		if err != nil {
 			return err
 		}
 		r.count.Add(1)
@@ -330,6 +362,25 @@ func (r *rungBranch) run(ctx context.Context) (err error) {
 		return err
 	}
 	return r.writer.finish()
+}
+
+// pictureType is what the rung asks its encoder to make of picture index.
+// x264 places every rung's IDRs itself, from the plan's fixed GOP with
+// scene cuts off. NVENC is told as well: an I picture at every GOP start,
+// which forced-idr makes an IDR, so that its segments start where every
+// other rung's do whatever its own GOP logic would have done.
+func (r *rungBranch) pictureType(index int64) astiav.PictureType {
+	if r.encName == "h264_nvenc" && isKeyframeIndex(index, r.rung.Video.GOP) {
+		return astiav.PictureTypeI
+	}
+	return astiav.PictureTypeNone
+}
+
+// free gives back a GPU frame that no encoder took.
+func (f rungFrame) free() {
+	if f.hw != nil {
+		f.hw.Free()
+	}
 }
 
 func (r *rungBranch) encode(f *astiav.Frame, pkt *astiav.Packet) error {

@@ -15,9 +15,19 @@ type encoder struct {
 	// unused lists options the encoder did not recognise; they go into the
 	// report as warnings rather than being silently dropped.
 	unused []string
+	// cuda, when set, is where the encoder (NVENC) takes its pictures
+	// from: frames in GPU memory that the kernels' output is copied into
+	// on the device.
+	cuda *cudaFrames
 }
 
 func openVideoEncoder(v VideoPlan, globalHeader bool) (*encoder, error) {
+	return openVideoEncoderWith(v, globalHeader, nil)
+}
+
+// openVideoEncoderWith is openVideoEncoder with configure run on the
+// context just before it opens (to hand NVENC a CUDA frames context).
+func openVideoEncoderWith(v VideoPlan, globalHeader bool, configure func(*astiav.CodecContext) error) (*encoder, error) {
 	codec := astiav.FindEncoderByName(v.Encoder)
 	if codec == nil {
 		return nil, fmt.Errorf("encoder %s is not available in this libav build", v.Encoder)
@@ -50,6 +60,12 @@ func openVideoEncoder(v VideoPlan, globalHeader bool) (*encoder, error) {
 		opts["color_trc"] = v.ColorTransfer
 		opts["colorspace"] = v.ColorSpace
 		opts["color_range"] = "tv"
+	}
+	if configure != nil {
+		if err := configure(ctx); err != nil {
+			ctx.Free()
+			return nil, err
+		}
 	}
 	return openEncoder(ctx, codec, opts)
 }
@@ -162,46 +178,8 @@ func (e *encoder) Close() {
 		e.ctx.Free()
 		e.ctx = nil
 	}
-}
-
-// openVideoEncoderPreferring opens NVENC in place of x264 when asked and
-// possible, and otherwise the plan's encoder. It returns the encoder, its
-// name and, when NVENC was asked for but not used, why: the report carries it
-// as a warning, and the job goes on with x264 rather than failing.
-func openVideoEncoderPreferring(v VideoPlan, globalHeader, nvenc bool) (*encoder, string, string, error) {
-	if !nvenc || v.Encoder != "libx264" {
-		e, err := openVideoEncoder(v, globalHeader)
-		return e, v.Encoder, "", err
+	if e.cuda != nil {
+		e.cuda.close()
+		e.cuda = nil
 	}
-	if v.FieldOrder != "progressive" && v.FieldOrder != "" {
-		e, err := openVideoEncoder(v, globalHeader)
-		return e, v.Encoder, "interlaced H.264 is encoded with x264: NVENC cannot code fields on Turing and later GPUs", err
-	}
-	nv := v
-	nv.Encoder = "h264_nvenc"
-	nv.Options = nvencOptions(v.Options)
-	e, err := openVideoEncoder(nv, globalHeader)
-	if err == nil {
-		return e, nv.Encoder, "", nil
-	}
-	x, xerr := openVideoEncoder(v, globalHeader)
-	return x, v.Encoder, fmt.Sprintf("NVENC could not open (%v); this rendition was encoded with x264", err), xerr
-}
-
-// nvencOptions maps a plan's x264 options onto h264_nvenc's: the same rate,
-// VBV and GOP, constant rate when the plan's is, and NVENC's preset names.
-func nvencOptions(x264 map[string]string) map[string]string {
-	out := map[string]string{"preset": "p5", "profile": "high", "bf": "3", "forced-idr": "1"}
-	for _, k := range []string{"b", "maxrate", "bufsize", "g", "keyint_min", "flags"} {
-		if v, ok := x264[k]; ok {
-			out[k] = v
-		}
-	}
-	if out["b"] != "" && out["b"] == out["maxrate"] {
-		out["rc"] = "cbr"
-	}
-	if out["flags"] == "+ildct" || out["flags"] == "+ildct+cgop" {
-		delete(out, "flags")
-	}
-	return out
 }

@@ -31,22 +31,29 @@ func kernelFormat(pixFmt string, w, h int) (kernels.Format, bool) {
 	return kernels.Format{Width: w, Height: h, Chroma: k.chroma, Depth: k.depth}, true
 }
 
-// toKernelFrame copies a decoded frame's planes into a kernel frame.
+// toKernelFrame copies a decoded frame's planes into a new kernel frame.
 func toKernelFrame(src *astiav.Frame, f kernels.Format) (*kernels.Frame, error) {
 	dst := kernels.NewFrame(f)
+	return dst, copyToKernelFrame(dst, src)
+}
+
+// copyToKernelFrame copies a decoded frame's planes into dst, a kernel frame
+// of the decoded picture's format.
+func copyToKernelFrame(dst *kernels.Frame, src *astiav.Frame) error {
+	f := dst.Format
 	for i := 0; i < 3; i++ {
 		w, h := f.PlaneSize(i)
 		row := w * f.Bytes()
 		data, stride := framePlane(src, i, h)
 		if data == nil {
-			return nil, fmt.Errorf("decoded frame lacks plane %d", i)
+			return fmt.Errorf("decoded frame lacks plane %d", i)
 		}
 		p := dst.Planes[i]
 		for y := 0; y < h; y++ {
 			copy(p.Data[y*p.Stride:y*p.Stride+row], data[y*stride:y*stride+row])
 		}
 	}
-	return dst, nil
+	return nil
 }
 
 // fromKernelFrame fills out, a fresh libav frame, with a kernel frame. Each

@@ -20,9 +20,11 @@ type Plan struct {
 	Muxer      string            // libav muxer name
 	MuxOptions map[string]string // muxer AVOptions
 	MuxRate    int64             // constant TS mux rate in bit/s; 0 when variable
-	// NVENC asks for h264_nvenc in place of x264 where it can open (set from
-	// the job spec, not decided by MakePlan: it depends on the machine).
-	NVENC     bool
+	// GPU is what the job may use of the GPU's video engines: NVENC for as
+	// many H.264/HEVC renditions as it holds sessions, NVDEC for decoding.
+	// It comes from the job spec, not from MakePlan (it depends on the
+	// machine and on the other jobs); nil when the job asks for neither.
+	GPU       *gpuCodecs
 	Video     VideoPlan
 	Audio     []AudioPlan
 	Decisions []string // the plan in words, one decision a line

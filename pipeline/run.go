@@ -85,6 +85,7 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	if len(plan.Audio) > 0 {
 		report.Backends["audio_encode"] = plan.Audio[0].Encoder
 	}
+	plan.GPU = newGPUCodecs(spec, b)
 	if plan.ABR != nil {
 		return runABR(ctx, b, spec, info, plan, report, began, progress)
 	}
@@ -105,16 +106,13 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 		}
 	}()
 
-	plan.NVENC = spec.NVENC
 	if err := planLoudness(spec.Source, &plan, report); err != nil {
 		return report, err
 	}
 	outPath := stage.File(plan.OutputName)
 	stats, err := transcode(ctx, b, plan, spec.Source, outPath, info.Duration, progress)
 	report.Warnings = append(report.Warnings, stats.Warnings...)
-	if stats.VideoEncoder != "" {
-		report.Backends["video_encode"] = stats.VideoEncoder
-	}
+	setCodecBackends(report, stats)
 	if err != nil {
 		if isNoSpace(err) {
 			return report, &SpaceError{Dir: spec.OutputRoot, Need: need, DuringTheWrite: true}
@@ -128,12 +126,21 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 		progress(job.Progress{Frames: stats.VideoFrames, Fraction: 0.99, Stage: "verify"})
 	}
 
+	// The loudness check decodes the output's audio on its own, and only it
+	// writes to report: it runs beside the other checks, on the other core.
+	var loudChecks []job.Check
+	var loudErr error
+	loudDone := make(chan struct{})
+	go func() {
+		defer close(loudDone)
+		loudChecks, loudErr = verifyLoudness(outPath, plan, report)
+	}()
 	out, checks, err := verifyOutput(outPath, plan, stats)
+	<-loudDone
 	if err != nil {
 		return report, err
 	}
-	loudChecks, err := verifyLoudness(outPath, plan, report)
-	if err != nil {
+	if err := loudErr; err != nil {
 		return report, err
 	}
 	checks = append(checks, loudChecks...)

@@ -27,8 +27,13 @@ type streamPath struct {
 
 	graph *filterGraph // audio: built from the first decoded frame
 
-	encName string     // the encoder that runs: the plan's, or NVENC in its place
-	encNote string     // why it is not the one asked for, if it is not
+	encName string // the encoder that runs: the plan's, or NVENC in its place
+	encNote string // why it is not the one asked for, if it is not
+	// nvdec is the decoder's NVDEC side (video, when it decodes through
+	// libav's CUDA hwaccel); decNote says why NVDEC was asked for but not
+	// used.
+	nvdec   *nvdecFrames
+	decNote string
 	video   *videoPath // video: Kiln's kernel chain and what feeds it
 	// sink, when set, takes every decoded (and stamped) frame instead of
 	// video and enc, and nil at the end: an ABR job fans one decode out to
@@ -44,7 +49,7 @@ type streamPath struct {
 	frameDur float64       // video: seconds per source frame
 }
 
-func newVideoPath(in *inputFile, b kernels.Backend, v VideoPlan, out *outputFile, nvenc bool) (*streamPath, error) {
+func newVideoPath(in *inputFile, b kernels.Backend, v VideoPlan, out *outputFile, gpu *gpuCodecs) (*streamPath, error) {
 	s, err := in.stream(v.Input)
 	if err != nil {
 		return nil, err
@@ -55,13 +60,14 @@ func newVideoPath(in *inputFile, b kernels.Backend, v VideoPlan, out *outputFile
 		p.frameDur = float64(p.frameRate.Den()) / float64(p.frameRate.Num())
 	}
 	p.video = &videoPath{plan: v, backend: b, outPixFmt: pixelFormat(v.PixFmt)}
-	if p.dec, err = openDecoder(s, p.frameRate); err != nil {
+	if p.dec, p.nvdec, p.decNote, err = openVideoDecoder(s, p.frameRate, gpu != nil && gpu.nvdec); err != nil {
 		return nil, err
 	}
-	if p.enc, p.encName, p.encNote, err = openVideoEncoderPreferring(v, out.globalHeader(), nvenc); err != nil {
+	if p.enc, p.encName, p.encNote, err = openVideoEncoderPreferring(v, out.globalHeader(), gpu, "this rendition"); err != nil {
 		p.Close()
 		return nil, err
 	}
+	p.video.cuda = p.enc.cuda // NVENC on GPU frames: the chain's pictures stay on the device
 	if p.output, err = newOutputStream(out, p.enc); err != nil {
 		p.Close()
 		return nil, err
@@ -197,6 +203,11 @@ func (p *streamPath) run(ctx context.Context, muxed chan<- *astiav.Packet) (err 
 	defer filtered.Free()
 	encoded := astiav.AllocPacket()
 	defer encoded.Free()
+	if p.video != nil {
+		// The video chain's goroutine encodes into encoded and sends to
+		// muxed: it must have returned before either goes.
+		defer p.video.stop()
+	}
 
 	encode := func(f *astiav.Frame, tb astiav.Rational) error { return p.encode(ctx, f, tb, encoded, muxed) }
 	process := func(f *astiav.Frame) error {
@@ -284,10 +295,36 @@ func (p *streamPath) decode(pkt *astiav.Packet, frame *astiav.Frame, process fun
 			}
 			return fmt.Errorf("decoding %s: %w", p.kind, err)
 		}
-		if err := process(frame); err != nil {
+		out := frame
+		if p.nvdec != nil && frame.PixelFormat() == p.nvdec.pixFmt {
+			if out, err = p.nvdec.download(frame); err != nil {
+				return fmt.Errorf("decoding %s: %w", p.kind, err)
+			}
+		}
+		if err := process(out); err != nil {
 			return err
 		}
 	}
+}
+
+// decoderUse names the decoder that ran, for the report's backends
+// ("libav h264 (nvdec)", "libav h264 (cpu)"), and says why NVDEC did not
+// decode when it was asked to.
+func (p *streamPath) decoderUse() (name string, notes []string) {
+	codec := p.input.CodecParameters().CodecID().Name()
+	if c := astiav.FindDecoder(p.input.CodecParameters().CodecID()); c != nil {
+		codec = c.Name()
+	}
+	if p.decNote != "" {
+		notes = append(notes, p.decNote)
+	}
+	if p.nvdec == nil {
+		return "libav " + codec + " (cpu)", notes
+	}
+	if note := p.nvdec.softwareNote(codec); note != "" {
+		return "libav " + codec + " (cpu)", append(notes, note)
+	}
+	return "libav " + codec + " (nvdec)", notes
 }
 
 // stamp gives a decoded frame a timestamp relative to the job's start.
@@ -369,8 +406,16 @@ func (p *streamPath) Close() {
 		p.enc.Close()
 	}
 	if p.dec != nil {
+		if p.nvdec != nil {
+			// Free does not clear the get_format callback, kept by the
+			// context's address: a later context there would inherit it.
+			p.dec.SetPixelFormatCallback(nil)
+		}
 		p.dec.Free()
 		p.dec = nil
+	}
+	if p.nvdec != nil {
+		p.nvdec.close()
 	}
 }
 

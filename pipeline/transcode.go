@@ -20,6 +20,7 @@ type transcodeStats struct {
 	VideoEnd      float64 // seconds: end of the last source video frame decoded
 	CorruptFrames int64   // packets the decoder rejected and concealed
 	VideoEncoder  string  // the encoder that ran: the plan's, or NVENC in its place
+	VideoDecoder  string  // the decoder that ran: "libav h264 (nvdec)", "libav h264 (cpu)"
 	Warnings      []string
 }
 
@@ -48,7 +49,7 @@ func transcode(parent context.Context, b kernels.Backend, plan Plan, srcPath, ou
 	defer out.Close()
 
 	// One path per selected source stream.
-	video, err := newVideoPath(in, b, plan.Video, out, plan.NVENC)
+	video, err := newVideoPath(in, b, plan.Video, out, plan.GPU)
 	if err != nil {
 		return stats, err
 	}
@@ -157,6 +158,9 @@ func transcode(parent context.Context, b kernels.Backend, plan Plan, srcPath, ou
 		return stats, err
 	}
 	stats.VideoFrames = video.frames.Load()
+	var decoderNotes []string
+	stats.VideoDecoder, decoderNotes = video.decoderUse()
+	stats.Warnings = append(stats.Warnings, decoderNotes...)
 	stats.VideoEnd = video.sourceEnd()
 	stats.CorruptFrames = video.corrupt.Load()
 	for _, p := range paths[1:] {

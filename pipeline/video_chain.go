@@ -309,13 +309,20 @@ func (s *rateStage) push(b picture, emit func(picture) error) error {
 	}
 	a := *s.a
 	span := b.t - a.t
+	handedOn := false // a.img itself went downstream, which now owns it
 	for s.at(s.k) < b.t-eps {
 		phase := 0.0
 		if span > 0 {
 			phase = (s.at(s.k) - a.t) / span
 		}
+		// The last picture of this span that is a itself needs no copy:
+		// the stage has no use for a once the span is done.
+		last := s.at(s.k+1) >= b.t-eps
 		var err error
 		switch {
+		case (phase <= eps || span <= 0 || s.method == kernels.MethodDup && phase < 0.5) && last:
+			handedOn = true
+			err = s.emitNext(a.img, emit)
 		case phase <= eps || span <= 0:
 			err = s.emitCopy(a.img, emit)
 		case s.method == kernels.MethodDup && phase < 0.5:
@@ -329,7 +336,9 @@ func (s *rateStage) push(b picture, emit func(picture) error) error {
 			return err
 		}
 	}
-	s.b.Release(a.img)
+	if !handedOn {
+		s.b.Release(a.img)
+	}
 	s.a = &b
 	if s.motion != nil {
 		s.prior, s.motion = s.motion, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/asticode/go-astiav"
 
@@ -16,6 +17,13 @@ import (
 //	decoded frame ─(libavfilter: only rotation or an unusual pixel format)─>
 //	kernel frame ─upload─> stages (deinterlace, scale, matrix, fit, rate, interlace)
 //	─download─> encoder frame, stamped at k / frame rate and flagged with its fields
+//
+// Three goroutines joined by small bounded queues share the work: the stream
+// path decodes, the chain goroutine runs the kernels, the encoder goroutine
+// encodes, so that each picture's stages overlap the neighbouring pictures'.
+// The queues keep the pictures' order; only the chain goroutine touches the
+// chain and the backend, and only the encoder goroutine the encoder, until
+// the stream path has stopped them (stop).
 type videoPath struct {
 	plan      VideoPlan
 	backend   kernels.Backend
@@ -28,8 +36,22 @@ type videoPath struct {
 	chain    *videoChain
 	inFormat kernels.Format
 	target   kernels.Format
-	out      *astiav.Frame
+	// cuda, when set, is the encoder's (NVENC's) pool of frames in GPU
+	// memory: pictures are copied there on the device, not downloaded.
+	cuda *cudaFrames
+
+	queue   chan picture  // decoded pictures, host frames, for the chain goroutine
+	done    chan struct{} // closed when the chain goroutine has returned
+	closed  bool          // queue is closed (stream path goroutine only)
+	ending  bool          // set before queue closes: flush the chain, the stream ended
+	errMu   sync.Mutex
+	chainEr error // the chain goroutine's first error
 }
+
+// queuedPictures is how many pictures may wait for the chain, and how many
+// for the encoder: enough to absorb the uneven pace of frame-threaded
+// decoding, few enough to keep memory small (a 1080 picture is 3 MB).
+const queuedPictures = 3
 
 // process takes one decoded picture (nil at the end of the stream) and emits
 // every encoder frame it completes.
@@ -46,7 +68,9 @@ func (v *videoPath) process(f *astiav.Frame, p *streamPath, emit func(*astiav.Fr
 		if v.chain == nil {
 			return nil
 		}
-		return v.chain.end(v.emitter(emit))
+		v.ending = true
+		v.stop()
+		return v.chainErr()
 	}
 	if !v.prepDone {
 		v.prepDone = true
@@ -113,45 +137,156 @@ func (v *videoPath) feed(f *astiav.Frame, tb astiav.Rational, p *streamPath, emi
 		if err != nil {
 			return err
 		}
-		v.chain, v.inFormat, v.target, v.out = chain, format, target, astiav.AllocFrame()
+		v.chain, v.inFormat, v.target = chain, format, target
+		v.queue, v.done = make(chan picture, queuedPictures), make(chan struct{})
+		go v.runChain(emit)
 	} else if format != v.inFormat {
 		return inputErrorf(nil, "the picture format changes mid-stream, from %v to %v", v.inFormat, format)
 	}
-	host, err := toKernelFrame(f, format)
+	if err := v.chainErr(); err != nil {
+		return err
+	}
+	host, err := v.hostFrame(format)
 	if err != nil {
 		return err
 	}
-	img, err := v.upload(host)
-	if err != nil {
+	if err := copyToKernelFrame(host, f); err != nil {
 		return err
 	}
 	dur := p.frameDur
 	if dur <= 0 {
 		dur = float64(v.plan.FrameRate.Den) / float64(v.plan.FrameRate.Num)
 	}
-	return v.chain.push(picture{img: img, t: seconds(f.Pts(), tb), dur: dur}, v.emitter(emit))
+	// The chain goroutine drains the queue until it is closed, whatever
+	// happens, so this send never waits forever.
+	v.queue <- picture{img: host, t: seconds(f.Pts(), tb), dur: dur}
+	return nil
 }
 
-// emitter turns the chain's pictures into encoder frames.
-func (v *videoPath) emitter(emit func(*astiav.Frame) error) func(picture) error {
+// hostFrame is a frame for a decoded picture: from the CPU backend's pool,
+// where the chain's first stage gives it back once read.
+func (v *videoPath) hostFrame(f kernels.Format) (*kernels.Frame, error) {
+	if v.backend.Name() != "cpu" {
+		return kernels.NewFrame(f), nil
+	}
+	img, err := v.backend.NewImage(f)
+	if err != nil {
+		return nil, err
+	}
+	host, ok := img.(*kernels.Frame)
+	if !ok {
+		return nil, fmt.Errorf("the CPU backend made a %T, not a host frame", img)
+	}
+	return host, nil
+}
+
+// runChain is the chain goroutine: it uploads each queued picture, runs the
+// stages and queues the encoder frames they complete for the encoder
+// goroutine, which it starts and, before it returns, waits for. At the end
+// of the stream it flushes the stages. After a failure it only drains the
+// queue, so that the stream path never blocks on it.
+func (v *videoPath) runChain(emit func(*astiav.Frame) error) {
+	defer close(v.done)
+	frames, encoded := make(chan *astiav.Frame, queuedPictures), make(chan struct{})
+	go v.runEncoder(frames, emit, encoded)
+	defer func() {
+		close(frames)
+		<-encoded
+	}()
+	out := v.emitter(frames)
+	for pic := range v.queue {
+		if v.chainErr() != nil {
+			continue
+		}
+		img, err := v.upload(pic.img.(*kernels.Frame))
+		if err == nil {
+			pic.img = img
+			err = v.chain.push(pic, out)
+		}
+		v.fail(err)
+	}
+	if v.ending && v.chainErr() == nil {
+		v.fail(v.chain.end(out))
+	}
+}
+
+// runEncoder is the encoder goroutine: it hands each frame to emit (the
+// encoder) and frees it; after a failure it only drains.
+func (v *videoPath) runEncoder(frames <-chan *astiav.Frame, emit func(*astiav.Frame) error, done chan<- struct{}) {
+	defer close(done)
+	for f := range frames {
+		if v.chainErr() == nil {
+			v.fail(emit(f))
+		}
+		f.Free()
+	}
+}
+
+func (v *videoPath) fail(err error) {
+	if err == nil {
+		return
+	}
+	v.errMu.Lock()
+	defer v.errMu.Unlock()
+	if v.chainEr == nil {
+		v.chainEr = err
+	}
+}
+
+func (v *videoPath) chainErr() error {
+	v.errMu.Lock()
+	defer v.errMu.Unlock()
+	return v.chainEr
+}
+
+// stop closes the queue and waits for the chain goroutine; the stream path
+// calls it when it stops, at the end of the stream or on a failure, before
+// the encoder is flushed or freed.
+func (v *videoPath) stop() {
+	if v.queue == nil || v.closed {
+		return
+	}
+	v.closed = true
+	close(v.queue)
+	<-v.done
+}
+
+// emitter turns the chain's pictures into encoder frames, queued on frames.
+func (v *videoPath) emitter(frames chan<- *astiav.Frame) func(picture) error {
 	rate := v.plan.FrameRate.Float()
 	interlaced := v.plan.FieldOrder != "progressive" && v.plan.FieldOrder != ""
 	tff := v.plan.FieldOrder == "tff"
 	sar := astiav.NewRational(v.plan.SAR.Num, v.plan.SAR.Den)
 	return func(pic picture) error {
+		if v.cuda != nil {
+			// emitOnDevice frees its frame once emit returns; the queue
+			// takes a reference of its own, which the encoder goroutine frees.
+			return v.emitOnDevice(pic, func(f *astiav.Frame) error {
+				c := f.Clone()
+				if c == nil {
+					return fmt.Errorf("referencing a frame in GPU memory failed")
+				}
+				frames <- c
+				return nil
+			}, sar, interlaced, tff)
+		}
 		host, err := v.download(pic.img)
 		if err != nil {
 			return err
 		}
-		if err := fromKernelFrame(v.out, host, v.outPixFmt); err != nil {
+		out := astiav.AllocFrame()
+		if err := fromKernelFrame(out, host, v.outPixFmt); err != nil {
+			out.Free()
 			return err
 		}
 		v.backend.Release(pic.img)
 		// The encoder's time base is one frame: picture k is at k / rate.
-		v.out.SetPts(int64(math.Round(pic.t * rate)))
-		v.out.SetSampleAspectRatio(sar)
-		setFrameFields(v.out, interlaced, tff)
-		return emit(v.out)
+		out.SetPts(int64(math.Round(pic.t * rate)))
+		out.SetSampleAspectRatio(sar)
+		setFrameFields(out, interlaced, tff)
+		// The encoder goroutine drains frames until it is closed.
+		frames <- out
+		return nil
 	}
 }
 
@@ -175,13 +310,11 @@ func (v *videoPath) download(img kernels.Image) (*kernels.Frame, error) {
 }
 
 func (v *videoPath) Close() {
+	v.stop()
 	if v.prep != nil {
 		v.prep.Close()
 	}
 	if v.prepFrame != nil {
 		v.prepFrame.Free()
-	}
-	if v.out != nil {
-		v.out.Free()
 	}
 }

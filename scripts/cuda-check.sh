@@ -4,7 +4,8 @@
 #   1. installs the CUDA headers, libcuda and ptxas if missing
 #      (scripts/setup-debian.sh cuda);
 #   2. builds bin/kiln-gpu-worker with -tags cuda against the real libcuda:
-#      compile and link must succeed, or the script fails;
+#      compile and link must succeed, or the script fails; then runs the
+#      pipeline's GPU-codec tests in the cuda build (fallbacks without a GPU);
 #   3. runs `kiln-gpu-worker probe`: without a GPU the worker must stop at
 #      once with cu's no-device message (which the daemon turns into the
 #      CPU fallback) and the script goes on; with a GPU it prints the probe;
@@ -27,6 +28,9 @@ echo "cuda-check: building bin/kiln-gpu-worker with -tags cuda"
 mkdir -p bin
 $GO vet -tags cuda ./gpu/ ./cmd/kiln-gpu-worker/
 $GO build -tags cuda -o bin/kiln-gpu-worker ./cmd/kiln-gpu-worker
+# The pipeline's cuda build (CUDA frames for NVENC, NVDEC) as far as it
+# runs without a GPU: it must fail over to system memory and software.
+$GO test -tags cuda -count=1 -run 'TestCUDAFrames|TestNVENC|TestNVDEC' ./pipeline/
 
 echo "cuda-check: running kiln-gpu-worker probe"
 out=$(mktemp)

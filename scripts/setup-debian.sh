@@ -8,8 +8,11 @@
 set -eu
 
 # systemd: systemd-analyze, -sysusers and -tmpfiles check the units in systemd/.
+# postgresql: the fleet tests start a private PostgreSQL server of their own
+# (the package's cluster service is not used).
 want="libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev
-libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd chromium openssl procps"
+libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd chromium openssl procps
+postgresql"
 # The ABR browser test installs hls.js and dash.js with npm. Machines that
 # already have Node.js (from another source) keep theirs.
 if ! command -v npm >/dev/null 2>&1; then

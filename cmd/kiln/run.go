@@ -34,6 +34,8 @@ commands:
   profiles                    the profiles in force
   watches                     the watch folders in force
   hardware                    GPUs, CUDA, NVENC and NVDEC, and why not
+  nodes                       the appliances sharing the job store, their
+                              hardware and load; down ones lost their lease
   health                      status, version, uptime, queue
   reload                      re-read the config, as SIGHUP does, and say
                               whether it was taken
@@ -89,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.simple(ctx, rest, "/v1/watches", c.printWatches)
 	case "hardware":
 		err = c.simple(ctx, rest, "/v1/hardware", c.printHardware)
+	case "nodes":
+		err = c.simple(ctx, rest, "/v1/nodes", c.printNodes)
 	case "health":
 		err = c.simple(ctx, rest, "/v1/health", c.printHealth)
 	case "reload":
@@ -290,10 +294,14 @@ func (c *cli) jobs(ctx context.Context, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tPRIORITY\tPROFILE\tPROGRESS\tSOURCE\tREASON")
+	fmt.Fprintln(tw, "ID\tSTATE\tPRIORITY\tPROFILE\tPROGRESS\tNODE\tSOURCE\tREASON")
 	for _, j := range jobs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%3.0f%%\t%s\t%s\n", j.ID, j.State, j.Priority, j.Profile,
-			j.Progress.Fraction*100, filepath.Base(j.Source), j.Reason)
+		node := j.Node
+		if node == "" {
+			node = "-" // not claimed yet
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%3.0f%%\t%s\t%s\t%s\n", j.ID, j.State, j.Priority, j.Profile,
+			j.Progress.Fraction*100, node, filepath.Base(j.Source), j.Reason)
 	}
 	return tw.Flush()
 }
@@ -314,6 +322,9 @@ func (c *cli) show(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "id\t%d\nsource\t%s\nprofile\t%s\nstate\t%s\npriority\t%s\nattempts\t%d\noutput\t%s\n",
 		j.ID, j.Source, j.Profile, j.State, j.Priority, j.Attempts, j.Output)
+	if j.Node != "" {
+		fmt.Fprintf(tw, "node\t%s\n", j.Node)
+	}
 	if j.Reason != "" {
 		fmt.Fprintf(tw, "reason\t%s\n", j.Reason)
 	}
@@ -453,6 +464,44 @@ func (c *cli) simple(ctx context.Context, args []string, path string, print func
 		return nil
 	}
 	return print(raw)
+}
+
+func (c *cli) printNodes(raw []byte) error {
+	var nodes []api.Node
+	if err := decode(raw, &nodes); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tSTATE\tRUNNING\tSLOTS\tGPU\tNVENC\tLAST HEARTBEAT\tVERSION\tHOST")
+	for _, n := range nodes {
+		name, state := n.Name, "up"
+		if n.Self {
+			name += " (this)"
+		}
+		if !n.Up {
+			state = "down"
+		}
+		gpu, nvenc := "-", "-"
+		if h := n.Hardware; h != nil {
+			if len(h.GPUs) > 0 {
+				gpu = fmt.Sprintf("%d× %s", len(h.GPUs), h.GPUs[0].Name)
+			}
+			var codecs []string
+			for codec, cp := range h.NVENC {
+				if cp.Available {
+					codecs = append(codecs, codec)
+				}
+			}
+			if len(codecs) > 0 {
+				sort.Strings(codecs)
+				nvenc = strings.Join(codecs, ",")
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d (%d gpu)\t%d (%d gpu)\t%s\t%s\t%s ago\t%s\t%s\n", name, state,
+			n.Running, n.RunningGPU, n.Slots, n.GPUSlots, gpu, nvenc,
+			time.Since(n.HeartbeatAt).Round(time.Second), n.Version, n.Host)
+	}
+	return tw.Flush()
 }
 
 func (c *cli) printHealth(raw []byte) error {

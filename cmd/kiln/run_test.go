@@ -138,7 +138,7 @@ func TestEveryCommandTakesJSON(t *testing.T) {
 	json.Unmarshal([]byte(queued), &q)
 
 	cmds := [][]string{
-		{"health"}, {"hardware"}, {"profiles"}, {"watches"}, {"jobs"}, {"jobs", "--state", "queued"},
+		{"health"}, {"hardware"}, {"nodes"}, {"profiles"}, {"watches"}, {"jobs"}, {"jobs", "--state", "queued"},
 		{"show", fmt.Sprint(created.ID)}, {"priority", fmt.Sprint(q.ID), "low"}, {"reload"},
 		{"cancel", fmt.Sprint(q.ID)}, {"cancel", fmt.Sprint(created.ID)},
 		{"submit", source(t, root, "w.mkv"), "--profile", "p1", "--wait"},
@@ -213,6 +213,8 @@ func TestTables(t *testing.T) {
 	wantContains(t, "hardware", ok(t, socket, "hardware"),
 		"backend", "cpu", "cuda", "no: GPU worker not configured", "nvenc h264", "gpus", "none")
 	wantContains(t, "reload", ok(t, socket, "reload"), "config reloaded from", "1 watch folders, 2 profiles")
+	host, _ := os.Hostname()
+	wantContains(t, "nodes", ok(t, socket, "nodes"), "NODE", "STATE", "LAST HEARTBEAT", host+" (this)", "  up  ", "cli-test")
 
 	hold := source(t, root, "hold-hang.mkv")
 	ok(t, socket, "submit", hold, "--profile", "p1")
@@ -220,7 +222,7 @@ func TestTables(t *testing.T) {
 	waitRunning(t, socket, 1)
 	wantContains(t, "priority", ok(t, socket, "priority", "2", "high"), "job 2 priority high")
 	jobs := ok(t, socket, "jobs")
-	wantContains(t, "jobs", jobs, "ID", "STATE", "running", "queued", "high", "hold-hang.mkv", "next.mkv")
+	wantContains(t, "jobs", jobs, "ID", "STATE", "NODE", host, "running", "queued", "high", "hold-hang.mkv", "next.mkv")
 	if q := ok(t, socket, "jobs", "--state", "queued"); strings.Contains(q, "hold-hang") {
 		t.Errorf("jobs --state queued lists the running job:\n%s", q)
 	}

@@ -46,3 +46,31 @@ func TestCheckRejectsWithFileLine(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckHidesStorePassword: --check prints the fleet store's URL without
+// its password, and refuses a store that is not PostgreSQL, naming the key
+// but not the value.
+func TestCheckHidesStorePassword(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "fleet.toml")
+	os.WriteFile(good, []byte("[daemon]\nstore = \"postgres://kiln:s3cret@db.example:5432/kiln\"\nnode_name = \"encoder-1\"\n"), 0o644)
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"--config", good, "--check"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut.String())
+	}
+	if s := out.String(); strings.Contains(s, "s3cret") || !strings.Contains(s, `store = "postgres://kiln:xxxxx@db.example:5432/kiln"`) ||
+		!strings.Contains(s, `node_name = "encoder-1"`) || !strings.Contains(s, `lease = "30s"`) {
+		t.Errorf("effective config:\n%s", s)
+	}
+
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[daemon]\nstore = \"mysql://kiln:s3cret@db/kiln\"\n"), 0o644)
+	out.Reset()
+	errOut.Reset()
+	if code := run(context.Background(), []string{"--config", bad, "--check"}, &out, &errOut); code != 1 {
+		t.Fatalf("exit %d for a mysql:// store", code)
+	}
+	if s := errOut.String(); strings.Contains(s, "s3cret") || !strings.Contains(s, bad+":2: daemon: store is not a postgres://") {
+		t.Errorf("stderr: %s", s)
+	}
+}

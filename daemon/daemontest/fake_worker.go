@@ -53,8 +53,11 @@ func RunFakeWorkerIfAsked() {
 // Every job that succeeds publishes <output_root>/<source>/<profile>/ with
 // <source>.out and the report <source>.kiln.json, through package staging as
 // the real worker does. The report's warnings list any of systemd's
-// variables (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*) the worker inherited. Each also spends about 30 ms of CPU, so that resource
-// accounting has something to measure.
+// variables (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*) the worker inherited, and
+// the spec's NVENC note; its plan ends with the NVENC sessions the spec
+// granted and whether it asked for NVDEC ("NVENC sessions granted: 3",
+// "NVDEC asked for: true"). Each also spends about 30 ms of
+// CPU, so that resource accounting has something to measure.
 func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 	var spec job.Spec
 	if err := json.NewDecoder(stdin).Decode(&spec); err != nil {
@@ -108,13 +111,17 @@ func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	report := &job.Report{
 		Kiln: "fake", JobID: spec.ID, Profile: spec.Profile.Name, Source: spec.Source,
-		Plan:     []string{"copy (fake worker)"},
+		Plan: []string{"copy (fake worker)", fmt.Sprintf("NVENC sessions granted: %d", spec.NVENCSessions),
+			fmt.Sprintf("NVDEC asked for: %t", spec.NVDEC)},
 		Backends: map[string]string{"video_process": "cpu", "video_encode": "fake"},
 		Outputs:  []job.Output{{Name: out, Path: dir.FinalFile(out)}},
 		Checks:   []job.Check{},
 		Warnings: leakedEnv(), BackendNote: spec.BackendNote,
 		Timings: job.Timings{Started: started.UTC(), Finished: time.Now().UTC(),
 			Seconds: time.Since(started).Seconds(), Frames: int64(steps * 25), EncodeFPS: 50},
+	}
+	if spec.NVENCNote != "" {
+		report.Warnings = append(report.Warnings, spec.NVENCNote)
 	}
 	b, _ := json.MarshalIndent(report, "", "  ")
 	if err := os.WriteFile(dir.File(name+".kiln.json"), b, 0o644); err != nil {

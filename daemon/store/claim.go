@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // Claim takes the next job off the queue: it marks it running, stamps
@@ -18,38 +20,66 @@ import (
 // and, being older, runs first. Ranking this way is the same as ordering by
 // queued_at plus a fixed delay per level, which is why it can never starve
 // anything.
+//
+// The claim records s.Node as the job's node. With PostgreSQL the queued row
+// is taken FOR UPDATE SKIP LOCKED, so nodes claiming at the same instant each
+// get a different job instead of waiting on one another. A node whose own
+// lease has expired in the registry claims nothing: the others already treat
+// it as dead and would re-queue what it took.
 func (s *Store) Claim(ctx context.Context) (Job, bool, error) {
+	return s.ClaimWith(ctx, ClaimOptions{})
+}
+
+// ClaimOptions narrow what a claim may take.
+type ClaimOptions struct {
+	// Defer lists profiles this node leaves to others for a while: jobs of
+	// these profiles queued less than DeferFor ago are skipped. A node
+	// without a GPU uses it for the profiles a GPU node would run faster.
+	Defer    []string
+	DeferFor time.Duration
+}
+
+// ClaimWith is Claim with options.
+func (s *Store) ClaimWith(ctx context.Context, opt ClaimOptions) (Job, bool, error) {
 	var (
 		job Job
 		ok  bool
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx querier) error {
 		now := s.now()
-		var (
-			id  int64
-			err error
-		)
+		if live, err := s.leaseLive(ctx, tx, now); err != nil || !live {
+			return err
+		}
+		where := `state = 'queued'`
+		var args []any
+		if len(opt.Defer) > 0 && opt.DeferFor > 0 {
+			where += ` AND NOT (queued_at > ? AND profile IN (?` + strings.Repeat(", ?", len(opt.Defer)-1) + `))`
+			args = append(args, now-opt.DeferFor.Nanoseconds())
+			for _, p := range opt.Defer {
+				args = append(args, p)
+			}
+		}
+		order := `priority, queued_at, id`
 		if step := s.AgingStep.Nanoseconds(); step > 0 {
 			// Integer division truncates in SQLite and PostgreSQL alike, so
 			// the rank drops by whole levels.
-			err = tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE state = 'queued'
-				ORDER BY priority - (? - queued_at) / ?, queued_at, id LIMIT 1`, now, step).Scan(&id)
-		} else {
-			err = tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE state = 'queued'
-				ORDER BY priority, queued_at, id LIMIT 1`).Scan(&id)
+			order = `priority - (? - queued_at) / ?, queued_at, id`
+			args = append(args, now, step)
 		}
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE `+where+` ORDER BY `+order+` LIMIT 1`+
+			s.forUpdate("FOR UPDATE SKIP LOCKED"), args...).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("job store: picking the next job: %w", err)
 		}
-		// The state condition makes the update safe even under a weaker lock
-		// than BEGIN IMMEDIATE (a PostgreSQL backend would add FOR UPDATE
-		// SKIP LOCKED to the select).
+		// The state condition keeps the update safe even if the row lock
+		// were ever weakened.
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1,
-				progress = 0, fps = 0, worker_pid = 0
-			WHERE id = ? AND state = 'queued'`, now, id)
+				progress = 0, fps = 0, worker_pid = 0, node = ?
+			WHERE id = ? AND state = 'queued'`, now, s.Node, id)
 		if err != nil {
 			return fmt.Errorf("job store: claiming job %d: %w", id, err)
 		}

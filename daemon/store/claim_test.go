@@ -8,8 +8,10 @@ import (
 	"time"
 )
 
-func TestClaimPriorityThenFIFO(t *testing.T) {
-	s, c := openTest(t)
+func TestClaimPriorityThenFIFO(t *testing.T) { forEachBackend(t, testClaimPriorityThenFIFO) }
+
+func testClaimPriorityThenFIFO(t *testing.T, open opener) {
+	s, c := open(t)
 	s.AgingStep = 0 // ordering only; aging has its own test
 	var want []string
 	for i, p := range []Priority{Low, Normal, High, Low, High, Normal} {
@@ -24,7 +26,9 @@ func TestClaimPriorityThenFIFO(t *testing.T) {
 	}
 }
 
-func TestClaimAging(t *testing.T) {
+func TestClaimAging(t *testing.T) { forEachBackend(t, testClaimAging) }
+
+func testClaimAging(t *testing.T, open opener) {
 	const step = 10 * time.Minute
 	for _, tc := range []struct {
 		name    string
@@ -41,7 +45,7 @@ func TestClaimAging(t *testing.T) {
 		{"aging off", 0, 100 * step, "/in/high"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, c := openTest(t)
+			s, c := open(t)
 			s.AgingStep = tc.aging
 			start := c.Now()
 			add(t, s, "/in/low", Low, "p")
@@ -55,10 +59,12 @@ func TestClaimAging(t *testing.T) {
 	}
 }
 
-func TestClaimAgingCannotStarve(t *testing.T) {
+func TestClaimAgingCannotStarve(t *testing.T) { forEachBackend(t, testClaimAgingCannotStarve) }
+
+func testClaimAgingCannotStarve(t *testing.T, open opener) {
 	// A high job arrives every minute, and one job is claimed every minute.
 	// Without aging the low job would wait for ever.
-	s, c := openTest(t)
+	s, c := open(t)
 	add(t, s, "/in/low", Low, "p")
 	for i := 0; i < 100; i++ {
 		c.Advance(time.Minute)
@@ -74,13 +80,17 @@ func TestClaimAgingCannotStarve(t *testing.T) {
 }
 
 func TestClaimExactlyOnceConcurrently(t *testing.T) {
+	forEachBackend(t, testClaimExactlyOnceConcurrently)
+}
+
+func testClaimExactlyOnceConcurrently(t *testing.T, open opener) {
 	const (
 		sources    = 50
 		perSource  = 10
 		total      = sources * perSource
 		goroutines = 8
 	)
-	s, _ := openTest(t)
+	s, _ := open(t)
 	ctx := context.Background()
 	for i := 0; i < sources; i++ {
 		ns := NewSource{Path: fmt.Sprintf("/in/%d", i), OutputDir: "/out"}

@@ -34,6 +34,9 @@ type Job struct {
 	FPS       float64
 	Report    json.RawMessage // nil until the job finished with a report
 	WorkerPID int             // 0 when no worker is known
+	// Node is the fleet node that claimed the job; with Attempts it is the
+	// claim a node must still hold to finish or re-queue it.
+	Node string
 
 	SourcePath string
 	Watch      string
@@ -48,12 +51,12 @@ type Filter struct {
 
 const jobSelect = `SELECT j.id, j.source_id, j.profile, j.priority, j.state, j.attempts, j.reason,
 		j.created_at, j.queued_at, j.started_at, j.finished_at, j.progress, j.fps, j.report, j.worker_pid,
-		s.path, s.watch, s.output_dir
+		j.node, s.path, s.watch, s.output_dir
 	FROM jobs j JOIN sources s ON s.id = j.source_id`
 
 // Get returns one job, or an error wrapping ErrNotFound.
 func (s *Store) Get(ctx context.Context, id int64) (Job, error) {
-	return jobByID(ctx, s.db, id)
+	return jobByID(ctx, s.conn, id)
 }
 
 // List returns jobs, newest first.
@@ -78,7 +81,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	jobs, err := queryJobs(ctx, s.db, q, args...)
+	jobs, err := queryJobs(ctx, s.conn, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("job store: listing jobs: %w", err)
 	}
@@ -92,7 +95,7 @@ func (s *Store) Counts(ctx context.Context) (map[State]int, error) {
 	for _, st := range States {
 		counts[st] = 0
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM jobs GROUP BY state`)
+	rows, err := s.conn.QueryContext(ctx, `SELECT state, COUNT(*) FROM jobs GROUP BY state`)
 	if err != nil {
 		return nil, fmt.Errorf("job store: counting jobs: %w", err)
 	}
@@ -148,7 +151,7 @@ func queryJobs(ctx context.Context, q querier, query string, args ...any) ([]Job
 		)
 		if err := rows.Scan(&j.ID, &j.SourceID, &j.Profile, &j.Priority, &j.State, &j.Attempts, &j.Reason,
 			&created, &queued, &started, &finished, &j.Progress, &j.FPS, &report, &j.WorkerPID,
-			&j.SourcePath, &j.Watch, &j.OutputDir); err != nil {
+			&j.Node, &j.SourcePath, &j.Watch, &j.OutputDir); err != nil {
 			return nil, err
 		}
 		j.CreatedAt = time.Unix(0, created)

@@ -8,34 +8,44 @@ import (
 	"math"
 )
 
-// SetProgress records a running job's progress (clamped to 0..1) and speed.
-// It returns ErrNotRunning once the job has ended, which a late progress
-// message may race with; callers can ignore that case.
+// SetProgress records the progress (clamped to 0..1) and speed of a job this
+// node runs. It returns ErrNotRunning once the job has ended, which a late
+// progress message may race with, and ErrClaimLost once another node has
+// taken the job over; callers can ignore both.
 func (s *Store) SetProgress(ctx context.Context, id int64, progress, fps float64) error {
 	progress = clamp01(progress)
 	if math.IsNaN(fps) || math.IsInf(fps, 0) || fps < 0 {
 		fps = 0
 	}
-	return s.updateRunning(ctx, id, `UPDATE jobs SET progress = ?, fps = ? WHERE id = ? AND state = 'running'`, progress, fps, id)
+	return s.updateRunning(ctx, id, `UPDATE jobs SET progress = ?, fps = ? WHERE id = ? AND state = 'running' AND node = ?`, progress, fps, id, s.Node)
 }
 
 // SetWorkerPID records the process running the job, so that Cancel and a
 // restarted daemon know what to stop.
 func (s *Store) SetWorkerPID(ctx context.Context, id int64, pid int) error {
-	return s.updateRunning(ctx, id, `UPDATE jobs SET worker_pid = ? WHERE id = ? AND state = 'running'`, pid, id)
+	return s.updateRunning(ctx, id, `UPDATE jobs SET worker_pid = ? WHERE id = ? AND state = 'running' AND node = ?`, pid, id, s.Node)
 }
 
+// updateRunning runs one update of a job this node runs; the query's last
+// condition is the node.
 func (s *Store) updateRunning(ctx context.Context, id int64, query string, args ...any) error {
-	s.writeMu.Lock()
-	res, err := s.db.ExecContext(ctx, query, args...)
-	s.writeMu.Unlock()
+	if !s.postgres {
+		s.writeMu.Lock()
+	}
+	res, err := s.conn.ExecContext(ctx, query, args...)
+	if !s.postgres {
+		s.writeMu.Unlock()
+	}
 	if err != nil {
 		return fmt.Errorf("job store: updating job %d: %w", id, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("job store: updating job %d: %w", id, err)
 	} else if n == 0 {
-		return checkState(ctx, s.db, id, ErrNotRunning)
+		if j, err := jobByID(ctx, s.conn, id); err == nil && j.State == Running && j.Node != s.Node {
+			return fmt.Errorf("job %d runs on node %s now: %w", id, j.Node, ErrClaimLost)
+		}
+		return checkState(ctx, s.conn, id, ErrNotRunning)
 	}
 	return nil
 }
@@ -54,15 +64,36 @@ func (s *Store) Finish(ctx context.Context, id int64, state State, reason string
 		return SourceOutcome{}, fmt.Errorf("job store: finishing job %d: its report is not valid JSON", id)
 	}
 	var out SourceOutcome
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx querier) error {
 		var err error
-		out, err = s.finish(ctx, tx, id, state, reason, report)
+		out, err = s.finish(ctx, tx, id, nil, state, reason, report)
 		return err
 	})
 	return out, err
 }
 
-func (s *Store) finish(ctx context.Context, tx *sql.Tx, id int64, state State, reason string, report []byte) (SourceOutcome, error) {
+// FinishClaim is Finish for a job this node claimed: it ends the job only if
+// the claim still holds (the job is running on s.Node, at the attempt j was
+// claimed with). Otherwise the error wraps ErrClaimLost and nothing changes:
+// another node owns the job now, and its result is the one that counts.
+func (s *Store) FinishClaim(ctx context.Context, j Job, state State, reason string, report []byte) (SourceOutcome, error) {
+	if !state.Finished() {
+		return SourceOutcome{}, fmt.Errorf("job store: finishing job %d as %q: use done, failed or cancelled", j.ID, state)
+	}
+	if report != nil && !json.Valid(report) {
+		return SourceOutcome{}, fmt.Errorf("job store: finishing job %d: its report is not valid JSON", j.ID)
+	}
+	var out SourceOutcome
+	err := s.inTx(ctx, func(tx querier) error {
+		var err error
+		out, err = s.finish(ctx, tx, j.ID, &j, state, reason, report)
+		return err
+	})
+	return out, err
+}
+
+// finish ends job id; with a claim, only while that claim holds.
+func (s *Store) finish(ctx context.Context, tx querier, id int64, claim *Job, state State, reason string, report []byte) (SourceOutcome, error) {
 	var rep sql.NullString
 	if report != nil {
 		rep = sql.NullString{String: string(report), Valid: true}
@@ -71,15 +102,23 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, id int64, state State, r
 	if state == Done {
 		progress = "1"
 	}
+	cond, args := `state IN ('queued', 'running')`, []any{state, reason, rep, s.now(), id}
+	if claim != nil {
+		cond = `state = 'running' AND node = ? AND attempts = ?`
+		args = append(args, claim.Node, claim.Attempts)
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, reason = ?, report = ?, finished_at = ?, fps = 0,
 			progress = `+progress+`
-		WHERE id = ? AND state IN ('queued', 'running')`, state, reason, rep, s.now(), id)
+		WHERE id = ? AND `+cond, args...)
 	if err != nil {
 		return SourceOutcome{}, fmt.Errorf("job store: finishing job %d: %w", id, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return SourceOutcome{}, fmt.Errorf("job store: finishing job %d: %w", id, err)
 	} else if n == 0 {
+		if claim != nil {
+			return SourceOutcome{}, lostClaim(ctx, tx, *claim)
+		}
 		return SourceOutcome{}, checkState(ctx, tx, id, ErrFinished)
 	}
 	var sourceID int64
@@ -93,30 +132,66 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, id int64, state State, r
 // is unchanged, so it runs again before younger work of its level. Attempts
 // stays raised, so the daemon can stop retrying a job that keeps crashing.
 func (s *Store) Requeue(ctx context.Context, id int64, reason string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.requeue(ctx, id, nil, reason)
+}
+
+// RequeueClaim is Requeue for a job this node claimed: only while the claim
+// holds, else the error wraps ErrClaimLost.
+func (s *Store) RequeueClaim(ctx context.Context, j Job, reason string) error {
+	return s.requeue(ctx, j.ID, &j, reason)
+}
+
+func (s *Store) requeue(ctx context.Context, id int64, claim *Job, reason string) error {
+	cond, args := `state = 'running'`, []any{reason, id}
+	if claim != nil {
+		cond += ` AND node = ? AND attempts = ?`
+		args = append(args, claim.Node, claim.Attempts)
+	}
+	return s.inTx(ctx, func(tx querier) error {
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued', reason = ?, started_at = NULL,
-				progress = 0, fps = 0, worker_pid = 0
-			WHERE id = ? AND state = 'running'`, reason, id)
+				progress = 0, fps = 0, worker_pid = 0, node = ''
+			WHERE id = ? AND `+cond, args...)
 		if err != nil {
 			return fmt.Errorf("job store: requeueing job %d: %w", id, err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("job store: requeueing job %d: %w", id, err)
 		} else if n == 0 {
+			if claim != nil {
+				return lostClaim(ctx, tx, *claim)
+			}
 			return checkState(ctx, tx, id, ErrNotRunning)
 		}
 		return nil
 	})
 }
 
-// RequeueRunning is for daemon start: a job still marked running was cut off
-// by a crash or a power cut, and no worker of ours runs it any more.
+// lostClaim explains why a claim no longer holds.
+func lostClaim(ctx context.Context, q querier, claim Job) error {
+	j, err := jobByID(ctx, q, claim.ID)
+	if err != nil {
+		return err
+	}
+	now := string(j.State)
+	if j.State == Running {
+		now = fmt.Sprintf("running on node %s (attempt %d)", j.Node, j.Attempts)
+	}
+	return fmt.Errorf("job %d, claimed by node %s at attempt %d, is now %s: %w", claim.ID, claim.Node, claim.Attempts, now, ErrClaimLost)
+}
+
+// RequeueRunning is for daemon start: a job of this node still marked running
+// was cut off by a crash or a power cut, and no worker of ours runs it any
+// more. Jobs running on other nodes of a fleet are theirs until their lease
+// expires (ReapExpired). Jobs claimed before nodes were recorded (node ”)
+// count as this node's. Like every requeue, it leaves the attempt counted.
 func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = 'queued', started_at = NULL, progress = 0, fps = 0,
-			worker_pid = 0, reason = 'requeued: kilnd stopped while the job was running'
-		WHERE state = 'running'`)
+	if !s.postgres {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	res, err := s.conn.ExecContext(ctx, `UPDATE jobs SET state = 'queued', started_at = NULL, progress = 0, fps = 0,
+			worker_pid = 0, node = '', reason = 'requeued: kilnd stopped while the job was running'
+		WHERE state = 'running' AND (node = ? OR node = '')`, s.Node)
 	if err != nil {
 		return 0, fmt.Errorf("job store: requeueing interrupted jobs: %w", err)
 	}
@@ -134,7 +209,7 @@ func (s *Store) SetPriority(ctx context.Context, id int64, p Priority) error {
 	if !p.valid() {
 		return fmt.Errorf("job %d: invalid %s: use high, normal or low", id, p)
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx querier) error {
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET priority = ? WHERE id = ? AND state = 'queued'`, int(p), id)
 		if err != nil {
 			return fmt.Errorf("job store: changing priority of job %d: %w", id, err)
@@ -157,7 +232,7 @@ func (s *Store) SetPriority(ctx context.Context, id int64, p Priority) error {
 //   - Finished: the error wraps ErrFinished.
 func (s *Store) Cancel(ctx context.Context, id int64) (Job, error) {
 	var job Job
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx querier) error {
 		var err error
 		if job, err = jobByID(ctx, tx, id); err != nil {
 			return err
@@ -168,7 +243,7 @@ func (s *Store) Cancel(ctx context.Context, id int64) (Job, error) {
 		case job.State.Finished():
 			return &stateError{id: id, state: job.State, want: ErrFinished}
 		}
-		if _, err := s.finish(ctx, tx, id, Cancelled, "cancelled before it started", nil); err != nil {
+		if _, err := s.finish(ctx, tx, id, nil, Cancelled, "cancelled before it started", nil); err != nil {
 			return err
 		}
 		job, err = jobByID(ctx, tx, id)

@@ -8,8 +8,10 @@ import (
 	"time"
 )
 
-func TestLifecycleAllDone(t *testing.T) {
-	s, c := openTest(t)
+func TestLifecycleAllDone(t *testing.T) { forEachBackend(t, testLifecycleAllDone) }
+
+func testLifecycleAllDone(t *testing.T, open opener) {
+	s, c := open(t)
 	ctx := context.Background()
 	src, jobs := add(t, s, "/in/news.mxf", Normal, "pal", "web")
 	if src.State != SourceActive || len(jobs) != 2 {
@@ -78,7 +80,11 @@ func TestLifecycleAllDone(t *testing.T) {
 }
 
 func TestLifecycleOneFailureFailsSource(t *testing.T) {
-	s, _ := openTest(t)
+	forEachBackend(t, testLifecycleOneFailureFailsSource)
+}
+
+func testLifecycleOneFailureFailsSource(t *testing.T, open opener) {
+	s, _ := open(t)
 	ctx := context.Background()
 	add(t, s, "/in/a.mov", Normal, "pal", "web")
 	j1, j2 := claim(t, s), claim(t, s)
@@ -98,7 +104,11 @@ func TestLifecycleOneFailureFailsSource(t *testing.T) {
 }
 
 func TestFinishRejectsNonTerminalState(t *testing.T) {
-	s, _ := openTest(t)
+	forEachBackend(t, testFinishRejectsNonTerminalState)
+}
+
+func testFinishRejectsNonTerminalState(t *testing.T, open opener) {
+	s, _ := open(t)
 	add(t, s, "/in/a", Normal, "p")
 	j := claim(t, s)
 	if _, err := s.Finish(context.Background(), j.ID, Queued, "", nil); err == nil {
@@ -112,8 +122,10 @@ func TestFinishRejectsNonTerminalState(t *testing.T) {
 	}
 }
 
-func TestSourceActiveAndRedrop(t *testing.T) {
-	s, _ := openTest(t)
+func TestSourceActiveAndRedrop(t *testing.T) { forEachBackend(t, testSourceActiveAndRedrop) }
+
+func testSourceActiveAndRedrop(t *testing.T, open opener) {
+	s, _ := open(t)
 	ctx := context.Background()
 	first, _ := add(t, s, "/in/a.ts", Normal, "p")
 	_, _, err := s.AddSource(ctx, NewSource{Path: "/in/a.ts", OutputDir: "/out", Jobs: []NewJob{{Profile: "q"}}})
@@ -139,8 +151,10 @@ func TestSourceActiveAndRedrop(t *testing.T) {
 	}
 }
 
-func TestSourceWithoutMtime(t *testing.T) {
-	s, _ := openTest(t)
+func TestSourceWithoutMtime(t *testing.T) { forEachBackend(t, testSourceWithoutMtime) }
+
+func testSourceWithoutMtime(t *testing.T, open opener) {
+	s, _ := open(t)
 	src, _, err := s.AddSource(context.Background(), NewSource{Path: "/in/api.mov", OutputDir: "/out", Jobs: []NewJob{{Profile: "p"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -151,9 +165,13 @@ func TestSourceWithoutMtime(t *testing.T) {
 }
 
 func TestUniqueIndexGuardsActivePath(t *testing.T) {
+	forEachBackend(t, testUniqueIndexGuardsActivePath)
+}
+
+func testUniqueIndexGuardsActivePath(t *testing.T, open opener) {
 	// The index, not only the Go check, keeps two active drops of one path
 	// apart: that is what protects a store shared by several daemons.
-	s, _ := openTest(t)
+	s, _ := open(t)
 	add(t, s, "/in/a", Normal, "p")
 	_, err := s.db.Exec(`INSERT INTO sources (path, output_dir, size, mtime, state, created_at) VALUES ('/in/a', '', 0, 0, 'active', 0)`)
 	if !isUniqueViolation(err) {
@@ -164,8 +182,10 @@ func TestUniqueIndexGuardsActivePath(t *testing.T) {
 	}
 }
 
-func TestRequeue(t *testing.T) {
-	s, c := openTest(t)
+func TestRequeue(t *testing.T) { forEachBackend(t, testRequeue) }
+
+func testRequeue(t *testing.T, open opener) {
+	s, c := open(t)
 	ctx := context.Background()
 	add(t, s, "/in/old", Normal, "p")
 	c.Advance(time.Second)
@@ -240,8 +260,10 @@ func TestRequeueRunningAfterCrash(t *testing.T) {
 	}
 }
 
-func TestCancel(t *testing.T) {
-	s, _ := openTest(t)
+func TestCancel(t *testing.T) { forEachBackend(t, testCancel) }
+
+func testCancel(t *testing.T, open opener) {
+	s, _ := open(t)
 	ctx := context.Background()
 	_, jobs := add(t, s, "/in/a", Normal, "run", "wait")
 	running := claim(t, s)
@@ -279,7 +301,11 @@ func TestCancel(t *testing.T) {
 }
 
 func TestCancelLastQueuedJobFinishesSource(t *testing.T) {
-	s, _ := openTest(t)
+	forEachBackend(t, testCancelLastQueuedJobFinishesSource)
+}
+
+func testCancelLastQueuedJobFinishesSource(t *testing.T, open opener) {
+	s, _ := open(t)
 	ctx := context.Background()
 	_, jobs := add(t, s, "/in/a", Normal, "p")
 	if _, err := s.Cancel(ctx, jobs[0].ID); err != nil {
@@ -297,8 +323,10 @@ func TestCancelLastQueuedJobFinishesSource(t *testing.T) {
 	}
 }
 
-func TestSetPriority(t *testing.T) {
-	s, _ := openTest(t)
+func TestSetPriority(t *testing.T) { forEachBackend(t, testSetPriority) }
+
+func testSetPriority(t *testing.T, open opener) {
+	s, _ := open(t)
 	ctx := context.Background()
 	_, a := add(t, s, "/in/a", Low, "p")
 	_, b := add(t, s, "/in/b", Low, "p")
@@ -325,8 +353,10 @@ func TestSetPriority(t *testing.T) {
 	}
 }
 
-func TestListAndCounts(t *testing.T) {
-	s, _ := openTest(t)
+func TestListAndCounts(t *testing.T) { forEachBackend(t, testListAndCounts) }
+
+func testListAndCounts(t *testing.T, open opener) {
+	s, _ := open(t)
 	ctx := context.Background()
 	add(t, s, "/in/a", Normal, "p")
 	add(t, s, "/in/b", Normal, "p")

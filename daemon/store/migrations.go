@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // migration is one step of the schema. Steps are applied in order, each in its
@@ -11,10 +12,10 @@ import (
 // released, only followed by a new one.
 //
 // The SQL is kept to what SQLite and PostgreSQL both accept (BIGINT, TEXT,
-// DOUBLE PRECISION, CHECK, partial indexes) so that a PostgreSQL backend can
-// reuse these steps. The one dialect difference is the id column: SQLite's
+// DOUBLE PRECISION, CHECK, partial indexes) so that both backends apply the
+// same steps. The one dialect difference is the id column: SQLite's
 // INTEGER PRIMARY KEY AUTOINCREMENT becomes BIGINT GENERATED ALWAYS AS
-// IDENTITY there. AUTOINCREMENT (rather than a plain rowid) because job ids
+// IDENTITY there (see dialect). AUTOINCREMENT (rather than a plain rowid) because job ids
 // are shown to users and must never be reused, even after old rows are pruned.
 type migration struct {
 	version    int
@@ -63,21 +64,91 @@ var migrations = []migration{
 			`CREATE INDEX jobs_by_source ON jobs (source_id)`,
 		},
 	},
+	{
+		version: 2,
+		name:    "fleet: nodes, claims and file identity",
+		statements: []string{
+			// The node that claimed a running job; '' for jobs claimed before
+			// this step, which RequeueRunning treats as this node's.
+			`ALTER TABLE jobs ADD COLUMN node TEXT NOT NULL DEFAULT ''`,
+			`CREATE INDEX jobs_running_by_node ON jobs (node) WHERE state = 'running'`,
+			// A hash of the file's first bytes: with path, size and mtime it
+			// identifies one drop of a file, so that nodes watching the same
+			// folder take it once, and a node that scans just after another
+			// filed it away does not take it again. Rows from before this step
+			// keep '' and stay out of the index.
+			`ALTER TABLE sources ADD COLUMN content_hash TEXT NOT NULL DEFAULT ''`,
+			`CREATE UNIQUE INDEX sources_one_per_file ON sources (path, size, mtime, content_hash)
+				WHERE watch <> '' AND content_hash <> ''`,
+			// The registry: one row per node, rewritten by every heartbeat. A
+			// node is up while lease_until is in the future.
+			`CREATE TABLE nodes (
+				name         TEXT PRIMARY KEY,
+				host         TEXT NOT NULL,
+				version      TEXT NOT NULL DEFAULT '',
+				hardware     TEXT NOT NULL DEFAULT '{}',
+				slots        INTEGER NOT NULL DEFAULT 0,
+				gpu_slots    INTEGER NOT NULL DEFAULT 0,
+				running      INTEGER NOT NULL DEFAULT 0,
+				running_gpu  INTEGER NOT NULL DEFAULT 0,
+				started_at   BIGINT NOT NULL,
+				heartbeat_at BIGINT NOT NULL,
+				lease_until  BIGINT NOT NULL
+			)`,
+		},
+	},
+}
+
+// schemaLockKey is the PostgreSQL advisory lock that serialises migrations:
+// several nodes starting at once against a fresh database apply each step
+// once. Any fixed number works; this one spells "kiln".
+const schemaLockKey = 0x6b696c6e
+
+// dialect adapts a statement to the backend. SQLite's AUTOINCREMENT key
+// becomes an identity column in PostgreSQL; both never reuse an id.
+func (s *Store) dialect(stmt string) string {
+	if !s.postgres {
+		return stmt
+	}
+	return strings.ReplaceAll(stmt, "INTEGER PRIMARY KEY AUTOINCREMENT", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+}
+
+// lockSchema serialises migrating transactions across processes: SQLite's
+// BEGIN IMMEDIATE already does; PostgreSQL takes an advisory lock held until
+// the transaction ends.
+func (s *Store) lockSchema(ctx context.Context, tx querier) error {
+	if !s.postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(schemaLockKey)); err != nil {
+		return fmt.Errorf("locking the schema for migration: %w", err)
+	}
+	return nil
 }
 
 // migrate creates schema_version if needed and applies the missing steps.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
-		version    INTEGER PRIMARY KEY,
-		applied_at BIGINT NOT NULL
-	)`); err != nil {
+	err := s.inTx(ctx, func(tx querier) error {
+		if err := s.lockSchema(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+			version    INTEGER PRIMARY KEY,
+			applied_at BIGINT NOT NULL
+		)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("creating schema_version: %w", err)
 	}
 	latest := migrations[len(migrations)-1].version
 	for _, m := range migrations {
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			// Read the version inside the write transaction, so that two
-			// processes opening a fresh file cannot both apply a step.
+		err := s.inTx(ctx, func(tx querier) error {
+			// Read the version inside the locked transaction, so that two
+			// processes opening a fresh store cannot both apply a step.
+			if err := s.lockSchema(ctx, tx); err != nil {
+				return err
+			}
 			current, err := schemaVersion(ctx, tx)
 			if err != nil {
 				return err
@@ -89,7 +160,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				return nil
 			}
 			for _, stmt := range m.statements {
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				if _, err := tx.ExecContext(ctx, s.dialect(stmt)); err != nil {
 					return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 				}
 			}

@@ -17,7 +17,10 @@ type Source struct {
 	OutputDir string // the output root the jobs write under
 	Size      int64
 	Mtime     time.Time
-	State     SourceState
+	// ContentHash identifies the file's content (the daemon hashes its
+	// first bytes); "" for API submissions and older rows.
+	ContentHash string
+	State       SourceState
 
 	CreatedAt  time.Time
 	FinishedAt time.Time // zero while active
@@ -30,7 +33,12 @@ type NewSource struct {
 	OutputDir string
 	Size      int64
 	Mtime     time.Time
-	Jobs      []NewJob
+	// ContentHash, set for watch-folder files, makes path, size, mtime and
+	// hash one drop's identity: a second AddSource of the same drop, by this
+	// node or another sharing the store, adds nothing and returns
+	// ErrAlreadyTaken, even after the first drop's jobs have finished.
+	ContentHash string
+	Jobs        []NewJob
 }
 
 // NewJob is one job of a NewSource: one per profile.
@@ -49,11 +57,12 @@ type SourceOutcome struct {
 	Jobs     []Job // all of the source's jobs, as they stand after the change
 }
 
-const sourceColumns = `id, path, watch, output_dir, size, mtime, state, created_at, finished_at`
+const sourceColumns = `id, path, watch, output_dir, size, mtime, content_hash, state, created_at, finished_at`
 
 // AddSource takes in a file: it inserts the source and one queued job per
 // NewJob, all or nothing. If the path already has an active source it inserts
-// nothing and returns ErrSourceActive.
+// nothing and returns ErrSourceActive; if this very drop (same identity, see
+// NewSource.ContentHash) was taken before, ErrAlreadyTaken.
 func (s *Store) AddSource(ctx context.Context, ns NewSource) (Source, []Job, error) {
 	if err := ns.validate(); err != nil {
 		return Source{}, nil, err
@@ -62,7 +71,7 @@ func (s *Store) AddSource(ctx context.Context, ns NewSource) (Source, []Job, err
 		src  Source
 		jobs []Job
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx querier) error {
 		// The explicit check gives the common case a clear error; the partial
 		// unique index on sources(path) still guards a PostgreSQL store
 		// shared by several daemons, hence the second check on insert.
@@ -71,13 +80,20 @@ func (s *Store) AddSource(ctx context.Context, ns NewSource) (Source, []Job, err
 		} else if ok {
 			return fmt.Errorf("%s: %w", ns.Path, ErrSourceActive)
 		}
+		if taken, err := s.dropTaken(ctx, tx, ns); err != nil {
+			return err
+		} else if taken {
+			return fmt.Errorf("%s: %w", ns.Path, ErrAlreadyTaken)
+		}
 		now := s.now()
 		var id int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO sources (path, watch, output_dir, size, mtime, state, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			ns.Path, ns.Watch, ns.OutputDir, ns.Size, mtimeNanos(ns.Mtime), SourceActive, now).Scan(&id)
+		err := tx.QueryRowContext(ctx, `INSERT INTO sources (path, watch, output_dir, size, mtime, content_hash, state, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			ns.Path, ns.Watch, ns.OutputDir, ns.Size, mtimeNanos(ns.Mtime), ns.ContentHash, SourceActive, now).Scan(&id)
 		if isUniqueViolation(err) {
-			return fmt.Errorf("%s: %w", ns.Path, ErrSourceActive)
+			// Another node inserted the same file between the checks and
+			// the insert (PostgreSQL; SQLite's write lock rules this out).
+			return errLostInsertRace
 		}
 		if err != nil {
 			return fmt.Errorf("job store: adding source %s: %w", ns.Path, err)
@@ -94,10 +110,36 @@ func (s *Store) AddSource(ctx context.Context, ns NewSource) (Source, []Job, err
 		jobs, err = jobsOfSource(ctx, tx, id)
 		return err
 	})
+	if errors.Is(err, errLostInsertRace) {
+		// The transaction is aborted; ask again outside it which index the
+		// other node's insert filled.
+		if _, active, aerr := s.ActiveSource(ctx, ns.Path); aerr == nil && active {
+			return Source{}, nil, fmt.Errorf("%s: %w", ns.Path, ErrSourceActive)
+		}
+		return Source{}, nil, fmt.Errorf("%s: %w", ns.Path, ErrAlreadyTaken)
+	}
 	if err != nil {
 		return Source{}, nil, err
 	}
 	return src, jobs, nil
+}
+
+var errLostInsertRace = errors.New("another node took the file in at the same instant")
+
+// dropTaken reports whether this drop of a watch-folder file is already in
+// the store, in any state.
+func (s *Store) dropTaken(ctx context.Context, q querier, ns NewSource) (bool, error) {
+	if ns.Watch == "" || ns.ContentHash == "" {
+		return false, nil
+	}
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM sources
+		WHERE path = ? AND size = ? AND mtime = ? AND content_hash = ? AND watch <> ''`,
+		ns.Path, ns.Size, mtimeNanos(ns.Mtime), ns.ContentHash).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("job store: looking up %s: %w", ns.Path, err)
+	}
+	return n > 0, nil
 }
 
 func (ns NewSource) validate() error {
@@ -127,7 +169,7 @@ func (ns NewSource) validate() error {
 
 // ActiveSource returns the path's active source, if it has one.
 func (s *Store) ActiveSource(ctx context.Context, path string) (Source, bool, error) {
-	return activeSource(ctx, s.db, path)
+	return activeSource(ctx, s.conn, path)
 }
 
 func activeSource(ctx context.Context, q querier, path string) (Source, bool, error) {
@@ -145,7 +187,7 @@ func activeSource(ctx context.Context, q querier, path string) (Source, bool, er
 // after Cancel has cancelled a queued job, to learn whether the file must now
 // move to failed/.
 func (s *Store) Outcome(ctx context.Context, sourceID int64) (SourceOutcome, error) {
-	return outcome(ctx, s.db, sourceID)
+	return outcome(ctx, s.conn, sourceID)
 }
 
 func outcome(ctx context.Context, q querier, sourceID int64) (SourceOutcome, error) {
@@ -168,7 +210,17 @@ func outcome(ctx context.Context, q querier, sourceID int64) (SourceOutcome, err
 // settleSource closes the source once none of its jobs is unfinished, and
 // returns the outcome either way. It runs in the transaction that finished a
 // job, so exactly one caller sees Finished become true.
-func (s *Store) settleSource(ctx context.Context, tx *sql.Tx, sourceID int64) (SourceOutcome, error) {
+//
+// With PostgreSQL two nodes may finish a source's last two jobs at the same
+// instant; each transaction then counts before the other has committed, and
+// both would see one job left. Locking the source row first makes the second
+// wait for the first to commit, so its count sees both ends.
+func (s *Store) settleSource(ctx context.Context, tx querier, sourceID int64) (SourceOutcome, error) {
+	if s.postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM sources WHERE id = ? FOR UPDATE`, sourceID); err != nil {
+			return SourceOutcome{}, fmt.Errorf("job store: locking source %d: %w", sourceID, err)
+		}
+	}
 	var unfinished, notDone int
 	err := tx.QueryRowContext(ctx, `SELECT
 			COALESCE(SUM(CASE WHEN state IN ('queued', 'running') THEN 1 ELSE 0 END), 0),
@@ -210,7 +262,7 @@ func scanSource(row *sql.Row) (Source, error) {
 		mtime, created int64
 		finished       sql.NullInt64
 	)
-	err := row.Scan(&src.ID, &src.Path, &src.Watch, &src.OutputDir, &src.Size, &mtime, &src.State, &created, &finished)
+	err := row.Scan(&src.ID, &src.Path, &src.Watch, &src.OutputDir, &src.Size, &mtime, &src.ContentHash, &src.State, &created, &finished)
 	if err != nil {
 		return Source{}, err
 	}

@@ -1,11 +1,16 @@
 // Package store is the daemon's job store: every source file Kiln has taken in,
-// every job made from it, and where each job stands. The scheduler claims work
-// here, workers' progress lands here, and the API reads from here.
+// every job made from it, where each job stands and, in a fleet, which node
+// runs it. The scheduler claims work here, workers' progress lands here, and
+// the API reads from here.
 //
-// The embedded backend is SQLite through modernc.org/sqlite, which is pure Go,
-// so the daemon stays free of cgo. The schema and its versioned migrations are
-// kept to SQL that PostgreSQL also accepts, so that several appliances can later
-// share one PostgreSQL store with the same tables.
+// Two backends share one schema, one set of versioned migrations and one set
+// of queries (written with ? placeholders; rebind turns them into $n for
+// PostgreSQL):
+//   - SQLite through modernc.org/sqlite, pure Go, embedded: one appliance.
+//   - PostgreSQL through pgx: several appliances ("nodes") share one store.
+//     Claims take rows with FOR UPDATE SKIP LOCKED, each node keeps a lease
+//     alive with heartbeats, and the jobs of a node whose lease expired are
+//     re-queued for the others (ReapExpired).
 //
 // The package owns only the database. It must not touch the files it describes
 // (moving sources to done/ or failed/ is the daemon's work), start processes,
@@ -20,10 +25,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
 // DefaultAgingStep is how long a queued job waits before it is ranked one
@@ -31,9 +39,14 @@ import (
 const DefaultAgingStep = 10 * time.Minute
 
 // Store is the job store. Its methods are safe for concurrent use, also by
-// several processes sharing the same file: each write runs in a transaction
-// that takes SQLite's write lock up front.
+// several processes sharing the same file or the same PostgreSQL database:
+// each write runs in a transaction that takes SQLite's write lock up front, or
+// locks the PostgreSQL rows it decides on.
 type Store struct {
+	// Node names this appliance in a fleet: claims record it, and only its
+	// own jobs are re-queued by RequeueRunning. Open sets it to the host
+	// name; set it before the store is shared.
+	Node string
 	// Now is the clock used for every timestamp and for aging. Tests replace
 	// it; set it before the store is shared.
 	Now func() time.Time
@@ -42,8 +55,11 @@ type Store struct {
 	// priority jobs forever. Zero or negative turns aging off.
 	AgingStep time.Duration
 
-	db   *sql.DB
-	path string
+	db       *sql.DB
+	conn     querier // db, with placeholders rebound for the dialect
+	postgres bool
+	path     string // the SQLite file, or the PostgreSQL DSN without its password
+	host     string // this machine's host name, recorded in the node registry
 
 	// writeMu queues this process's writers. SQLite has one writer at a
 	// time anyway; waiting here is fair (Go's mutex hands over in order
@@ -74,19 +90,55 @@ func Open(path string) (*Store, error) {
 	// pool cannot deadlock.
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := &Store{Now: time.Now, AgingStep: DefaultAgingStep, db: db, path: abs}
-	// sql.Open connects lazily; ping so that a bad path or a file that is not
-	// a database fails here, with the path in the message.
-	if err := db.PingContext(context.Background()); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("job store %s: %w", abs, err)
+	return newStore(db, abs, "", false)
+}
+
+// OpenPostgres opens a PostgreSQL job store shared by a fleet, and brings the
+// schema up to date. dsn is a postgres:// or postgresql:// URL; errors name it
+// without its password.
+func OpenPostgres(dsn string) (*Store, error) {
+	shown := RedactDSN(dsn)
+	if !IsPostgresDSN(dsn) {
+		return nil, fmt.Errorf("job store %s: not a postgres:// or postgresql:// URL", shown)
 	}
-	if err := s.migrate(context.Background()); err != nil {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("job store %s: %w", shown, err)
+	}
+	// Each daemon holds a few connections: claims, progress, the API and
+	// the heartbeat. PostgreSQL's default max_connections (100) then
+	// serves a fleet of a dozen nodes.
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(4)
+	return newStore(db, shown, dsnPassword(dsn), true)
+}
+
+// newStore checks the connection and migrates. shown names the store in
+// errors; secret is the password, kept out of them.
+func newStore(db *sql.DB, shown, secret string, postgres bool) (*Store, error) {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	s := &Store{Node: host, host: host, Now: time.Now, AgingStep: DefaultAgingStep, db: db,
+		conn: rebinder{db, postgres}, postgres: postgres, path: shown}
+	// sql.Open connects lazily; ping so that a bad path, a file that is not
+	// a database or an unreachable server fails here, named.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("job store %s: %w", abs, err)
+		return nil, fmt.Errorf("job store %s: %w", shown, redactSecret(err, secret))
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("job store %s: %w", shown, err)
 	}
 	return s, nil
 }
+
+// Postgres reports whether the store is a shared PostgreSQL database.
+func (s *Store) Postgres() bool { return s.postgres }
 
 // dsn builds the modernc.org/sqlite connection string. The pragmas are set on
 // every new connection of the pool, not just the first:
@@ -112,7 +164,8 @@ func dsn(abs string) string {
 	return u.String() + "?" + q.Encode()
 }
 
-// Path is the absolute path of the database file.
+// Path is the absolute path of the database file, or the PostgreSQL DSN with
+// its password redacted.
 func (s *Store) Path() string { return s.path }
 
 // Close closes the database. Jobs still marked running stay so; the next Open
@@ -135,14 +188,22 @@ type querier interface {
 }
 
 // inTx runs fn in a read-write transaction and commits it if fn returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+//
+// PostgreSQL runs it at READ COMMITTED: the statements that decide something
+// lock their rows (FOR UPDATE, or an UPDATE with its condition re-checked),
+// so nodes never wait on one another for more than a row.
+func (s *Store) inTx(ctx context.Context, fn func(tx querier) error) error {
+	if !s.postgres {
+		// SQLite's one writer lock is what writeMu queues for; PostgreSQL
+		// locks rows.
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("job store: starting transaction: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(rebinder{tx, s.postgres}); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -178,9 +239,63 @@ func mtimeFromNanos(n int64) time.Time {
 }
 
 // isUniqueViolation reports whether err is SQLite's SQLITE_CONSTRAINT_UNIQUE
-// (2067). It is checked through an interface so the driver's types stay out of
-// this package's API.
+// (2067) or PostgreSQL's unique_violation (23505). It is checked through
+// interfaces so the drivers' types stay out of this package's API.
 func isUniqueViolation(err error) bool {
 	var coded interface{ Code() int }
-	return errors.As(err, &coded) && coded.Code() == 2067
+	if errors.As(err, &coded) && coded.Code() == 2067 {
+		return true
+	}
+	var pg interface{ SQLState() string }
+	return errors.As(err, &pg) && pg.SQLState() == "23505"
+}
+
+// rebinder runs queries written with SQLite's ? placeholders on either
+// backend: for PostgreSQL it numbers them $1, $2, … The queries of this
+// package hold no ? inside string literals, which rebind would not skip.
+type rebinder struct {
+	q interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	}
+	postgres bool
+}
+
+func (r rebinder) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return r.q.ExecContext(ctx, r.rebind(query), args...)
+}
+
+func (r rebinder) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return r.q.QueryContext(ctx, r.rebind(query), args...)
+}
+
+func (r rebinder) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return r.q.QueryRowContext(ctx, r.rebind(query), args...)
+}
+
+func (r rebinder) rebind(query string) string {
+	if !r.postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// forUpdate is the row-lock clause for a SELECT that decides a write: SQLite
+// has none and needs none (BEGIN IMMEDIATE already holds the write lock).
+func (s *Store) forUpdate(clause string) string {
+	if s.postgres {
+		return " " + clause
+	}
+	return ""
 }

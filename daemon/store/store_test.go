@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"kiln/daemon/store/pgtest"
 )
 
 // clock is a manual clock for Store.Now.
@@ -29,12 +32,41 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.Stop()
+	os.Exit(code)
+}
+
+// opener opens a fresh, empty store with a manual clock.
+type opener func(t testing.TB) (*Store, *clock)
+
+// forEachBackend runs a store test against SQLite and against PostgreSQL (a
+// fresh database on this test binary's private server).
+func forEachBackend(t *testing.T, test func(t *testing.T, open opener)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, openTest) })
+	t.Run("postgres", func(t *testing.T) { test(t, openPostgresTest) })
+}
+
 func openTest(t testing.TB) (*Store, *clock) {
 	t.Helper()
 	s, err := Open(filepath.Join(t.TempDir(), "state", "jobs.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return withTestClock(t, s)
+}
+
+func openPostgresTest(t testing.TB) (*Store, *clock) {
+	t.Helper()
+	s, err := OpenPostgres(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return withTestClock(t, s)
+}
+
+func withTestClock(t testing.TB, s *Store) (*Store, *clock) {
 	t.Cleanup(func() { s.Close() })
 	c := &clock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
 	s.Now = c.Now
@@ -191,8 +223,10 @@ func TestPriorityParse(t *testing.T) {
 	}
 }
 
-func TestAddSourceValidates(t *testing.T) {
-	s, _ := openTest(t)
+func TestAddSourceValidates(t *testing.T) { forEachBackend(t, testAddSourceValidates) }
+
+func testAddSourceValidates(t *testing.T, open opener) {
+	s, _ := open(t)
 	ctx := context.Background()
 	for name, ns := range map[string]NewSource{
 		"no path":           {Jobs: []NewJob{{Profile: "p"}}},
@@ -210,13 +244,54 @@ func TestAddSourceValidates(t *testing.T) {
 	}
 }
 
-func TestErrorsNameTheJob(t *testing.T) {
-	s, _ := openTest(t)
+func TestErrorsNameTheJob(t *testing.T) { forEachBackend(t, testErrorsNameTheJob) }
+
+func testErrorsNameTheJob(t *testing.T, open opener) {
+	s, _ := open(t)
 	_, err := s.Get(context.Background(), 42)
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get(42) = %v, want ErrNotFound", err)
 	}
 	if want := fmt.Sprintf("job %d: not found", 42); err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
+	}
+}
+
+// An appliance upgraded from before fleet mode: its SQLite file has schema
+// version 1 and perhaps a job left running. Open migrates it, and the job,
+// claimed by no recorded node, is this node's to re-queue.
+func TestMigrateFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := append([]string{`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`},
+		migrations[0].statements...)
+	stmts = append(stmts, `INSERT INTO schema_version VALUES (1, 0)`,
+		`INSERT INTO sources (path, output_dir, size, mtime, state, created_at) VALUES ('/in/a', '/out', 1, 1, 'active', 1)`,
+		`INSERT INTO jobs (source_id, profile, priority, state, attempts, created_at, queued_at, started_at)
+			VALUES (1, 'p', 0, 'running', 1, 1, 1, 2)`)
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, _ := schemaVersion(context.Background(), s.conn); v != len(migrations) {
+		t.Fatalf("schema version %d after Open, want %d", v, len(migrations))
+	}
+	n, err := s.RequeueRunning(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("RequeueRunning = %d, %v; want the job from before the upgrade", n, err)
+	}
+	if j := claim(t, s); j.Node != s.Node || j.Attempts != 2 {
+		t.Errorf("claimed %+v", j)
 	}
 }

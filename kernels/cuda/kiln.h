@@ -51,15 +51,26 @@ __device__ static inline kiln_dim3 kiln_make_dim3(unsigned int x, unsigned int y
 #define __device__
 #define __global__ static inline
 
+/*
+ * always_inline: a kernel is inlined into its launcher, which host.h may
+ * build once per instruction set; a kernel left out of line would be built
+ * for the baseline only.
+ */
 #define KILN_KERNEL(name, ...) \
-	static inline void name(kiln_dim3 blockIdx, kiln_dim3 threadIdx, \
+	static inline __attribute__((always_inline)) void name(kiln_dim3 blockIdx, kiln_dim3 threadIdx, \
 		kiln_dim3 blockDim, kiln_dim3 gridDim, __VA_ARGS__)
 
 /*
  * A host launch covers the block rows [y0, y1) of a gx*gy grid of bx*by
  * threads. Go splits the rows among goroutines, one cgo call each.
+ *
+ * Hot kernels also have a row-wise host version (see host.h) that computes
+ * the same samples with the per-row work hoisted and loops the compiler
+ * vectorises. ref makes such a launcher run the kernel thread by thread
+ * instead, as a device does: the emulated device always does, and the
+ * tests run each operation both ways and compare the outputs.
  */
-typedef struct { int gx, gy, bx, by, y0, y1; } kiln_launch;
+typedef struct { int gx, gy, bx, by, y0, y1, ref; } kiln_launch;
 
 /*
  * Threads run one after another in row-major pixel order. That is a valid

@@ -1,0 +1,73 @@
+package pipeline
+
+import (
+	"math"
+
+	"github.com/asticode/go-astiav"
+
+	"kiln/kernels"
+)
+
+// deviceImages is a kernel backend whose images live in a CUDA context that
+// libav can share: the GPU worker's (gpu.Backend). NVENC then takes the
+// kernels' output in GPU memory, copied on the device into frames of a
+// CUDA frames context, instead of downloading every picture for NVENC to
+// upload again. Declared here, where it is used, so that the pipeline does
+// not import gpu.
+type deviceImages interface {
+	// ContextHandle is the backend's CUcontext; 0 when it has none.
+	ContextHandle() uintptr
+	// CopyToDevice copies an image's three planes to device addresses with
+	// the given row pitches, and returns once the copy is done.
+	CopyToDevice(ptrs [3]uint64, pitches [3]int, src kernels.Image) error
+}
+
+// deviceImagesOf is b when its images are on a real CUDA device, else nil.
+func deviceImagesOf(b kernels.Backend) deviceImages {
+	d, ok := b.(deviceImages)
+	if !ok || d.ContextHandle() == 0 {
+		return nil
+	}
+	return d
+}
+
+// openNVENCOnDevice opens NVENC (plan hw) on a CUDA frames context of the
+// backend's own CUDA context, at the rendition's raster: its pictures are
+// then copied into it on the device (cudaFrames.frame).
+func openNVENCOnDevice(hw VideoPlan, globalHeader bool, dev deviceImages) (*encoder, error) {
+	var frames *cudaFrames
+	err := withLibavErrors(func() (err error) {
+		frames, err = newCUDAFrames(dev, hw.Width, hw.Height)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var e *encoder
+	err = withLibavErrors(func() (err error) {
+		e, err = openVideoEncoderWith(hw, globalHeader, frames.attach)
+		return err
+	})
+	if err != nil {
+		frames.close()
+		return nil, err
+	}
+	e.cuda = frames
+	return e, nil
+}
+
+// emitOnDevice hands the encoder one picture of the chain in GPU memory:
+// copied on the device into a frame of the encoder's pool, then stamped
+// and flagged as emitter stamps the host frames it downloads.
+func (v *videoPath) emitOnDevice(pic picture, emit func(*astiav.Frame) error, sar astiav.Rational, interlaced, tff bool) error {
+	f, err := v.cuda.frame(pic.img)
+	v.backend.Release(pic.img)
+	if err != nil {
+		return err
+	}
+	defer f.Free() // the encoder holds its own reference
+	f.SetPts(int64(math.Round(pic.t * v.plan.FrameRate.Float())))
+	f.SetSampleAspectRatio(sar)
+	setFrameFields(f, interlaced, tff)
+	return emit(f)
+}
