@@ -598,7 +598,7 @@ func (c *cli) printHardware(raw []byte) error {
 		fmt.Fprintf(tw, "nvenc %s\t%s\n", codec, capability(h.NVENC[codec]))
 	}
 	fmt.Fprintf(tw, "nvdec\t%s\n", capability(h.NVDEC))
-	fmt.Fprintf(tw, "nvenc sessions\t%d in use\n", h.NVENCSessions)
+	fmt.Fprintf(tw, "nvenc sessions\t%d in use of %d (%s)\n", h.NVENCSessions, h.NVENCSessionLimit, h.NVENCSessionLimitReason)
 	if len(h.GPUs) == 0 {
 		fmt.Fprintf(tw, "gpus\tnone\n")
 	}

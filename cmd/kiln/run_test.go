@@ -211,7 +211,7 @@ func TestTables(t *testing.T) {
 		"PROFILE", "mezz", "prores", "mov", "p1", "h264", "mp4", "8M", "normal")
 	wantContains(t, "watches", ok(t, socket, "watches"), "news", filepath.Join(root, "in"), "high", "5s")
 	wantContains(t, "hardware", ok(t, socket, "hardware"),
-		"backend", "cpu", "cuda", "no: GPU worker not configured", "nvenc h264", "gpus", "none")
+		"backend", "cpu", "cuda", "no: GPU worker not configured", "nvenc h264", "nvenc sessions  0 in use of 0 (", "gpus", "none")
 	wantContains(t, "reload", ok(t, socket, "reload"), "config reloaded from", "1 watch folders, 2 profiles")
 	host, _ := os.Hostname()
 	wantContains(t, "nodes", ok(t, socket, "nodes"), "NODE", "STATE", "LAST HEARTBEAT", host+" (this)", "  up  ", "cli-test")
