@@ -47,11 +47,25 @@ func (cpuBackend) NewImage(f Format) (Image, error) {
 // take, as it does any sync.Pool's.
 func (cpuBackend) Release(img Image) {
 	fr, ok := img.(*Frame)
-	if !ok || fr == nil || fr.Format.Validate() != nil {
+	if !ok || fr == nil || fr.Format.Validate() != nil || !ownLayout(fr) {
 		return
 	}
 	p, _ := framePools.LoadOrStore(fr.Format, new(sync.Pool))
 	p.(*sync.Pool).Put(fr)
+}
+
+// ownLayout is true for a frame laid out as NewFrame lays out its format:
+// planes of its own, not a FieldView or another sharing of memory, which
+// the pool must never hand out.
+func ownLayout(fr *Frame) bool {
+	for i := range fr.Planes {
+		p := &fr.Planes[i]
+		w, h := fr.Format.PlaneSize(i)
+		if p.Width != w || p.Height != h || p.Stride != rowStride(w, fr.Bytes()) || len(p.Data) != p.Stride*h {
+			return false
+		}
+	}
+	return true
 }
 
 // framePools holds released host frames, a sync.Pool per Format.

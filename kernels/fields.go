@@ -37,6 +37,29 @@ func FieldFormat(f Format) (Format, error) {
 	return f, nil
 }
 
+// FieldView returns one field of an interlaced host frame (parity 0: the top
+// field, even lines; 1: the bottom field) as a frame of FieldFormat(fr) that
+// shares fr's memory: its lines are every other line of fr. On the CPU
+// backend kernels read and write a field view as they would a field that
+// SeparateFields copied out, or that WeaveFields would copy back, without
+// either copy. A view is never given to Release: it owns no memory.
+func (fr *Frame) FieldView(parity int) (*Frame, error) {
+	ff, err := FieldFormat(fr.Format)
+	if err != nil {
+		return nil, err
+	}
+	if parity != 0 && parity != 1 {
+		return nil, fmt.Errorf("kernels: field parity %d is neither 0 (top) nor 1 (bottom)", parity)
+	}
+	v := &Frame{Format: ff}
+	for i := range fr.Planes {
+		p := &fr.Planes[i]
+		w, h := ff.PlaneSize(i)
+		v.Planes[i] = Plane{Width: w, Height: h, Stride: 2 * p.Stride, Data: p.Data[parity*p.Stride:]}
+	}
+	return v, nil
+}
+
 // InterlaceFilter is the vertical low-pass applied when interlacing.
 type InterlaceFilter int
 

@@ -73,6 +73,17 @@ KILN_HOT void kiln_host_interlace(kiln_launch l,
 				int v = (t0 * r0[x] + t1 * r1[x] + t2 * r2[x] + t3 * r3[x] + t4 * r4[x] + round) >> shift;
 				o[x] = (unsigned short)kiln_clamp(v, lo, hi);
 			}
+		} else if (narrow && t0 == 0 && t4 == 0) {
+			/* Three taps (the linear filter, or none): the outer rows weigh nothing. */
+			const unsigned char *r1 = r[1], *r2 = r[2], *r3 = r[3];
+			short s1 = (short)t1, s2 = (short)t2, s3 = (short)t3;
+			short sr = (short)round, slo = (short)lo, shi = (short)hi;
+			for (int x = 0; x < w; x++) {
+				short v = (short)(s1 * r1[x] + s2 * r2[x] + s3 * r3[x] + sr);
+				v = (short)(v >> shift);
+				v = v < slo ? slo : (v > shi ? shi : v);
+				out[x] = (unsigned char)v;
+			}
 		} else if (narrow) {
 			/* The sum fits 16 bits (checked above): 16-bit lanes, twice as many. */
 			const unsigned char *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3], *r4 = r[4];

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math/rand/v2"
 	"testing"
 )
 
@@ -169,4 +170,73 @@ func TestDeinterlaceAgainstBwdif(t *testing.T) {
 			t.Errorf("%v: kiln %.2f dB is more than 1 dB below bwdif %.2f dB", order, pk, pb)
 		}
 	}
+}
+
+// A field view is the field SeparateFields copies out, sample for sample, and
+// writing through the views of a frame is WeaveFields. The pool never takes a
+// view, which shares its frame's memory.
+func TestFieldView(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, f := range []Format{{720, 576, Chroma420, 8}, {66, 36, Chroma422, 10}, {33, 20, Chroma444, 16}} {
+		src := randomFrame(f, rng)
+		ff, err := FieldFormat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		top, bottom := NewFrame(ff), NewFrame(ff)
+		if err := CPU().SeparateFields(top, bottom, src); err != nil {
+			t.Fatal(err)
+		}
+		woven := NewFrame(f)
+		for parity, field := range []*Frame{top, bottom} {
+			v, err := src.FieldView(parity)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Format != ff {
+				t.Fatalf("%v: view is %v, want %v", f, v.Format, ff)
+			}
+			for i := 0; i < 3; i++ {
+				p := &field.Planes[i]
+				for y := 0; y < p.Height; y++ {
+					for x := 0; x < p.Width; x++ {
+						if v.At(i, x, y) != field.At(i, x, y) {
+							t.Fatalf("%v field %d plane %d (%d,%d): view %d, separated %d", f, parity, i, x, y, v.At(i, x, y), field.At(i, x, y))
+						}
+					}
+				}
+			}
+			w, err := woven.FieldView(parity)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.CopyFrom(field); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d := firstDifference([]*Frame{woven}, []*Frame{sameSamples(t, src)}); d != "" {
+			t.Fatalf("%v: writing both field views is not the frame: %s", f, d)
+		}
+		view, _ := src.FieldView(1)
+		CPU().Release(view)
+		for k := 0; k < 4; k++ {
+			if img, _ := CPU().NewImage(ff); img == Image(view) {
+				t.Fatalf("%v: the pool handed out a field view", f)
+			}
+		}
+	}
+	if _, err := NewFrame(Format{64, 6, Chroma420, 8}).FieldView(0); err == nil {
+		t.Fatal("a 4:2:0 frame of 6 lines has no two equal fields, yet got a view")
+	}
+}
+
+// sameSamples is a copy of f with zeroed row padding, as a frame written
+// sample by sample has.
+func sameSamples(t *testing.T, f *Frame) *Frame {
+	t.Helper()
+	c := NewFrame(f.Format)
+	if err := c.CopyFrom(f); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -122,11 +122,15 @@ func NewFrame(f Format) *Frame {
 	fr := &Frame{Format: f}
 	for i := range fr.Planes {
 		w, h := f.PlaneSize(i)
-		stride := (w*f.Bytes() + 63) &^ 63
+		stride := rowStride(w, f.Bytes())
 		fr.Planes[i] = Plane{Width: w, Height: h, Stride: stride, Data: make([]byte, stride*h)}
 	}
 	return fr
 }
+
+// rowStride is NewFrame's distance between rows: w samples of bytes each,
+// padded to 64 bytes.
+func rowStride(w, bytes int) int { return (w*bytes + 63) &^ 63 }
 
 // ImageFormat implements Image.
 func (fr *Frame) ImageFormat() Format { return fr.Format }

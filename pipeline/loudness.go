@@ -28,7 +28,7 @@ const silence = -70.0
 // a channel mapping applied first, so that the measurement hears what the
 // output will carry (dual mono, for instance).
 func measureLoudness(path string, streams []int, remix map[int]string) (map[int]Loudness, error) {
-	in, err := openInput(path)
+	in, err := openInputStreams(path, streams)
 	if err != nil {
 		return nil, err
 	}

@@ -106,11 +106,19 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 		}
 	}()
 
+	// Opening the source for the transcode (libav probes its streams once
+	// more) needs nothing from the loudness pass: it runs beside it.
+	opening := openInputAsync(spec.Source)
 	if err := planLoudness(spec.Source, &plan, report); err != nil {
+		opening.discard()
+		return report, err
+	}
+	in, err := opening.wait()
+	if err != nil {
 		return report, err
 	}
 	outPath := stage.File(plan.OutputName)
-	stats, err := transcode(ctx, b, plan, spec.Source, outPath, info.Duration, progress)
+	stats, err := transcode(ctx, b, plan, in, outPath, info.Duration, progress)
 	report.Warnings = append(report.Warnings, stats.Warnings...)
 	setCodecBackends(report, stats)
 	if err != nil {

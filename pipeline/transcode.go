@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,15 +33,12 @@ type transcodeStats struct {
 //
 // so that decoding, processing, encoding and writing overlap. Nothing flows
 // backwards, so the graph cannot deadlock; the first error cancels the rest.
-func transcode(parent context.Context, b kernels.Backend, plan Plan, srcPath, outPath string, duration float64, progress func(job.Progress)) (stats transcodeStats, err error) {
+//
+// transcode reads from in, the opened source, and closes it.
+func transcode(parent context.Context, b kernels.Backend, plan Plan, in *inputFile, outPath string, duration float64, progress func(job.Progress)) (stats transcodeStats, err error) {
+	defer in.Close()
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
-
-	in, err := openInput(srcPath)
-	if err != nil {
-		return stats, err
-	}
-	defer in.Close()
 
 	out, err := openOutput(outPath, plan.Muxer)
 	if err != nil {
@@ -183,7 +181,13 @@ type inputFile struct {
 	path string
 }
 
-func openInput(path string) (*inputFile, error) {
+func openInput(path string) (*inputFile, error) { return openInputStreams(path, nil) }
+
+// openInputStreams opens a file to read only the streams listed (every one
+// when only is nil): the others are discarded before libav probes the
+// streams, so it neither decodes them to find their parameters nor hands out
+// their packets. A loudness pass over an HD source then decodes no video.
+func openInputStreams(path string, only []int) (*inputFile, error) {
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
 		return nil, errors.New("allocating a libav format context failed")
@@ -195,12 +199,49 @@ func openInput(path string) (*inputFile, error) {
 		}
 		return nil, fmt.Errorf("opening source: %w", err)
 	}
+	if only != nil {
+		for _, s := range fc.Streams() {
+			if !slices.Contains(only, s.Index()) {
+				discardStream(s)
+			}
+		}
+	}
 	if err := fc.FindStreamInfo(nil); err != nil {
 		fc.CloseInput()
 		fc.Free()
 		return nil, inputErrorf(err, "cannot read stream information")
 	}
 	return &inputFile{fc: fc, path: path}, nil
+}
+
+// pendingInput is a source being opened on a goroutine of its own.
+type pendingInput struct {
+	done chan struct{}
+	in   *inputFile
+	err  error
+}
+
+// openInputAsync starts opening a source, so that the caller can do other
+// work meanwhile; wait returns the result.
+func openInputAsync(path string) *pendingInput {
+	p := &pendingInput{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.in, p.err = openInput(path)
+	}()
+	return p
+}
+
+func (p *pendingInput) wait() (*inputFile, error) {
+	<-p.done
+	return p.in, p.err
+}
+
+// discard waits for the opening and closes what it opened.
+func (p *pendingInput) discard() {
+	if in, err := p.wait(); err == nil {
+		in.Close()
+	}
 }
 
 func (in *inputFile) stream(index int) (*astiav.Stream, error) {

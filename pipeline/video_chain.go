@@ -190,6 +190,9 @@ func newFieldScaleStage(b kernels.Backend, in, out kernels.Format, params kernel
 }
 
 func (s *fieldScaleStage) push(p picture, emit func(picture) error) error {
+	if src, ok := p.img.(*kernels.Frame); ok && s.b.Name() == "cpu" {
+		return s.pushViews(p, src, emit)
+	}
 	imgs, err := newImages(s.b, s.inField, s.inField, s.outField, s.outField, s.out)
 	if err != nil {
 		return err
@@ -210,6 +213,36 @@ func (s *fieldScaleStage) push(p picture, emit func(picture) error) error {
 	for _, img := range []kernels.Image{p.img, top, bottom, sTop, sBottom} {
 		s.b.Release(img)
 	}
+	p.img = dst
+	return emit(p)
+}
+
+// pushViews is push on the CPU backend: each field is scaled straight from
+// the lines of the source frame into the lines of the new one (FieldView),
+// the same samples without the copies that separate and weave the fields.
+func (s *fieldScaleStage) pushViews(p picture, src *kernels.Frame, emit func(picture) error) error {
+	img, err := s.b.NewImage(s.out)
+	if err != nil {
+		return err
+	}
+	dst, ok := img.(*kernels.Frame)
+	if !ok {
+		return fmt.Errorf("the CPU backend made a %T, not a host frame", img)
+	}
+	for parity := 0; parity < 2; parity++ {
+		from, err := src.FieldView(parity)
+		if err != nil {
+			return err
+		}
+		to, err := dst.FieldView(parity)
+		if err != nil {
+			return err
+		}
+		if err := s.b.Scale(to, from, s.scaler); err != nil {
+			return err
+		}
+	}
+	s.b.Release(p.img)
 	p.img = dst
 	return emit(p)
 }

@@ -40,12 +40,12 @@ type videoPath struct {
 	// memory: pictures are copied there on the device, not downloaded.
 	cuda *cudaFrames
 
-	queue   chan picture  // decoded pictures, host frames, for the chain goroutine
-	done    chan struct{} // closed when the chain goroutine has returned
-	closed  bool          // queue is closed (stream path goroutine only)
-	ending  bool          // set before queue closes: flush the chain, the stream ended
-	errMu   sync.Mutex
-	chainEr error // the chain goroutine's first error
+	queue  chan picture  // decoded pictures, host frames, for the chain goroutine
+	done   chan struct{} // closed when the chain goroutine has returned
+	closed bool          // queue is closed (stream path goroutine only)
+	ending bool          // set before queue closes: flush the chain, the stream ended
+	errMu  sync.Mutex
+	failed error // the first error of the chain or the encoder goroutine
 }
 
 // queuedPictures is how many pictures may wait for the chain, and how many
@@ -228,15 +228,15 @@ func (v *videoPath) fail(err error) {
 	}
 	v.errMu.Lock()
 	defer v.errMu.Unlock()
-	if v.chainEr == nil {
-		v.chainEr = err
+	if v.failed == nil {
+		v.failed = err
 	}
 }
 
 func (v *videoPath) chainErr() error {
 	v.errMu.Lock()
 	defer v.errMu.Unlock()
-	return v.chainEr
+	return v.failed
 }
 
 // stop closes the queue and waits for the chain goroutine; the stream path
