@@ -1,15 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"kiln/daemon/store"
 )
@@ -45,23 +56,52 @@ func (h *harness) store(ctx context.Context) error {
 		{"1 producer, 1 claimer, concurrently", 1},
 		{fmt.Sprintf("1 producer, %d claimers, concurrently", storeClaimers), storeClaimers},
 	}
-	for i, sc := range scenarios {
-		if err := ctx.Err(); err != nil {
-			return err
+	measure := func(backend string, open func(i int) (*store.Store, error), serverCPU func() float64) error {
+		for i, sc := range scenarios {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			s, err := open(i)
+			if err != nil {
+				return err
+			}
+			r, err := storeScenario(ctx, s, sc.claimers, storeJobs, serverCPU)
+			s.Close()
+			if err != nil {
+				return fmt.Errorf("%s, %s: %w", backend, sc.name, err)
+			}
+			r.Name, r.Backend = sc.name, backend
+			fmt.Fprintf(h.log, "  %-10s %-44s %7.0f jobs/s  claim p50 %.2f ms  p99 %.2f ms  enqueue p50 %.2f ms  (CPU %.2f of wall, server %.2f; %.2f operations a commit)\n",
+				backend, r.Name, r.JobsPerSec, r.ClaimP50, r.ClaimP99, r.EnqueueP50, r.CPUPerWall, r.ServerCPUPerWall, r.OpsPerCommit)
+			res.Scenarios = append(res.Scenarios, r)
 		}
-		s, err := store.Open(filepath.Join(dir, fmt.Sprintf("jobs-%d.db", i)))
+		return nil
+	}
+	err = measure("SQLite", func(i int) (*store.Store, error) {
+		return store.Open(filepath.Join(dir, fmt.Sprintf("jobs-%d.db", i)))
+	}, nil)
+	if err != nil {
+		return err
+	}
+
+	pg, err := startPostgres(filepath.Join(dir, "postgres"))
+	if err != nil {
+		return fmt.Errorf("PostgreSQL: %w", err)
+	}
+	defer pg.stop()
+	if res.Postgres, err = pg.settings(); err != nil {
+		return fmt.Errorf("PostgreSQL: %w", err)
+	}
+	fmt.Fprintf(h.log, "  PostgreSQL on the same filesystem: %s\n", res.Postgres)
+	err = measure("PostgreSQL", func(i int) (*store.Store, error) {
+		dsn, err := pg.createDatabase(fmt.Sprintf("kiln_bench_%d", i))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		r, err := storeScenario(ctx, s, sc.claimers, storeJobs)
-		s.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
-		}
-		r.Name = sc.name
-		fmt.Fprintf(h.log, "  %-44s %7.0f jobs/s  claim p50 %.2f ms  p99 %.2f ms  (CPU %.2f of wall)\n",
-			r.Name, r.JobsPerSec, r.ClaimP50, r.ClaimP99, r.CPUPerWall)
-		res.Scenarios = append(res.Scenarios, r)
+		return store.OpenPostgres(dsn)
+	}, pg.cpu)
+	if err != nil {
+		return err
 	}
 	h.res.Store = res
 	return nil
@@ -70,12 +110,17 @@ func (h *harness) store(ctx context.Context) error {
 // storeScenario pushes jobs through enqueue (AddSource), Claim and Finish.
 // With claimers 0 one goroutine does all three in turn; otherwise one
 // producer enqueues while the claimers claim and finish, polling again
-// at once when the queue is empty.
-func storeScenario(ctx context.Context, s *store.Store, claimers, jobs int) (StoreScenario, error) {
+// at once when the queue is empty. serverCPU, if not nil, reads a database
+// server's CPU seconds, which the bench process's own do not include.
+func storeScenario(ctx context.Context, s *store.Store, claimers, jobs int, serverCPU func() float64) (StoreScenario, error) {
 	r := StoreScenario{Claimers: max(claimers, 1), Jobs: jobs}
+	// Only the producer enqueues, so enqueue latencies need no lock.
+	var enqueued []float64
 	add := func(i int) error {
+		t := time.Now()
 		_, _, err := s.AddSource(ctx, store.NewSource{Path: fmt.Sprintf("/srv/in/clip-%06d.mxf", i), OutputDir: "/srv/out",
 			Size: 1 << 30, Mtime: time.Now(), Jobs: []store.NewJob{{Profile: "pal", Priority: store.Normal}}})
+		enqueued = append(enqueued, float64(time.Since(t).Microseconds())/1000)
 		return err
 	}
 	var (
@@ -96,7 +141,11 @@ func storeScenario(ctx context.Context, s *store.Store, claimers, jobs int) (Sto
 		_, err = s.Finish(ctx, j.ID, store.Done, "", []byte(`{}`))
 		return true, err
 	}
-	c0 := processCPU()
+	c0, w0 := processCPU(), s.WriteStats()
+	var sc0 float64
+	if serverCPU != nil {
+		sc0 = serverCPU()
+	}
 	began := time.Now()
 	if claimers == 0 {
 		for i := 0; i < jobs; i++ {
@@ -149,9 +198,17 @@ func storeScenario(ctx context.Context, s *store.Store, claimers, jobs int) (Sto
 	r.Seconds = round3(wall)
 	r.JobsPerSec = float64(jobs) / wall
 	r.CPUPerWall = (processCPU() - c0) / wall
+	if serverCPU != nil {
+		r.ServerCPUPerWall = (serverCPU() - sc0) / wall
+	}
+	if w := s.WriteStats(); w.Transactions > w0.Transactions {
+		r.OpsPerCommit = float64(w.Ops-w0.Ops) / float64(w.Transactions-w0.Transactions)
+	}
 	r.EmptyClaims = int(empty.Load())
 	slices.Sort(latencies)
 	r.ClaimP50, r.ClaimP99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
+	slices.Sort(enqueued)
+	r.EnqueueP50 = percentile(enqueued, 0.50)
 	return r, nil
 }
 
@@ -200,4 +257,209 @@ func fsType(dir string) string {
 		return n
 	}
 	return fmt.Sprintf("0x%x", st.Type)
+}
+
+// pgBinDir is where Debian 12's postgresql-15 package puts initdb and postgres.
+const pgBinDir = "/usr/lib/postgresql/15/bin"
+
+// pgServer is a private PostgreSQL server for the store section. It is
+// started the way daemon/store/pgtest starts the tests' server (that package
+// is test support, and runs its server with fsync off for speed), but with
+// the durability a fleet's store must have: fsync, synchronous_commit and
+// full_page_writes keep their defaults, on, and settings checks they are.
+type pgServer struct {
+	dir  string
+	port int
+	cmd  *exec.Cmd
+	exit chan error
+}
+
+// startPostgres runs initdb in dir and starts a server on a free port of
+// 127.0.0.1. As root, initdb and postgres (which refuse root) run as the
+// postgres user the Debian package creates.
+func startPostgres(dir string) (*pgServer, error) {
+	for _, bin := range []string{"initdb", "postgres"} {
+		if _, err := os.Stat(filepath.Join(pgBinDir, bin)); err != nil {
+			return nil, fmt.Errorf("%s not found (%v): install the postgresql package (make setup does)", filepath.Join(pgBinDir, bin), err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return nil, fmt.Errorf("running as root, PostgreSQL must run as the postgres user (%v)", err)
+		}
+		uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+		gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("postgres user: %w", err)
+		}
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		if err := os.Chown(dir, int(uid), int(gid)); err != nil {
+			return nil, err
+		}
+	}
+	data := filepath.Join(dir, "data")
+	initdb := exec.Command(filepath.Join(pgBinDir, "initdb"), "-D", data, "-U", "postgres",
+		"--auth=trust", "--encoding=UTF8", "--locale=C")
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if out, err := initdb.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	p := &pgServer{dir: dir, port: port, exit: make(chan error, 1)}
+	p.cmd = exec.Command(filepath.Join(pgBinDir, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
+		"-c", "listen_addresses=127.0.0.1")
+	logFile, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	// The bench killed outright takes its server with it.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
+	started := make(chan error, 1)
+	go func() {
+		// The parent-death signal fires when the forking thread exits.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := p.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		p.exit <- p.cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("starting postgres: %w", err)
+	}
+	db, err := sql.Open("pgx", p.dsn("postgres"))
+	if err != nil {
+		p.stop()
+		return nil, err
+	}
+	defer db.Close()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err = db.Ping(); err == nil {
+			return p, nil
+		}
+		select {
+		case e := <-p.exit:
+			p.exit <- e
+			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+			p.stop()
+			return nil, fmt.Errorf("postgres exited at start (%v); its log:\n%s", e, log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, fmt.Errorf("postgres did not accept connections within 30 s: %v", err)
+		}
+	}
+}
+
+func (p *pgServer) dsn(db string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", p.port, db)
+}
+
+func (p *pgServer) createDatabase(name string) (string, error) {
+	db, err := sql.Open("pgx", p.dsn("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
+		return "", fmt.Errorf("creating database %s: %w", name, err)
+	}
+	return p.dsn(name), nil
+}
+
+// settings describes the server and refuses one that would not make a
+// commit durable: a figure measured so would not be the store's.
+func (p *pgServer) settings() (string, error) {
+	db, err := sql.Open("pgx", p.dsn("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	got := map[string]string{}
+	for _, name := range []string{"server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_sync_method"} {
+		var v string
+		if err := db.QueryRow(`SHOW ` + name).Scan(&v); err != nil {
+			return "", err
+		}
+		got[name] = v
+	}
+	for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+		if got[name] != "on" {
+			return "", fmt.Errorf("%s is %s; the store section measures a durable store", name, got[name])
+		}
+	}
+	return fmt.Sprintf("PostgreSQL %s, fsync=on, synchronous_commit=on, full_page_writes=on, wal_sync_method=%s",
+		got["server_version"], got["wal_sync_method"]), nil
+}
+
+// cpu is the CPU seconds of the postmaster and its children (the backends
+// serving the store's connections, the WAL writer, the checkpointer), read
+// from /proc while they run: they are not the bench process's children, so
+// getrusage never counts them.
+func (p *pgServer) cpu() float64 {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	root := p.cmd.Process.Pid
+	entries, _ := os.ReadDir("/proc")
+	tick := 100.0 // USER_HZ, 100 on every Linux port Kiln runs on
+	total := 0.0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name, which is in parentheses and may
+		// hold spaces: state ppid … utime (14th field) stime (15th).
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		if pid != root && ppid != root {
+			continue
+		}
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		total += (ut + st) / tick
+	}
+	return total
+}
+
+// stop shuts the server down fast (SIGINT: roll back and stop) and keeps its
+// folder, which the next run's scratch cleanup removes.
+func (p *pgServer) stop() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.exit:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exit
+	}
 }

@@ -120,19 +120,31 @@ type StoreResult struct {
 	FS        string          `json:"filesystem"`
 	FsyncP50  float64         `json:"fsync_p50_ms"`
 	FsyncP99  float64         `json:"fsync_p99_ms"`
+	Postgres  string          `json:"postgres,omitempty"` // server version and durability settings
 	Scenarios []StoreScenario `json:"scenarios"`
 }
 
 type StoreScenario struct {
-	Name        string  `json:"name"`
-	Claimers    int     `json:"claimers"`
-	Jobs        int     `json:"jobs"`
-	JobsPerSec  float64 `json:"jobs_per_second"`
-	ClaimP50    float64 `json:"claim_p50_ms"`
-	ClaimP99    float64 `json:"claim_p99_ms"`
+	Name       string  `json:"name"`
+	Backend    string  `json:"backend"` // SQLite | PostgreSQL
+	Claimers   int     `json:"claimers"`
+	Jobs       int     `json:"jobs"`
+	JobsPerSec float64 `json:"jobs_per_second"`
+	ClaimP50   float64 `json:"claim_p50_ms"`
+	ClaimP99   float64 `json:"claim_p99_ms"`
+	// EnqueueP50 is the median AddSource call: with one producer, jobs/s
+	// can be no more than 1000 over it.
+	EnqueueP50  float64 `json:"enqueue_p50_ms"`
 	EmptyClaims int     `json:"empty_claims"`
 	CPUPerWall  float64 `json:"cpu_per_wall"`
-	Seconds     float64 `json:"seconds"`
+	// ServerCPUPerWall is the PostgreSQL server's CPU over wall time (the
+	// bench process's own is CPUPerWall); 0 for SQLite, which runs in process.
+	ServerCPUPerWall float64 `json:"server_cpu_per_wall"`
+	// OpsPerCommit is how many write operations shared each SQLite
+	// transaction (group commit), claims that found nothing included; 0 for
+	// PostgreSQL.
+	OpsPerCommit float64 `json:"writes_per_commit"`
+	Seconds      float64 `json:"seconds"`
 }
 
 // MemoryResult is the daemon's idle footprint and each job type's peak.

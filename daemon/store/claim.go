@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -45,13 +43,18 @@ func (s *Store) ClaimWith(ctx context.Context, opt ClaimOptions) (Job, bool, err
 		job Job
 		ok  bool
 	)
-	err := s.inTx(ctx, func(tx querier) error {
+	claim := func(tx querier) error {
+		// One statement picks, checks the lease and claims, and returns the
+		// claimed job: with cached statements, a claim is one step of the
+		// VM, or one round trip to PostgreSQL, instead of four.
 		now := s.now()
-		if live, err := s.leaseLive(ctx, tx, now); err != nil || !live {
-			return err
-		}
-		where := `state = 'queued'`
-		var args []any
+		// This node may claim while its lease runs, or when it has no
+		// registry entry at all (a store used without heartbeats, as by
+		// tools and tests, has nobody to reap its jobs). A node whose lease
+		// expired claims nothing: the others already treat it as dead and
+		// would re-queue what it took.
+		where := `state = 'queued' AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = ? AND lease_until < ?)`
+		args := []any{now, s.Node, s.Node, now}
 		if len(opt.Defer) > 0 && opt.DeferFor > 0 {
 			where += ` AND NOT (queued_at > ? AND profile IN (?` + strings.Repeat(", ?", len(opt.Defer)-1) + `))`
 			args = append(args, now-opt.DeferFor.Nanoseconds())
@@ -66,32 +69,33 @@ func (s *Store) ClaimWith(ctx context.Context, opt ClaimOptions) (Job, bool, err
 			order = `priority - (? - queued_at) / ?, queued_at, id`
 			args = append(args, now, step)
 		}
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE `+where+` ORDER BY `+order+` LIMIT 1`+
-			s.forUpdate("FOR UPDATE SKIP LOCKED"), args...).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("job store: picking the next job: %w", err)
-		}
-		// The state condition keeps the update safe even if the row lock
-		// were ever weakened.
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1,
+		// The outer state condition keeps the update safe even if the row
+		// lock were ever weakened.
+		jobs, err := queryJobs(ctx, tx, `UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1,
 				progress = 0, fps = 0, worker_pid = 0, node = ?
-			WHERE id = ? AND state = 'queued'`, now, s.Node, id)
+			WHERE id = (SELECT id FROM jobs WHERE `+where+` ORDER BY `+order+` LIMIT 1`+s.forUpdate("FOR UPDATE SKIP LOCKED")+`)
+				AND state = 'queued'
+			RETURNING `+jobReturning, args...)
 		if err != nil {
-			return fmt.Errorf("job store: claiming job %d: %w", id, err)
+			return fmt.Errorf("job store: claiming the next job: %w", err)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("job store: claiming job %d: %w", id, err)
-		} else if n != 1 {
-			return fmt.Errorf("job store: job %d was claimed by someone else inside a locked transaction; is the database shared without locking?", id)
+		if len(jobs) == 1 {
+			job, ok = jobs[0], true
 		}
-		job, err = jobByID(ctx, tx, id)
-		ok = err == nil
-		return err
-	})
+		return nil
+	}
+	// A single statement is atomic by itself. On PostgreSQL it needs no
+	// transaction around it, which would cost two more round trips (BEGIN,
+	// COMMIT): the row it picks stays locked until it commits, so concurrent
+	// claims skip it. An empty poll is then one round trip too. SQLite's
+	// claims join the group commit like every writer; an empty one waits in
+	// its queue rather than spinning on the CPU the writers need.
+	var err error
+	if s.postgres {
+		err = claim(s.conn)
+	} else {
+		err = s.inTx(ctx, claim)
+	}
 	if err != nil {
 		return Job{}, false, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -170,4 +171,58 @@ func BenchmarkEnqueueClaimFinish(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+}
+
+// BenchmarkProducerAndClaimers is the bench's concurrent scenarios in
+// miniature: one goroutine enqueues while N claim and finish, polling again
+// at once when the queue is empty. With several writers at once, the group
+// commit shares their fsyncs.
+func BenchmarkProducerAndClaimers(b *testing.B) {
+	for _, claimers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("claimers=%d", claimers), func(b *testing.B) {
+			s, _ := openTest(b)
+			s.Now = time.Now
+			ctx := context.Background()
+			var (
+				done atomic.Int64
+				wg   sync.WaitGroup
+				errs = make(chan error, claimers+1)
+			)
+			b.ResetTimer()
+			wg.Add(1 + claimers)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < b.N; i++ {
+					if _, _, err := s.AddSource(ctx, NewSource{Path: fmt.Sprintf("/in/%d.mxf", i), OutputDir: "/out",
+						Jobs: []NewJob{{Profile: "pal"}}}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+			for c := 0; c < claimers; c++ {
+				go func() {
+					defer wg.Done()
+					for done.Load() < int64(b.N) && len(errs) == 0 {
+						j, ok, err := s.Claim(ctx)
+						if err == nil && ok {
+							_, err = s.Finish(ctx, j.ID, Done, "", []byte(`{}`))
+							done.Add(1)
+						}
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+			b.ReportMetric(float64(s.group.ops.Load())/float64(max(s.group.batches.Load(), 1)), "ops/commit")
+		})
+	}
 }

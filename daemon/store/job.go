@@ -54,6 +54,15 @@ const jobSelect = `SELECT j.id, j.source_id, j.profile, j.priority, j.state, j.a
 		j.node, s.path, s.watch, s.output_dir
 	FROM jobs j JOIN sources s ON s.id = j.source_id`
 
+// jobReturning is jobSelect's column list for a RETURNING clause of an
+// INSERT or UPDATE of jobs, which cannot join: the source's columns come from
+// subqueries on its primary key instead.
+const jobReturning = `id, source_id, profile, priority, state, attempts, reason,
+		created_at, queued_at, started_at, finished_at, progress, fps, report, worker_pid, node,
+		(SELECT path FROM sources WHERE sources.id = jobs.source_id),
+		(SELECT watch FROM sources WHERE sources.id = jobs.source_id),
+		(SELECT output_dir FROM sources WHERE sources.id = jobs.source_id)`
+
 // Get returns one job, or an error wrapping ErrNotFound.
 func (s *Store) Get(ctx context.Context, id int64) (Job, error) {
 	return jobByID(ctx, s.conn, id)

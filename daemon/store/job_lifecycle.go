@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 )
@@ -27,27 +28,28 @@ func (s *Store) SetWorkerPID(ctx context.Context, id int64, pid int) error {
 }
 
 // updateRunning runs one update of a job this node runs; the query's last
-// condition is the node.
+// condition is the node. On SQLite it joins the group commit like every
+// writer; on PostgreSQL one statement needs no transaction of its own.
 func (s *Store) updateRunning(ctx context.Context, id int64, query string, args ...any) error {
-	if !s.postgres {
-		s.writeMu.Lock()
-	}
-	res, err := s.conn.ExecContext(ctx, query, args...)
-	if !s.postgres {
-		s.writeMu.Unlock()
-	}
-	if err != nil {
-		return fmt.Errorf("job store: updating job %d: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("job store: updating job %d: %w", id, err)
-	} else if n == 0 {
-		if j, err := jobByID(ctx, s.conn, id); err == nil && j.State == Running && j.Node != s.Node {
-			return fmt.Errorf("job %d runs on node %s now: %w", id, j.Node, ErrClaimLost)
+	update := func(q querier) error {
+		res, err := q.ExecContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("job store: updating job %d: %w", id, err)
 		}
-		return checkState(ctx, s.conn, id, ErrNotRunning)
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("job store: updating job %d: %w", id, err)
+		} else if n == 0 {
+			if j, err := jobByID(ctx, q, id); err == nil && j.State == Running && j.Node != s.Node {
+				return fmt.Errorf("job %d runs on node %s now: %w", id, j.Node, ErrClaimLost)
+			}
+			return checkState(ctx, q, id, ErrNotRunning)
+		}
+		return nil
 	}
-	return nil
+	if s.postgres {
+		return update(s.conn)
+	}
+	return s.inTx(ctx, update)
 }
 
 // Finish ends a job as done, failed or cancelled, with a reason a person can
@@ -107,22 +109,18 @@ func (s *Store) finish(ctx context.Context, tx querier, id int64, claim *Job, st
 		cond = `state = 'running' AND node = ? AND attempts = ?`
 		args = append(args, claim.Node, claim.Attempts)
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, reason = ?, report = ?, finished_at = ?, fps = 0,
+	// RETURNING saves reading the source back in a second statement.
+	var sourceID int64
+	err := tx.QueryRowContext(ctx, `UPDATE jobs SET state = ?, reason = ?, report = ?, finished_at = ?, fps = 0,
 			progress = `+progress+`
-		WHERE id = ? AND `+cond, args...)
-	if err != nil {
-		return SourceOutcome{}, fmt.Errorf("job store: finishing job %d: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return SourceOutcome{}, fmt.Errorf("job store: finishing job %d: %w", id, err)
-	} else if n == 0 {
+		WHERE id = ? AND `+cond+` RETURNING source_id`, args...).Scan(&sourceID)
+	if errors.Is(err, sql.ErrNoRows) {
 		if claim != nil {
 			return SourceOutcome{}, lostClaim(ctx, tx, *claim)
 		}
 		return SourceOutcome{}, checkState(ctx, tx, id, ErrFinished)
 	}
-	var sourceID int64
-	if err := tx.QueryRowContext(ctx, `SELECT source_id FROM jobs WHERE id = ?`, id).Scan(&sourceID); err != nil {
+	if err != nil {
 		return SourceOutcome{}, fmt.Errorf("job store: finishing job %d: %w", id, err)
 	}
 	return s.settleSource(ctx, tx, sourceID)
@@ -185,17 +183,17 @@ func lostClaim(ctx context.Context, q querier, claim Job) error {
 // expires (ReapExpired). Jobs claimed before nodes were recorded (node ”)
 // count as this node's. Like every requeue, it leaves the attempt counted.
 func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
-	if !s.postgres {
-		s.writeMu.Lock()
-		defer s.writeMu.Unlock()
-	}
-	res, err := s.conn.ExecContext(ctx, `UPDATE jobs SET state = 'queued', started_at = NULL, progress = 0, fps = 0,
-			worker_pid = 0, node = '', reason = 'requeued: kilnd stopped while the job was running'
-		WHERE state = 'running' AND (node = ? OR node = '')`, s.Node)
-	if err != nil {
-		return 0, fmt.Errorf("job store: requeueing interrupted jobs: %w", err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := s.inTx(ctx, func(tx querier) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued', started_at = NULL, progress = 0, fps = 0,
+				worker_pid = 0, node = '', reason = 'requeued: kilnd stopped while the job was running'
+			WHERE state = 'running' AND (node = ? OR node = '')`, s.Node)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("job store: requeueing interrupted jobs: %w", err)
 	}

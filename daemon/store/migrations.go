@@ -128,7 +128,7 @@ func (s *Store) lockSchema(ctx context.Context, tx querier) error {
 
 // migrate creates schema_version if needed and applies the missing steps.
 func (s *Store) migrate(ctx context.Context) error {
-	err := s.inTx(ctx, func(tx querier) error {
+	err := s.inTxMode(ctx, true, func(tx querier) error {
 		if err := s.lockSchema(ctx, tx); err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	latest := migrations[len(migrations)-1].version
 	for _, m := range migrations {
-		err := s.inTx(ctx, func(tx querier) error {
+		err := s.inTxMode(ctx, true, func(tx querier) error {
 			// Read the version inside the locked transaction, so that two
 			// processes opening a fresh store cannot both apply a step.
 			if err := s.lockSchema(ctx, tx); err != nil {

@@ -119,21 +119,6 @@ func (s *Store) Nodes(ctx context.Context) ([]Node, error) {
 	return nodes, nil
 }
 
-// leaseLive reports whether this node may claim: its lease runs, or it has
-// no registry entry at all (a store used without heartbeats, as by tools and
-// tests, has nobody to reap its jobs).
-func (s *Store) leaseLive(ctx context.Context, q querier, now int64) (bool, error) {
-	var until int64
-	err := q.QueryRowContext(ctx, `SELECT lease_until FROM nodes WHERE name = ?`, s.Node).Scan(&until)
-	if errors.Is(err, sql.ErrNoRows) {
-		return true, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("job store: reading the lease of node %s: %w", s.Node, err)
-	}
-	return until >= now, nil
-}
-
 // Reaped is a job ReapExpired put back in the queue.
 type Reaped struct {
 	ID   int64
@@ -227,8 +212,13 @@ func (s *Store) RunningElsewhere(ctx context.Context, id int64) (bool, error) {
 // already re-queued, and the registry then shows it down without waiting for
 // the lease to run out.
 func (s *Store) Leave(ctx context.Context) error {
-	_, err := s.conn.ExecContext(ctx, `UPDATE nodes SET lease_until = ?, running = 0, running_gpu = 0
-		WHERE name = ? AND host = ?`, s.now()-1, s.Node, s.host)
+	// Through inTx, so that on SQLite it queues with this process's other
+	// writers instead of meeting their shared transaction in the busy handler.
+	err := s.inTx(ctx, func(tx querier) error {
+		_, err := tx.ExecContext(ctx, `UPDATE nodes SET lease_until = ?, running = 0, running_gpu = 0
+			WHERE name = ? AND host = ?`, s.now()-1, s.Node, s.host)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("job store: node %s leaving: %w", s.Node, err)
 	}

@@ -85,11 +85,12 @@ func (s *Store) AddSource(ctx context.Context, ns NewSource) (Source, []Job, err
 		} else if taken {
 			return fmt.Errorf("%s: %w", ns.Path, ErrAlreadyTaken)
 		}
+		// RETURNING hands back the rows as stored, so nothing is read back.
 		now := s.now()
-		var id int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO sources (path, watch, output_dir, size, mtime, content_hash, state, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			ns.Path, ns.Watch, ns.OutputDir, ns.Size, mtimeNanos(ns.Mtime), ns.ContentHash, SourceActive, now).Scan(&id)
+		var err error
+		src, err = scanSource(tx.QueryRowContext(ctx, `INSERT INTO sources (path, watch, output_dir, size, mtime, content_hash, state, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+sourceColumns,
+			ns.Path, ns.Watch, ns.OutputDir, ns.Size, mtimeNanos(ns.Mtime), ns.ContentHash, SourceActive, now))
 		if isUniqueViolation(err) {
 			// Another node inserted the same file between the checks and
 			// the insert (PostgreSQL; SQLite's write lock rules this out).
@@ -98,17 +99,19 @@ func (s *Store) AddSource(ctx context.Context, ns NewSource) (Source, []Job, err
 		if err != nil {
 			return fmt.Errorf("job store: adding source %s: %w", ns.Path, err)
 		}
+		jobs = make([]Job, 0, len(ns.Jobs))
 		for _, nj := range ns.Jobs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (source_id, profile, priority, state, created_at, queued_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, id, nj.Profile, int(nj.Priority), Queued, now, now); err != nil {
+			added, err := queryJobs(ctx, tx, `INSERT INTO jobs (source_id, profile, priority, state, created_at, queued_at)
+				VALUES (?, ?, ?, ?, ?, ?) RETURNING `+jobReturning, src.ID, nj.Profile, int(nj.Priority), Queued, now, now)
+			if err == nil && len(added) != 1 {
+				err = fmt.Errorf("the insert returned %d rows", len(added))
+			}
+			if err != nil {
 				return fmt.Errorf("job store: adding %s job for %s: %w", nj.Profile, ns.Path, err)
 			}
+			jobs = append(jobs, added[0])
 		}
-		if src, err = sourceByID(ctx, tx, id); err != nil {
-			return err
-		}
-		jobs, err = jobsOfSource(ctx, tx, id)
-		return err
+		return nil
 	})
 	if errors.Is(err, errLostInsertRace) {
 		// The transaction is aborted; ask again outside it which index the
@@ -173,7 +176,10 @@ func (s *Store) ActiveSource(ctx context.Context, path string) (Source, bool, er
 }
 
 func activeSource(ctx context.Context, q querier, path string) (Source, bool, error) {
-	src, err := scanSource(q.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE path = ? AND state = ?`, path, SourceActive))
+	// 'active' is written out, not bound: SQLite's planner reads a bound
+	// value to prove a partial index usable (sources_one_active_per_path),
+	// and then re-prepares the statement on every new binding.
+	src, err := scanSource(q.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE path = ? AND state = 'active'`, path))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Source{}, false, nil
 	}
@@ -221,26 +227,16 @@ func (s *Store) settleSource(ctx context.Context, tx querier, sourceID int64) (S
 			return SourceOutcome{}, fmt.Errorf("job store: locking source %d: %w", sourceID, err)
 		}
 	}
-	var unfinished, notDone int
-	err := tx.QueryRowContext(ctx, `SELECT
-			COALESCE(SUM(CASE WHEN state IN ('queued', 'running') THEN 1 ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN state <> 'done' THEN 1 ELSE 0 END), 0)
-		FROM jobs WHERE source_id = ?`, sourceID).Scan(&unfinished, &notDone)
-	if err != nil {
-		return SourceOutcome{}, fmt.Errorf("job store: counting jobs of source %d: %w", sourceID, err)
-	}
-	if unfinished == 0 {
-		// Anything short of every job done fails the source, cancelled jobs
-		// included: the file goes to failed/ so that a person looks at it,
-		// rather than to done/ with outputs missing.
-		state := SourceDone
-		if notDone > 0 {
-			state = SourceFailed
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sources SET state = ?, finished_at = ? WHERE id = ? AND state = ?`,
-			state, s.now(), sourceID, SourceActive); err != nil {
-			return SourceOutcome{}, fmt.Errorf("job store: closing source %d: %w", sourceID, err)
-		}
+	// One statement counts and closes. Anything short of every job done
+	// fails the source, cancelled jobs included: the file goes to failed/ so
+	// that a person looks at it, rather than to done/ with outputs missing.
+	if _, err := tx.ExecContext(ctx, `UPDATE sources
+		SET state = CASE WHEN EXISTS (SELECT 1 FROM jobs WHERE source_id = ? AND state <> 'done') THEN ? ELSE ? END,
+			finished_at = ?
+		WHERE id = ? AND state = 'active'
+			AND NOT EXISTS (SELECT 1 FROM jobs WHERE source_id = ? AND state IN ('queued', 'running'))`,
+		sourceID, SourceFailed, SourceDone, s.now(), sourceID, sourceID); err != nil {
+		return SourceOutcome{}, fmt.Errorf("job store: closing source %d: %w", sourceID, err)
 	}
 	return outcome(ctx, tx, sourceID)
 }

@@ -27,7 +27,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -56,17 +55,13 @@ type Store struct {
 	AgingStep time.Duration
 
 	db       *sql.DB
-	conn     querier // db, with placeholders rebound for the dialect
+	conn     querier // db, through prepared statements, placeholders rebound for the dialect
+	stmts    stmtCache
+	group    groupCommit // SQLite's writers, one transaction and one fsync per batch
 	postgres bool
 	path     string // the SQLite file, or the PostgreSQL DSN without its password
 	host     string // this machine's host name, recorded in the node registry
 
-	// writeMu queues this process's writers. SQLite has one writer at a
-	// time anyway; waiting here is fair (Go's mutex hands over in order
-	// under contention), where SQLite's busy handler sleeps and retries and
-	// can starve one claimer past any timeout on a loaded machine. Other
-	// processes (a second tool on the same file) still meet busy_timeout.
-	writeMu sync.Mutex
 }
 
 // Open opens the job store at path, creating the file and its folder if they
@@ -121,7 +116,9 @@ func newStore(db *sql.DB, shown, secret string, postgres bool) (*Store, error) {
 		host = "localhost"
 	}
 	s := &Store{Node: host, host: host, Now: time.Now, AgingStep: DefaultAgingStep, db: db,
-		conn: rebinder{db, postgres}, postgres: postgres, path: shown}
+		postgres: postgres, path: shown}
+	s.conn = stmtQuerier{s: s}
+	s.group.s = s
 	// sql.Open connects lazily; ping so that a bad path, a file that is not
 	// a database or an unreachable server fails here, named.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -146,7 +143,7 @@ func (s *Store) Postgres() bool { return s.postgres }
 //   - synchronous=FULL makes a committed state change survive a power cut,
 //     which matters more to an appliance than write throughput;
 //   - busy_timeout makes a writer wait for another process's lock instead
-//     of failing (writers of this process queue on writeMu);
+//     of failing (writers of this process queue in the group commit);
 //   - foreign_keys keeps a job from pointing at a source that does not exist.
 //
 // _txlock=immediate makes every read-write transaction start with BEGIN
@@ -171,6 +168,7 @@ func (s *Store) Path() string { return s.path }
 // Close closes the database. Jobs still marked running stay so; the next Open
 // is followed by RequeueRunning.
 func (s *Store) Close() error {
+	s.stmts.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("closing job store %s: %w", s.path, err)
 	}
@@ -187,23 +185,35 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// inTx runs fn in a read-write transaction and commits it if fn returns nil.
+// inTx runs fn in a read-write transaction and returns once that transaction
+// has committed (durably: synchronous=FULL on SQLite, synchronous_commit on
+// PostgreSQL), or with fn's error and nothing of fn's changed.
 //
-// PostgreSQL runs it at READ COMMITTED: the statements that decide something
-// lock their rows (FOR UPDATE, or an UPDATE with its condition re-checked),
-// so nodes never wait on one another for more than a row.
+// SQLite runs fn through the group commit (group_commit.go): fn may share its
+// transaction with other writers of this process, each in its own savepoint.
+// fn must therefore do nothing but database work on tx, and must not keep
+// state between calls that a rollback of its savepoint would leave wrong.
+//
+// PostgreSQL runs it at READ COMMITTED, one transaction per call: the
+// statements that decide something lock their rows (FOR UPDATE, or an UPDATE
+// with its condition re-checked), so nodes never wait on one another for more
+// than a row, and the server already shares WAL flushes between concurrent
+// commits.
 func (s *Store) inTx(ctx context.Context, fn func(tx querier) error) error {
+	return s.inTxMode(ctx, false, fn)
+}
+
+// inTxMode is inTx; plain runs fn's statements unprepared, for migrations
+// whose statements run once.
+func (s *Store) inTxMode(ctx context.Context, plain bool, fn func(tx querier) error) error {
 	if !s.postgres {
-		// SQLite's one writer lock is what writeMu queues for; PostgreSQL
-		// locks rows.
-		s.writeMu.Lock()
-		defer s.writeMu.Unlock()
+		return s.group.do(ctx, plain, fn)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("job store: starting transaction: %w", err)
 	}
-	if err := fn(rebinder{tx, s.postgres}); err != nil {
+	if err := fn(s.txQuerier(tx, plain)); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -250,32 +260,10 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pg) && pg.SQLState() == "23505"
 }
 
-// rebinder runs queries written with SQLite's ? placeholders on either
-// backend: for PostgreSQL it numbers them $1, $2, … The queries of this
-// package hold no ? inside string literals, which rebind would not skip.
-type rebinder struct {
-	q interface {
-		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	}
-	postgres bool
-}
-
-func (r rebinder) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return r.q.ExecContext(ctx, r.rebind(query), args...)
-}
-
-func (r rebinder) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return r.q.QueryContext(ctx, r.rebind(query), args...)
-}
-
-func (r rebinder) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return r.q.QueryRowContext(ctx, r.rebind(query), args...)
-}
-
-func (r rebinder) rebind(query string) string {
-	if !r.postgres || !strings.Contains(query, "?") {
+// rebind numbers the ? placeholders $1, $2, … for PostgreSQL. The queries of
+// this package hold no ? inside string literals, which rebind would not skip.
+func (s *Store) rebind(query string) string {
+	if !s.postgres || !strings.Contains(query, "?") {
 		return query
 	}
 	var b strings.Builder
