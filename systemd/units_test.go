@@ -23,7 +23,7 @@ import (
 func fakeBin(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, p := range []string{"kilnd", "kiln"} {
+	for _, p := range []string{"kilnd", "kiln-worker", "kiln"} {
 		if err := os.WriteFile(filepath.Join(dir, p), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -118,6 +118,7 @@ func TestInstallScript(t *testing.T) {
 	out := install(t, dest, bin) // PREFIX defaults to /usr/local
 	for path, mode := range map[string]os.FileMode{
 		"usr/local/bin/kilnd":                        0o755,
+		"usr/local/bin/kiln-worker":                  0o755,
 		"usr/local/bin/kiln":                         0o755,
 		"usr/local/lib/systemd/system/kilnd.service": 0o644,
 		"usr/local/lib/systemd/system/kilnd.socket":  0o644,
