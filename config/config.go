@@ -8,8 +8,9 @@
 package config
 
 import (
-	"net/url"
 	"time"
+
+	"kiln/dsn"
 )
 
 // Config is the whole, validated configuration. Treat it as immutable: a reload
@@ -80,15 +81,7 @@ func (d Daemon) StoreRedacted() string {
 	if d.Store == "" {
 		return ""
 	}
-	u, err := url.Parse(d.Store)
-	if err != nil {
-		return "(a store URL that does not parse)"
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
+	return dsn.Redact(d.Store)
 }
 
 // Watch is one [[watch]] table: an inbox, where its outputs go, and which

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"kiln/dsn"
 )
 
 // checker applies defaults and validates a decoded Config. It knows which keys
@@ -194,8 +196,7 @@ func (c *checker) daemon(d *Daemon) {
 // fleet checks the keys that let several appliances share one job store.
 func (t tableCheck) fleet(d *Daemon) {
 	if t.usable("store") && d.Store != "" {
-		lower := strings.ToLower(d.Store)
-		if !strings.HasPrefix(lower, "postgres://") && !strings.HasPrefix(lower, "postgresql://") {
+		if !dsn.IsPostgres(d.Store) {
 			// The value is not repeated: it may hold a password.
 			t.errorf("store", "store is not a postgres:// or postgresql:// URL; leave it out for the embedded SQLite store in state_dir")
 		} else if _, err := url.Parse(d.Store); err != nil {

@@ -31,6 +31,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+
+	kilndsn "kiln/dsn"
 )
 
 // DefaultAgingStep is how long a queued job waits before it is ranked one
@@ -92,8 +94,8 @@ func Open(path string) (*Store, error) {
 // schema up to date. dsn is a postgres:// or postgresql:// URL; errors name it
 // without its password.
 func OpenPostgres(dsn string) (*Store, error) {
-	shown := RedactDSN(dsn)
-	if !IsPostgresDSN(dsn) {
+	shown := kilndsn.Redact(dsn)
+	if !kilndsn.IsPostgres(dsn) {
 		return nil, fmt.Errorf("job store %s: not a postgres:// or postgresql:// URL", shown)
 	}
 	db, err := sql.Open("pgx", dsn)
