@@ -4,14 +4,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +18,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"kiln/daemon/store"
+	"kiln/daemon/store/pgserver"
 )
 
 // storeJobs is how many jobs each scenario pushes through the store.
@@ -84,17 +80,18 @@ func (h *harness) store(ctx context.Context) error {
 		return err
 	}
 
-	pg, err := startPostgres(filepath.Join(dir, "postgres"))
+	srv, err := pgserver.Start(filepath.Join(dir, "postgres"), pgserver.Options{Durable: true})
 	if err != nil {
 		return fmt.Errorf("PostgreSQL: %w", err)
 	}
-	defer pg.stop()
+	defer srv.Stop()
+	pg := pgServer{srv}
 	if res.Postgres, err = pg.settings(); err != nil {
 		return fmt.Errorf("PostgreSQL: %w", err)
 	}
 	fmt.Fprintf(h.log, "  PostgreSQL on the same filesystem: %s\n", res.Postgres)
 	err = measure("PostgreSQL", func(i int) (*store.Store, error) {
-		dsn, err := pg.createDatabase(fmt.Sprintf("kiln_bench_%d", i))
+		dsn, err := pg.CreateDatabase(fmt.Sprintf("kiln_bench_%d", i))
 		if err != nil {
 			return nil, err
 		}
@@ -259,133 +256,15 @@ func fsType(dir string) string {
 	return fmt.Sprintf("0x%x", st.Type)
 }
 
-// pgBinDir is where Debian 12's postgresql-15 package puts initdb and postgres.
-const pgBinDir = "/usr/lib/postgresql/15/bin"
-
-// pgServer is a private PostgreSQL server for the store section. It is
-// started the way daemon/store/pgtest starts the tests' server (that package
-// is test support, and runs its server with fsync off for speed), but with
+// pgServer is a private PostgreSQL server for the store section, run with
 // the durability a fleet's store must have: fsync, synchronous_commit and
 // full_page_writes keep their defaults, on, and settings checks they are.
-type pgServer struct {
-	dir  string
-	port int
-	cmd  *exec.Cmd
-	exit chan error
-}
-
-// startPostgres runs initdb in dir and starts a server on a free port of
-// 127.0.0.1. As root, initdb and postgres (which refuse root) run as the
-// postgres user the Debian package creates.
-func startPostgres(dir string) (*pgServer, error) {
-	for _, bin := range []string{"initdb", "postgres"} {
-		if _, err := os.Stat(filepath.Join(pgBinDir, bin)); err != nil {
-			return nil, fmt.Errorf("%s not found (%v): install the postgresql package (make setup does)", filepath.Join(pgBinDir, bin), err)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, fmt.Errorf("running as root, PostgreSQL must run as the postgres user (%v)", err)
-		}
-		uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-		gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("postgres user: %w", err)
-		}
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, int(uid), int(gid)); err != nil {
-			return nil, err
-		}
-	}
-	data := filepath.Join(dir, "data")
-	initdb := exec.Command(filepath.Join(pgBinDir, "initdb"), "-D", data, "-U", "postgres",
-		"--auth=trust", "--encoding=UTF8", "--locale=C")
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	if out, err := initdb.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	p := &pgServer{dir: dir, port: port, exit: make(chan error, 1)}
-	p.cmd = exec.Command(filepath.Join(pgBinDir, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
-		"-c", "listen_addresses=127.0.0.1")
-	logFile, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close()
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	// The bench killed outright takes its server with it.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
-	started := make(chan error, 1)
-	go func() {
-		// The parent-death signal fires when the forking thread exits.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := p.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.exit <- p.cmd.Wait()
-	}()
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("starting postgres: %w", err)
-	}
-	db, err := sql.Open("pgx", p.dsn("postgres"))
-	if err != nil {
-		p.stop()
-		return nil, err
-	}
-	defer db.Close()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if err = db.Ping(); err == nil {
-			return p, nil
-		}
-		select {
-		case e := <-p.exit:
-			p.exit <- e
-			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			p.stop()
-			return nil, fmt.Errorf("postgres exited at start (%v); its log:\n%s", e, log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, fmt.Errorf("postgres did not accept connections within 30 s: %v", err)
-		}
-	}
-}
-
-func (p *pgServer) dsn(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", p.port, db)
-}
-
-func (p *pgServer) createDatabase(name string) (string, error) {
-	db, err := sql.Open("pgx", p.dsn("postgres"))
-	if err != nil {
-		return "", err
-	}
-	defer db.Close()
-	if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
-		return "", fmt.Errorf("creating database %s: %w", name, err)
-	}
-	return p.dsn(name), nil
-}
+type pgServer struct{ *pgserver.Server }
 
 // settings describes the server and refuses one that would not make a
 // commit durable: a figure measured so would not be the store's.
-func (p *pgServer) settings() (string, error) {
-	db, err := sql.Open("pgx", p.dsn("postgres"))
+func (p pgServer) settings() (string, error) {
+	db, err := sql.Open("pgx", p.DSN("postgres"))
 	if err != nil {
 		return "", err
 	}
@@ -411,11 +290,11 @@ func (p *pgServer) settings() (string, error) {
 // serving the store's connections, the WAL writer, the checkpointer), read
 // from /proc while they run: they are not the bench process's children, so
 // getrusage never counts them.
-func (p *pgServer) cpu() float64 {
-	if p.cmd == nil || p.cmd.Process == nil {
+func (p pgServer) cpu() float64 {
+	root := p.Pid()
+	if root == 0 {
 		return 0
 	}
-	root := p.cmd.Process.Pid
 	entries, _ := os.ReadDir("/proc")
 	tick := 100.0 // USER_HZ, 100 on every Linux port Kiln runs on
 	total := 0.0
@@ -447,19 +326,4 @@ func (p *pgServer) cpu() float64 {
 		total += (ut + st) / tick
 	}
 	return total
-}
-
-// stop shuts the server down fast (SIGINT: roll back and stop) and keeps its
-// folder, which the next run's scratch cleanup removes.
-func (p *pgServer) stop() {
-	if p.cmd == nil || p.cmd.Process == nil {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.exit:
-	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.exit
-	}
 }
