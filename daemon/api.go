@@ -466,6 +466,20 @@ func (a *apiServer) metrics(w http.ResponseWriter, r *http.Request) {
 	for _, wt := range cfg.Watches {
 		watches = append(watches, wt.Name)
 	}
+	nodes, err := a.d.store.Nodes(r.Context())
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "store", err.Error())
+		return
+	}
+	up, down := 0, 0
+	now := a.d.store.Now()
+	for _, n := range nodes {
+		if n.Up(now) {
+			up++
+		} else {
+			down++
+		}
+	}
 	body := a.d.metrics.write(scrape{
 		version:       a.d.Version,
 		started:       a.d.started,
@@ -473,6 +487,8 @@ func (a *apiServer) metrics(w http.ResponseWriter, r *http.Request) {
 		runningFPS:    a.d.runningFPS(),
 		nvencSessions: a.d.nvencSessions(),
 		watches:       watches,
+		nodesUp:       up,
+		nodesDown:     down,
 	})
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.WriteHeader(http.StatusOK)

@@ -58,6 +58,9 @@ type Daemon struct {
 	// heartbeatsPaused stops keepLease, for tests of a node that the fleet
 	// must take for dead while it still runs.
 	heartbeatsPaused atomic.Bool
+	// claimOutage and heartbeatOutage keep a job store that stays
+	// unreachable from logging a line on every attempt.
+	claimOutage, heartbeatOutage outageLog
 
 	mu        sync.Mutex
 	running   map[int64]*workerProcess

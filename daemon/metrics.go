@@ -30,6 +30,8 @@ type metrics struct {
 	filesTaken  map[string]float64 // by watch
 	reloads     map[string]float64 // by result: ok, rejected
 	lastReload  float64            // 1 when the last reload was taken
+	storeErrors map[string]float64 // by operation: claim, heartbeat
+	reaped      float64            // jobs this node re-queued from dead nodes
 }
 
 var (
@@ -51,6 +53,7 @@ func newMetrics() *metrics {
 		filesTaken:  map[string]float64{},
 		reloads:     map[string]float64{"ok": 0, "rejected": 0},
 		lastReload:  1,
+		storeErrors: map[string]float64{"claim": 0, "heartbeat": 0},
 	}
 	for _, o := range runOutcomes {
 		m.runTime[o] = newHistogram(runTimeBuckets)
@@ -106,6 +109,21 @@ func (m *metrics) fileTaken(watch string) {
 	m.filesTaken[watch]++
 }
 
+// storeFailed counts a job store operation that failed (claim, heartbeat):
+// in a fleet, the sign that PostgreSQL is unreachable.
+func (m *metrics) storeFailed(op string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.storeErrors[op]++
+}
+
+// leaseExpired counts a job this node re-queued because its node died.
+func (m *metrics) leaseExpired() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reaped++
+}
+
 func (m *metrics) reloaded(ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -126,6 +144,8 @@ type scrape struct {
 	runningFPS    map[string]float64 // by backend
 	nvencSessions int
 	watches       []string // configured now, listed even with no events yet
+	nodesUp       int      // the fleet's nodes with a live lease (this one among them)
+	nodesDown     int
 }
 
 // write renders the metrics in the Prometheus text format, version 0.0.4.
@@ -162,6 +182,16 @@ func (m *metrics) write(s scrape) []byte {
 	}
 	w.family("kiln_nvenc_sessions_in_use", "gauge", "NVENC encoder sessions held by running jobs.")
 	w.sample("kiln_nvenc_sessions_in_use", nil, float64(s.nvencSessions))
+
+	w.family("kiln_nodes", "gauge", "Nodes in the job store's registry, by whether their lease is live; 1 up on a single appliance.")
+	w.sample("kiln_nodes", labels{"state", "up"}, float64(s.nodesUp))
+	w.sample("kiln_nodes", labels{"state", "down"}, float64(s.nodesDown))
+	w.family("kiln_store_errors_total", "counter", "Job store operations that failed, by operation: a fleet's PostgreSQL unreachable, a disk error.")
+	for _, op := range sortedKeys(m.storeErrors) {
+		w.sample("kiln_store_errors_total", labels{"operation", op}, m.storeErrors[op])
+	}
+	w.family("kiln_lease_expired_requeues_total", "counter", "Jobs this node re-queued because the node running them stopped renewing its lease.")
+	w.sample("kiln_lease_expired_requeues_total", nil, m.reaped)
 
 	w.family("kiln_worker_crashes_total", "counter", "Workers that ended without a result (signal or exit status).")
 	w.sample("kiln_worker_crashes_total", nil, m.crashes)

@@ -136,11 +136,15 @@ func TestMetricsExposition(t *testing.T) {
 	m.watchEvent(`odd "name"\with`)
 	m.fileTaken("news")
 	m.reloaded(false)
+	m.storeFailed("claim")
+	m.storeFailed("claim")
+	m.leaseExpired()
 	text := string(m.write(scrape{
 		version: "v1.2", started: time.Unix(1700000000, 500_000_000),
 		jobs:       map[store.State]int{store.Queued: 3, store.Running: 1},
 		runningFPS: map[string]float64{"cpu": 48.5},
 		watches:    []string{"news", "idle"},
+		nodesUp:    2, nodesDown: 1,
 	}))
 	s, problems := checkExposition(text)
 	for _, p := range problems {
@@ -151,6 +155,11 @@ func TestMetricsExposition(t *testing.T) {
 		`kiln_build_info{version="v1.2"}`:                            1,
 		`process_start_time_seconds`:                                 1700000000.5,
 		`kiln_jobs{state="queued"}`:                                  3,
+		`kiln_nodes{state="up"}`:                                     2,
+		`kiln_nodes{state="down"}`:                                   1,
+		`kiln_store_errors_total{operation="claim"}`:                 2,
+		`kiln_store_errors_total{operation="heartbeat"}`:             0,
+		`kiln_lease_expired_requeues_total`:                          1,
 		`kiln_jobs{state="done"}`:                                    0,
 		`kiln_job_queue_wait_seconds_bucket{le="5"}`:                 1,
 		`kiln_job_queue_wait_seconds_bucket{le="60"}`:                1,

@@ -106,10 +106,12 @@ func (d *Daemon) keepLease(ctx context.Context) {
 		}
 		if err := d.heartbeat(ctx); err != nil {
 			if ctx.Err() == nil {
-				d.Logger.Error("node heartbeat", "node", d.store.Node, "err", err)
+				d.metrics.storeFailed("heartbeat")
+				d.heartbeatOutage.fail(d.Logger.With("node", d.store.Node), "node heartbeat", time.Now(), err)
 			}
 			continue
 		}
+		d.heartbeatOutage.ok(d.Logger.With("node", d.store.Node), "node heartbeat", time.Now())
 		d.reap(ctx)
 		d.stopLostClaims(ctx)
 		d.readRegistry(ctx)
@@ -128,6 +130,7 @@ func (d *Daemon) reap(ctx context.Context) {
 	}
 	for _, r := range reaped {
 		d.Logger.Warn("job re-queued: its node's lease expired", "job", r.ID, "node", r.Node)
+		d.metrics.leaseExpired()
 	}
 	if len(reaped) > 0 {
 		d.poke()

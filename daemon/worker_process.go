@@ -64,9 +64,13 @@ func (d *Daemon) schedule(ctx context.Context) {
 		}
 		j, ok, err := d.store.ClaimWith(ctx, d.gpuDeferral(d.cfg.Load(), gpuFree))
 		if err != nil {
-			d.Logger.Error("claiming a job", "err", err)
+			if ctx.Err() == nil {
+				d.metrics.storeFailed("claim")
+				d.claimOutage.fail(d.Logger, "claiming a job", time.Now(), err)
+			}
 			return
 		}
+		d.claimOutage.ok(d.Logger, "claiming a job", time.Now())
 		if !ok {
 			return
 		}
