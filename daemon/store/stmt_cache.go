@@ -21,6 +21,10 @@ type stmtCache struct {
 	m       map[string]*sql.Stmt
 	pending map[string]bool // being prepared in the background
 	closed  bool
+	// preparing counts the background prepares, so that close can wait for
+	// them: one still holding a connection after Close would close it (and
+	// SQLite would remove its WAL files) after the caller moved on.
+	preparing sync.WaitGroup
 }
 
 // get returns the statement for query, or nil when it is not prepared yet.
@@ -43,11 +47,13 @@ func (c *stmtCache) get(db *sql.DB, query, text string) *sql.Stmt {
 		c.m = map[string]*sql.Stmt{}
 	}
 	c.pending[query] = true
+	c.preparing.Add(1)
 	go c.prepare(db, query, text)
 	return nil
 }
 
 func (c *stmtCache) prepare(db *sql.DB, query, text string) {
+	defer c.preparing.Done()
 	st, err := db.PrepareContext(context.Background(), text)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -64,11 +70,15 @@ func (c *stmtCache) prepare(db *sql.DB, query, text string) {
 	c.m[query] = st
 }
 
-// close closes the statements; later gets return nil.
+// close closes the statements, once the background prepares have ended;
+// later gets return nil.
 func (c *stmtCache) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
+	c.mu.Unlock()
+	c.preparing.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for q, st := range c.m {
 		st.Close()
 		delete(c.m, q)
