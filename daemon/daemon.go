@@ -60,7 +60,7 @@ type Daemon struct {
 	heartbeatsPaused atomic.Bool
 	// claimOutage and heartbeatOutage keep a job store that stays
 	// unreachable from logging a line on every attempt.
-	claimOutage, heartbeatOutage outageLog
+	claimOutage, heartbeatOutage, recordOutage outageLog
 
 	mu        sync.Mutex
 	running   map[int64]*workerProcess

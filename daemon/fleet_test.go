@@ -2,9 +2,11 @@ package daemon
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -384,4 +386,67 @@ func TestFleetStartKeepsOtherNodesStaging(t *testing.T) {
 	// Only node-2 can stop node-2's worker.
 	status, body := n1.call("POST", fmt.Sprintf("/v1/jobs/%d/cancel", theirs.ID), "")
 	wantAPIError(t, "cancelling another node's job", status, body, 409, "running_elsewhere")
+}
+
+// A job that ends while the store cannot be reached is recorded once it can
+// be again: the worker's result and its published outputs are not thrown
+// away, and the job does not run a second time.
+func TestFleetJobEndDuringStoreOutageIsRecordedLater(t *testing.T) {
+	f := newFleet(t, "30s") // the outage is far shorter than a lease
+	// The worker waits for the gate file, so the job ends exactly when
+	// the test says: after the store has gone away.
+	gate := filepath.Join(t.TempDir(), "gate")
+	worker := append([]string{"/bin/sh", "-c", `while [ ! -e "$0" ]; do sleep 0.05; done; exec "$@"`, gate},
+		daemontest.WorkerCmd()...)
+	a := f.start("node-a", worker)
+	f.drop("late.mxf")
+	var j api.Job
+	waitFor(t, 20*time.Second, "the job to start", func() bool {
+		var jobs []api.Job
+		a.getJSON("/v1/jobs?state=running", &jobs)
+		if len(jobs) == 1 {
+			j = jobs[0]
+		}
+		return len(jobs) == 1
+	})
+
+	// The outage: the database refuses connections and drops those open.
+	u, err := url.Parse(f.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbName := strings.TrimPrefix(u.Path, "/")
+	u.Path = "/postgres"
+	admin, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`ALTER DATABASE ` + dbName + ` ALLOW_CONNECTIONS false`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, dbName); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "node-a to fail to record the job's end", func() bool {
+		return len(a.logs.records("recording a job's end")) > 0
+	})
+	if _, err := admin.Exec(`ALTER DATABASE ` + dbName + ` ALLOW_CONNECTIONS true`); err != nil {
+		t.Fatal(err)
+	}
+
+	done := a.waitState(j.ID, "done", 30*time.Second)
+	if done.Attempts != 1 || done.Node != "node-a" {
+		t.Errorf("job done on %q at attempt %d; want node-a, attempt 1 (no re-run)", done.Node, done.Attempts)
+	}
+	waitFor(t, 10*time.Second, "the file in done/", func() bool { return len(f.filed("done")) == 1 })
+	if got := a.logs.records("recording a job's end works again"); len(got) != 1 {
+		t.Errorf("%d records of the store coming back, want 1", len(got))
+	}
+	if out, err := os.ReadDir(filepath.Join(f.shared, "out", "late", "p1")); err != nil || len(out) == 0 {
+		t.Errorf("no outputs published: %v", err)
+	}
 }

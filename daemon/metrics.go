@@ -30,7 +30,7 @@ type metrics struct {
 	filesTaken  map[string]float64 // by watch
 	reloads     map[string]float64 // by result: ok, rejected
 	lastReload  float64            // 1 when the last reload was taken
-	storeErrors map[string]float64 // by operation: claim, heartbeat
+	storeErrors map[string]float64 // by operation: claim, heartbeat, finish
 	reaped      float64            // jobs this node re-queued from dead nodes
 }
 
@@ -53,7 +53,7 @@ func newMetrics() *metrics {
 		filesTaken:  map[string]float64{},
 		reloads:     map[string]float64{"ok": 0, "rejected": 0},
 		lastReload:  1,
-		storeErrors: map[string]float64{"claim": 0, "heartbeat": 0},
+		storeErrors: map[string]float64{"claim": 0, "heartbeat": 0, "finish": 0},
 	}
 	for _, o := range runOutcomes {
 		m.runTime[o] = newHistogram(runTimeBuckets)

@@ -22,7 +22,7 @@ import (
 // the job to another node, whose result counts instead. Exactly one node sees
 // a source's last job end, and that node files the source.
 func (d *Daemon) file(j store.Job, state store.State, reason string, report []byte) {
-	outcome, err := d.store.FinishClaim(context.Background(), j, state, reason, report)
+	outcome, err := d.recordEnd(j, state, reason, report)
 	if errors.Is(err, store.ErrClaimLost) {
 		d.Logger.Warn("job result discarded: another node took the job over", "job", j.ID, "err", err)
 		return
@@ -38,6 +38,54 @@ func (d *Daemon) file(j store.Job, state store.State, reason string, report []by
 	if err := fileSource(outcome); err != nil {
 		d.Logger.Error("moving source out of the inbox", "source", outcome.Source.Path, "err", err)
 	}
+}
+
+// recordEndRetryMax is the longest wait between attempts to record a job's
+// end while the job store cannot be reached.
+const recordEndRetryMax = 30 * time.Second
+
+// recordEnd records j's end in the store. While the store cannot be reached
+// (a fleet's PostgreSQL down, a disk error) it tries again, waiting 1 s,
+// then twice as long each time up to recordEndRetryMax, until the change is
+// recorded, the store refuses it for good (the claim is lost, the job is
+// gone or finished), or the daemon has stopped: the worker's result and its
+// published outputs are real, and dropping the record would make the job
+// run again. A daemon that stops meanwhile leaves the job running in the
+// store; its next start re-queues it.
+func (d *Daemon) recordEnd(j store.Job, state store.State, reason string, report []byte) (store.SourceOutcome, error) {
+	const what = "recording a job's end"
+	log := d.Logger.With("job", j.ID)
+	wait := time.Second
+	for {
+		outcome, err := d.store.FinishClaim(context.Background(), j, state, reason, report)
+		if err == nil {
+			d.recordOutage.ok(log, what, time.Now())
+			return outcome, nil
+		}
+		if !storeUnavailable(err) {
+			return outcome, err
+		}
+		d.metrics.storeFailed("finish")
+		d.recordOutage.fail(log, what, time.Now(), err)
+		select {
+		case <-d.stopped:
+			return outcome, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, recordEndRetryMax)
+	}
+}
+
+// storeUnavailable tells a store that could not be reached or could not
+// write (worth trying again) from one that answered and refused the change.
+func storeUnavailable(err error) bool {
+	for _, refusal := range []error{store.ErrClaimLost, store.ErrNotFound, store.ErrFinished,
+		store.ErrNotRunning, store.ErrNotQueued, store.ErrInvalid} {
+		if errors.Is(err, refusal) {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrorFile is the content of <inbox>/failed/S.error.json.

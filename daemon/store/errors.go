@@ -24,6 +24,9 @@ var (
 	// lease expired and the job was re-queued, and perhaps claimed by
 	// another node. The worker's result no longer counts.
 	ErrClaimLost = errors.New("this node's claim on the job has ended")
+	// ErrInvalid: the change itself is malformed (a state a job cannot end
+	// in, a report that is not JSON); asking again cannot help.
+	ErrInvalid = errors.New("invalid change")
 	// ErrNodeNameTaken: another live node, on another host, already
 	// registered under this node name.
 	ErrNodeNameTaken = errors.New("node name is in use by another live node")

@@ -80,10 +80,10 @@ func (s *Store) Finish(ctx context.Context, id int64, state State, reason string
 // another node owns the job now, and its result is the one that counts.
 func (s *Store) FinishClaim(ctx context.Context, j Job, state State, reason string, report []byte) (SourceOutcome, error) {
 	if !state.Finished() {
-		return SourceOutcome{}, fmt.Errorf("job store: finishing job %d as %q: use done, failed or cancelled", j.ID, state)
+		return SourceOutcome{}, fmt.Errorf("job store: finishing job %d as %q: use done, failed or cancelled: %w", j.ID, state, ErrInvalid)
 	}
 	if report != nil && !json.Valid(report) {
-		return SourceOutcome{}, fmt.Errorf("job store: finishing job %d: its report is not valid JSON", j.ID)
+		return SourceOutcome{}, fmt.Errorf("job store: finishing job %d: its report is not valid JSON: %w", j.ID, ErrInvalid)
 	}
 	var out SourceOutcome
 	err := s.inTx(ctx, func(tx querier) error {
