@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -72,13 +73,24 @@ func workers() []int {
 	return pids
 }
 
+// slowClip is a source long enough (1080i, 24 s) that a kill lands mid-job:
+// the PAL chain runs it at several times real time, so 8 s were once done
+// before a test could see the job under way. It is made once per test
+// binary and shared (drop copies it).
 func slowClip(t *testing.T) string {
-	// Long enough (1080i, 8 s) that a kill lands mid-job.
-	return ffmpeg(t, filepath.Join(t.TempDir(), "crash.ts"),
+	slowClipOnce.Lock()
+	defer slowClipOnce.Unlock()
+	path := filepath.Join(filepath.Dir(kilndBin), "slow.ts")
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	return ffmpeg(t, path,
 		"-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=50", "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000",
-		"-t", "8", "-vf", "tinterlace=mode=interleave_top,setfield=tff", "-c:v", "libx264", "-preset", "ultrafast",
+		"-t", "24", "-vf", "tinterlace=mode=interleave_top,setfield=tff", "-c:v", "libx264", "-preset", "ultrafast",
 		"-flags", "+ildct+ilme", "-x264-params", "tff=1", "-c:a", "aac", "-f", "mpegts")
 }
+
+var slowClipOnce sync.Mutex
 
 // TestDaemonKilledMidJob kills kilnd with SIGKILL while a job runs: the
 // worker dies with it, nothing partial is visible, and after a restart the
