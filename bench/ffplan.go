@@ -2,8 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"kiln/pipeline"
@@ -123,7 +124,7 @@ func ffmpegEncodeArgs(plan pipeline.Plan, src, out string, gains []string) ([]st
 	}
 	v := plan.Video
 	args := []string{"-i", src, "-map", fmt.Sprintf("0:%d", v.Input), "-vf", vf, "-c:v", v.Encoder}
-	for _, k := range sortedKeys(v.Options) {
+	for _, k := range slices.Sorted(maps.Keys(v.Options)) {
 		// A stream specifier on every option: a bare -b would set the
 		// audio bit rate too.
 		args = append(args, "-"+k+":v", v.Options[k])
@@ -142,7 +143,7 @@ func ffmpegEncodeArgs(plan pipeline.Plan, src, out string, gains []string) ([]st
 		}
 	}
 	args = append(args, "-f", plan.Muxer)
-	for _, k := range sortedKeys(plan.MuxOptions) {
+	for _, k := range slices.Sorted(maps.Keys(plan.MuxOptions)) {
 		val := plan.MuxOptions[k]
 		switch k {
 		case "mpegts_service_name":
@@ -226,13 +227,4 @@ func parity(o sdi.FieldOrder) string {
 		return "bff"
 	}
 	return "tff"
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

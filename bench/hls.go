@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -141,7 +142,7 @@ func ffmpegABRArgs(plan pipeline.Plan, src, dir string) ([]string, error) {
 	for i, r := range a.Rungs {
 		v := r.Video
 		args = append(args, "-map", fmt.Sprintf("[v%d]", i), fmt.Sprintf("-c:v:%d", i), v.Encoder)
-		for _, k := range sortedKeys(v.Options) {
+		for _, k := range slices.Sorted(maps.Keys(v.Options)) {
 			args = append(args, fmt.Sprintf("-%s:v:%d", k, i), v.Options[k])
 		}
 		if v.ColorPrimaries != "" {

@@ -2,10 +2,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -47,7 +47,7 @@ func (sc scope) key(p keyPath) string {
 func (d *decoder) decodeConfig(raw map[string]any, cfg *Config) {
 	rv := reflect.ValueOf(cfg).Elem()
 	fields := tomlFields(rv.Type())
-	for _, key := range sortedKeys(raw) {
+	for _, key := range slices.Sorted(maps.Keys(raw)) {
 		path := keyPath{key}
 		f, ok := fields[key]
 		if !ok {
@@ -104,7 +104,7 @@ func (d *decoder) profiles(val any, cfg *Config, path keyPath) {
 		return
 	}
 	cfg.Profiles = make(map[string]*Profile, len(m))
-	for _, name := range sortedKeys(m) {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
 		p := path.with(name)
 		pm, ok := m[name].(map[string]any)
 		if !ok {
@@ -121,7 +121,7 @@ func (d *decoder) profiles(val any, cfg *Config, path keyPath) {
 // table decodes the keys of one TOML table into the struct rv.
 func (d *decoder) table(raw map[string]any, rv reflect.Value, path keyPath, sc scope) {
 	fields := tomlFields(rv.Type())
-	for _, key := range sortedKeys(raw) {
+	for _, key := range slices.Sorted(maps.Keys(raw)) {
 		f, ok := fields[key]
 		if !ok {
 			d.unknown(path, key, rv.Type())
@@ -293,15 +293,6 @@ func asSlice(val any) ([]any, bool) {
 		out[i] = rv.Index(i).Interface()
 	}
 	return out, true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // describe names a decoded TOML value for a message: `string "8X"`, `integer 5`.

@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -59,7 +61,7 @@ func (c *Config) Effective() []byte {
 		w.str("incomplete_timeout", wt.IncompleteTimeout.String())
 	}
 
-	for _, name := range sortedKeys(c.Profiles) {
+	for _, name := range slices.Sorted(maps.Keys(c.Profiles)) {
 		p := c.Profiles[name]
 		w.line("")
 		w.line("[profile." + tomlKey(name) + "]")

@@ -1,5 +1,10 @@
 package config
 
+import (
+	"maps"
+	"slices"
+)
+
 // Profile returns the named profile.
 func (c *Config) Profile(name string) (*Profile, bool) {
 	p, ok := c.Profiles[name]
@@ -17,4 +22,4 @@ func (c *Config) Watch(name string) (*Watch, bool) {
 }
 
 // ProfileNames lists the profiles in name order, for listings and messages.
-func (c *Config) ProfileNames() []string { return sortedKeys(c.Profiles) }
+func (c *Config) ProfileNames() []string { return slices.Sorted(maps.Keys(c.Profiles)) }

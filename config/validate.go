@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"path/filepath"
@@ -26,7 +27,7 @@ type checker struct {
 
 func (c *checker) config(cfg *Config) {
 	c.daemon(&cfg.Daemon)
-	names := sortedKeys(cfg.Profiles)
+	names := slices.Sorted(maps.Keys(cfg.Profiles))
 	for _, name := range names {
 		c.profile(cfg.Profiles[name], keyPath{"profile", name})
 	}

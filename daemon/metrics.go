@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"bytes"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -167,7 +169,7 @@ func (m *metrics) write(s scrape) []byte {
 	w.family("kiln_job_queue_wait_seconds", "histogram", "Time from a job's queueing to its start.")
 	w.histogram("kiln_job_queue_wait_seconds", nil, m.queueWait)
 	w.family("kiln_job_run_seconds", "histogram", "Time a worker ran, by how its run ended.")
-	for _, o := range sortedKeys(m.runTime) {
+	for _, o := range slices.Sorted(maps.Keys(m.runTime)) {
 		w.histogram("kiln_job_run_seconds", labels{"outcome", o}, m.runTime[o])
 	}
 
@@ -187,7 +189,7 @@ func (m *metrics) write(s scrape) []byte {
 	w.sample("kiln_nodes", labels{"state", "up"}, float64(s.nodesUp))
 	w.sample("kiln_nodes", labels{"state", "down"}, float64(s.nodesDown))
 	w.family("kiln_store_errors_total", "counter", "Job store operations that failed, by operation: a fleet's PostgreSQL unreachable, a disk error.")
-	for _, op := range sortedKeys(m.storeErrors) {
+	for _, op := range slices.Sorted(maps.Keys(m.storeErrors)) {
 		w.sample("kiln_store_errors_total", labels{"operation", op}, m.storeErrors[op])
 	}
 	w.family("kiln_lease_expired_requeues_total", "counter", "Jobs this node re-queued because the node running them stopped renewing its lease.")
@@ -212,7 +214,7 @@ func (m *metrics) write(s scrape) []byte {
 	}
 
 	w.family("kiln_config_reloads_total", "counter", "Config reloads (SIGHUP or POST /v1/reload), by result.")
-	for _, r := range sortedKeys(m.reloads) {
+	for _, r := range slices.Sorted(maps.Keys(m.reloads)) {
 		w.sample("kiln_config_reloads_total", labels{"result", r}, m.reloads[r])
 	}
 	w.family("kiln_config_last_reload_successful", "gauge", "0 while the last reload was rejected and the older config runs.")
@@ -301,15 +303,6 @@ var (
 func escapeLabel(s string) string { return labelEscaper.Replace(s) }
 func escapeHelp(s string) string  { return helpEscaper.Replace(s) }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // mergeKeys lists, sorted and once each, the keys of a and b and extra.
 func mergeKeys(a, b map[string]float64, extra ...string) []string {
 	set := map[string]bool{}
@@ -322,5 +315,5 @@ func mergeKeys(a, b map[string]float64, extra ...string) []string {
 	for _, k := range extra {
 		set[k] = true
 	}
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -374,7 +375,7 @@ func checkSameCMAFFiles(t *testing.T, dir string) {
 		}
 	}
 	if len(dash) == 0 || !sameSet(dash, hls) {
-		t.Errorf("DASH references %d files and HLS (CMAF) %d; they differ:\n dash %v\n hls  %v", len(dash), len(hls), sortedKeys(dash), sortedKeys(hls))
+		t.Errorf("DASH references %d files and HLS (CMAF) %d; they differ:\n dash %v\n hls  %v", len(dash), len(hls), slices.Sorted(maps.Keys(dash)), slices.Sorted(maps.Keys(hls)))
 	}
 	for f := range dash {
 		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f))); err != nil {
@@ -393,15 +394,6 @@ func sameSet(a, b map[string]bool) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // checkSums runs sha256sum -c on the package's manifest.

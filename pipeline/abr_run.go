@@ -170,26 +170,14 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 		}
 	}
 
-	finished := time.Now()
-	report.Timings.Finished = finished.UTC()
-	report.Timings.Seconds = finished.Sub(began).Seconds()
-	report.Timings.Frames = enc.stats.VideoFrames
-	if s := finished.Sub(began).Seconds(); s > 0 {
-		report.Timings.EncodeFPS = math.Round(float64(enc.stats.VideoFrames)/s*10) / 10
-	}
-	if err := writeReport(stage.File(name+".kiln.json"), report); err != nil {
-		return report, err
-	}
-	if failed := failedChecks(checks); len(failed) > 0 {
-		reason := "output failed verification: " + strings.Join(failed, "; ")
-		if where, err := stage.Quarantine(); err == nil {
+	if quarantined, err := sealReport(stage, name, report, began, enc.stats.VideoFrames); err != nil {
+		if quarantined {
 			published = true
-			reason += " (quarantined in " + where + ")"
 			if keyStage != nil {
 				keyStage.Discard()
 			}
 		}
-		return report, &ProfileError{Reason: reason}
+		return report, err
 	}
 	// Keys first: a package whose keys are missing would not play.
 	if keyStage != nil {

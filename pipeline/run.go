@@ -156,31 +156,42 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	out.Path = stage.FinalFile(plan.OutputName)
 	report.Outputs = []job.Output{out}
 
-	finished := time.Now()
-	report.Timings.Finished = finished.UTC()
-	report.Timings.Seconds = finished.Sub(began).Seconds()
-	report.Timings.Frames = stats.VideoFrames
-	if s := finished.Sub(began).Seconds(); s > 0 {
-		report.Timings.EncodeFPS = math.Round(float64(stats.VideoFrames)/s*10) / 10
-	}
-
-	if err := writeReport(stage.File(name+".kiln.json"), report); err != nil {
+	if quarantined, err := sealReport(stage, name, report, began, stats.VideoFrames); err != nil {
+		published = quarantined
 		return report, err
-	}
-	if failed := failedChecks(checks); len(failed) > 0 {
-		// Never published: kept aside, with its report, for an engineer.
-		reason := "output failed verification: " + strings.Join(failed, "; ")
-		if where, err := stage.Quarantine(); err == nil {
-			published = true
-			reason += " (quarantined in " + where + ")"
-		}
-		return report, &ProfileError{Reason: reason}
 	}
 	if err := stage.Publish(); err != nil {
 		return report, err
 	}
 	published = true
 	return report, nil
+}
+
+// sealReport stamps the report's timings, writes it into staging as
+// S.kiln.json, and fails the job when a check failed: such outputs are never
+// published but kept aside, with their report, for an engineer
+// (quarantined says the staging folder moved there).
+func sealReport(stage *staging.Dir, name string, report *job.Report, began time.Time, frames int64) (quarantined bool, err error) {
+	finished := time.Now()
+	report.Timings.Finished = finished.UTC()
+	report.Timings.Seconds = finished.Sub(began).Seconds()
+	report.Timings.Frames = frames
+	if s := report.Timings.Seconds; s > 0 {
+		report.Timings.EncodeFPS = math.Round(float64(frames)/s*10) / 10
+	}
+	if err := writeReport(stage.File(name+".kiln.json"), report); err != nil {
+		return false, err
+	}
+	failed := failedChecks(report.Checks)
+	if len(failed) == 0 {
+		return false, nil
+	}
+	reason := "output failed verification: " + strings.Join(failed, "; ")
+	where, err := stage.Quarantine()
+	if err == nil {
+		reason += " (quarantined in " + where + ")"
+	}
+	return err == nil, &ProfileError{Reason: reason}
 }
 
 // SourceName is the source file name without its extension: the S of
