@@ -5,11 +5,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"os/user"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"kiln/api"
@@ -38,8 +44,47 @@ func newClient(socket string) *client {
 	}
 }
 
+// unreachableError is a request that never got an answer: kilnd is not
+// running, or not listening where the client looks, or refuses this user.
+// kiln exits with exitUnreachable for it, so that scripts can tell it from a
+// refusal by a daemon that is up.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return e.err.Error() }
+func (e *unreachableError) Unwrap() error { return e.err }
+
 func (c *client) unreachable(err error) error {
-	return fmt.Errorf("cannot reach kilnd at %s: %w (is it running? set --socket or KILN_SOCKET)", c.socket, err)
+	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
+		return &unreachableError{permissionDenied(c.socket)}
+	}
+	// "Get "http://kiln/v1/jobs": dial unix ..." names a URL that means
+	// nothing to the user; the socket and the cause do.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &unreachableError{fmt.Errorf("cannot reach kilnd at %s: %w (is it running? set --socket or KILN_SOCKET)", c.socket, err)}
+}
+
+// permissionDenied says what to do when the socket refuses this user: the
+// socket is 0660 with the group socket_group, so the user must join that
+// group. The group is read from the socket itself, because the config that
+// names it may be unreadable to this user.
+func permissionDenied(socket string) error {
+	group := "the socket's group (socket_group in kiln.toml, default kiln)"
+	name := "kiln"
+	if st, err := os.Stat(socket); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			gid := strconv.FormatUint(uint64(sys.Gid), 10)
+			name = gid
+			if g, err := user.LookupGroupId(gid); err == nil {
+				name = g.Name
+			}
+			group = "group " + name
+		}
+	}
+	return fmt.Errorf("permission denied on %s: add yourself to %s (sudo usermod -aG %s $USER) and log in again",
+		socket, group, name)
 }
 
 // call sends a request and decodes the JSON answer into out (when not nil).
@@ -80,13 +125,20 @@ func (c *client) call(ctx context.Context, method, path string, body, out any) (
 	return raw, nil
 }
 
+// refusedError is an error answer from a daemon that is up: a bad id, an
+// unknown profile. Retrying the same request will not help.
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string { return e.msg }
+
 // answerError turns an error answer into "message (code)".
 func answerError(status string, raw []byte) error {
 	var e api.Error
 	if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-		return fmt.Errorf("%s (%s)", e.Error.Message, e.Error.Code)
+		// The message may quote a file name, which anyone may choose.
+		return &refusedError{fmt.Sprintf("%s (%s)", termSafe(e.Error.Message), termSafe(e.Error.Code))}
 	}
-	return fmt.Errorf("kilnd answered %s", status)
+	return &refusedError{"kilnd answered " + status}
 }
 
 // events follows GET /v1/jobs/{id}/events and calls fn with each event,

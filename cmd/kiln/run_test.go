@@ -198,7 +198,7 @@ func TestSubmitWaitShowsProgress(t *testing.T) {
 
 	// A job that fails makes submit --wait fail, with the reason.
 	code, _, errOut := kiln(t, socket, "submit", source(t, root, "broken-fail.mkv"), "--profile", "p1", "--wait")
-	if code != 1 || !strings.Contains(errOut, "failed: no video stream") {
+	if code != exitJobFailed || !strings.Contains(errOut, "failed: no video stream") {
 		t.Errorf("submit --wait of a failing job: exit %d, stderr %q", code, errOut)
 	}
 }
@@ -244,8 +244,8 @@ func waitRunning(t *testing.T, socket string, id int64) {
 	t.Fatalf("job %d did not start", id)
 }
 
-// TestErrors: usage mistakes exit 2; the daemon's refusals and an
-// unreachable daemon exit 1 with the reason on stderr.
+// TestErrors: usage mistakes exit 2 and name the mistake; the daemon's
+// refusals exit 1 and an unreachable daemon 3, with the reason on stderr.
 func TestErrors(t *testing.T) {
 	socket, root := startDaemon(t)
 	cases := []struct {
@@ -255,9 +255,10 @@ func TestErrors(t *testing.T) {
 	}{
 		{nil, 2, "usage: kiln"},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
-		{[]string{"submit", "x.mkv"}, 2, "usage: kiln"},
+		{[]string{"submit", "x.mkv"}, 2, "submit needs --profile"},
+		{[]string{"submit", "x.mkv"}, 2, "usage: kiln submit FILE --profile P"},
 		{[]string{"show"}, 2, "usage: kiln"},
-		{[]string{"health", "extra"}, 2, "usage: kiln"},
+		{[]string{"health", "extra"}, 2, "usage: kiln health"},
 		{[]string{"submit", filepath.Join(root, "missing.mkv"), "--profile", "p1"}, 1, "(bad_source)"},
 		{[]string{"submit", source(t, root, "a.mkv"), "--profile", "nope"}, 1, `profile "nope" is not defined`},
 		{[]string{"show", "abc"}, 1, "(bad_id)"},
@@ -272,7 +273,7 @@ func TestErrors(t *testing.T) {
 		}
 	}
 	code, _, errOut := kiln(t, filepath.Join(root, "nobody.sock"), "health")
-	if code != 1 || !strings.Contains(errOut, "cannot reach kilnd at") {
+	if code != exitUnreachable || !strings.Contains(errOut, "cannot reach kilnd at") {
 		t.Errorf("no daemon: exit %d, %q", code, errOut)
 	}
 }

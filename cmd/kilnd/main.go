@@ -2,10 +2,14 @@
 // (libav, cgo), installed next to it, one process per job. `kilnd transcode`
 // and `kilnd worker` hand over to that binary.
 //
-//	kilnd [--config FILE] [--check]                         run the daemon
+//	kilnd [--config FILE | --embedded-config] [--check]     run the daemon
 //	kilnd transcode --config FILE --profile NAME INPUT OUTDIR
 //	kilnd worker                                            (internal) run one job from stdin
-//	kilnd version
+//	kilnd version, kilnd --version
+//	kilnd completion bash|zsh|fish
+//
+// Without --config it reads /etc/kiln/kiln.toml when that exists, else the
+// embedded default under ./var. The command line is built with cobra (run.go).
 package main
 
 import (

@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-
+	"sort"
+	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/cobra/doc"
 
 	"kiln/config"
 	"kiln/daemon"
@@ -20,58 +24,230 @@ import (
 // workerName is the CPU worker binary, installed next to kilnd.
 const workerName = "kiln-worker"
 
-// run dispatches on the subcommand and returns the process exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "transcode", "worker":
-			// Media work happens in kiln-worker, which links libav; kilnd
-			// hands the command over to it in the same process slot, so
-			// signals, stdin/stdout and the exit status are the worker's.
-			return execWorker(args, stderr)
-		case "version":
-			fmt.Fprintln(stdout, "kilnd", version.Version)
-			return 0
+// systemConfig is the config kilnd reads when --config is not given, if it
+// exists; make install puts it there. A variable so that tests can point it
+// into a temporary folder.
+var systemConfig = "/etc/kiln/kiln.toml"
+
+// Exit codes: 0 ok, 1 error (bad config, start failed), 2 usage.
+const (
+	exitError = 1
+	exitUsage = 2
+)
+
+// ranError marks an error returned by a command's own code; any other error
+// out of cobra is a parse error, a usage mistake.
+type ranError struct{ err error }
+
+func (e *ranError) Error() string { return e.err.Error() }
+func (e *ranError) Unwrap() error { return e.err }
+
+// exitStatus is an error that has already been reported (a log line, a
+// file:line list) and only carries the exit code.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := fn(cmd, args); err != nil {
+			return &ranError{err}
 		}
+		return nil
 	}
-	return runDaemon(ctx, args, stdout, stderr)
 }
 
-func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("kilnd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "config `FILE` (default: the embedded default, under ./var)")
-	check := fs.Bool("check", false, "validate the config, print the effective config and exit 0 or 1")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "kilnd: unexpected argument %q (subcommands: transcode, version)\n", fs.Arg(0))
-		return 2
-	}
-	cfg, err := loadConfig(*configPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	if *check {
-		stdout.Write(cfg.Effective())
+// run parses the command line, runs the daemon or a subcommand, and returns
+// the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	var ran *ranError
+	var status exitStatus
+	switch {
+	case err == nil:
 		return 0
+	case !errors.As(err, &ran):
+		fmt.Fprintf(stderr, "kilnd: %s\nusage: %s\nRun '%s --help' for more.\n", err, cmd.UseLine(), cmd.CommandPath())
+		return exitUsage
+	case errors.As(err, &status):
+		return int(status)
+	}
+	fmt.Fprintln(stderr, "kilnd:", err)
+	return exitError
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	var configPath string
+	var check, embedded bool
+	root := &cobra.Command{
+		Use:   "kilnd",
+		Short: "the Kiln encoding daemon",
+		Long: `kilnd runs the Kiln daemon: it watches the inboxes, queues jobs, runs each in a
+kiln-worker process of its own and serves the API on its unix socket.
+
+The config is --config FILE; without it, /etc/kiln/kiln.toml when that file
+exists, else the embedded default, which keeps everything under ./var of the
+current folder (make demo). kilnd logs which one it took.
+
+Exit codes: 0 ok, 1 error (bad config, start failed), 2 usage.`,
+		Example: `  kilnd --config /etc/kiln/kiln.toml --check   # validate, print the effective config
+  kilnd --config /etc/kiln/kiln.toml           # run (systemd runs it so)
+  kilnd --embedded-config                      # the demo's config under ./var
+  kilnd transcode --profile web clip.mxf out/  # one job, no daemon`,
+		Version:       version.Version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q (commands: transcode, version)", args[0])
+			}
+			return nil
+		},
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return runDaemon(cmd.Context(), configPath, embedded, check, stdout, stderr)
+		}),
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetVersionTemplate("kilnd {{.Version}}\n")
+	root.Flags().StringVarP(&configPath, "config", "c", "", "config `FILE` (default /etc/kiln/kiln.toml if it exists, else the embedded default)")
+	root.Flags().BoolVar(&check, "check", false, "validate the config, print the effective config and exit 0 or 1")
+	root.Flags().BoolVar(&embedded, "embedded-config", false, "use the embedded default config (under ./var) even if /etc/kiln/kiln.toml exists")
+	root.MarkFlagsMutuallyExclusive("config", "embedded-config")
+	root.MarkFlagFilename("config", "toml")
+
+	root.AddCommand(transcodeCmd(stderr), workerCmd(stderr), &cobra.Command{
+		Use:     "version",
+		Short:   "print kilnd's version",
+		Example: "  kilnd version\n  kilnd --version",
+		Args:    cobra.NoArgs,
+		Run:     func(cmd *cobra.Command, args []string) { fmt.Fprintln(stdout, "kilnd", version.Version) },
+	}, genManCmd(root))
+	root.InitDefaultCompletionCmd()
+	return root
+}
+
+func transcodeCmd(stderr io.Writer) *cobra.Command {
+	var configPath, profile string
+	cmd := &cobra.Command{
+		Use:   "transcode --profile NAME INPUT OUTDIR",
+		Short: "run one job in the foreground, without a daemon",
+		Long: `transcode runs one job in the foreground: the same pipeline, outputs and report
+as a daemon job, without a daemon, a store or an inbox. The outputs and the
+report go to OUTDIR/<name>/<profile>/. The config is found as for the daemon.`,
+		Example: `  kilnd transcode --config /etc/kiln/kiln.toml --profile pal-mpeg2-16x9 clip.mxf /tmp/out
+  kilnd transcode --profile web clip.mov out/`,
+		Args: cobra.ExactArgs(2),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if profile == "" {
+				return usageErr(cmd, "transcode needs --profile")
+			}
+			path, _, err := resolveConfig(configPath, false)
+			if err != nil {
+				return err
+			}
+			// The worker reads the embedded default when --config is empty.
+			return execWorker(append([]string{"transcode", "--config", path, "--profile", profile}, args...), stderr)
+		}),
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "config `FILE` (default as for the daemon)")
+	cmd.Flags().StringVarP(&profile, "profile", "p", "", "the profile `NAME` to run (required)")
+	cmd.MarkFlagFilename("config", "toml")
+	cmd.RegisterFlagCompletionFunc("profile", func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		// The profiles of the config this command would use; nothing if it
+		// does not load.
+		var names []string
+		if path, _, err := resolveConfig(configPath, false); err == nil {
+			if cfg, err := loadConfig(path); err == nil {
+				for _, n := range cfg.ProfileNames() {
+					if strings.HasPrefix(n, toComplete) {
+						names = append(names, n)
+					}
+				}
+			}
+		}
+		sort.Strings(names)
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
+	return cmd
+}
+
+// usageErr reports a usage mistake found after parsing: it prints the usage
+// itself and exits 2.
+func usageErr(cmd *cobra.Command, msg string) error {
+	fmt.Fprintf(cmd.ErrOrStderr(), "kilnd: %s\nusage: %s\nRun '%s --help' for more.\n", msg, cmd.UseLine(), cmd.CommandPath())
+	return exitStatus(exitUsage)
+}
+
+// workerCmd is the internal `kilnd worker`: its stdin, stdout and flags are
+// the worker protocol's, handed to kiln-worker untouched.
+func workerCmd(stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:                "worker",
+		Short:              "(internal) run one job from stdin",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return execWorker(append([]string{"worker"}, args...), stderr)
+		}),
+	}
+}
+
+// resolveConfig picks the config: --config, else /etc/kiln/kiln.toml when
+// it exists, else the embedded default (path ""). It says which, for the
+// log. A system config that exists but cannot be looked at is an error, not
+// a reason to fall back: the daemon would quietly run on the wrong config.
+func resolveConfig(flagPath string, embedded bool) (path, from string, err error) {
+	switch {
+	case flagPath != "":
+		return flagPath, "--config", nil
+	case embedded:
+		return "", "--embedded-config", nil
+	}
+	_, err = os.Stat(systemConfig)
+	switch {
+	case err == nil:
+		return systemConfig, "found " + systemConfig + " (no --config given)", nil
+	case errors.Is(err, fs.ErrNotExist):
+		return "", "no --config given and no " + systemConfig, nil
+	}
+	return "", "", fmt.Errorf("cannot look at %s: %w (pass --config FILE, or --embedded-config)", systemConfig, err)
+}
+
+func runDaemon(ctx context.Context, flagPath string, embedded, check bool, stdout, stderr io.Writer) error {
+	configPath, from, err := resolveConfig(flagPath, embedded)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err) // file:line: reason, one per line
+		return exitStatus(exitError)
+	}
+	shown := configPath
+	if shown == "" {
+		shown = "embedded default (under ./var)"
+	}
+	if check {
+		fmt.Fprintf(stderr, "kilnd: config %s: %s\n", shown, from)
+		stdout.Write(cfg.Effective())
+		return nil
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		fmt.Fprintln(stderr, "kilnd: cannot find its own executable:", err)
-		return 1
+		return fmt.Errorf("cannot find its own executable: %w", err)
 	}
 	worker, err := workerPath(exe)
 	if err != nil {
-		fmt.Fprintln(stderr, "kilnd:", err)
-		return 1
+		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.Daemon.LogLevel)}))
+	logger.Info("config", "path", shown, "from", from)
 	d := &daemon.Daemon{
 		Config:     cfg,
-		ConfigPath: *configPath,
+		ConfigPath: configPath,
 		Logger:     logger,
 		WorkerCmd:  []string{worker, "worker"},
 		// make install puts the GPU worker next to kilnd, as make cuda
@@ -81,14 +257,14 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if err := d.Initialize(); err != nil {
 		logger.Error("start failed", "err", err)
-		return 1
+		return exitStatus(exitError)
 	}
 	defer d.Close()
 	if err := d.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("daemon stopped", "err", err)
-		return 1
+		return exitStatus(exitError)
 	}
-	return 0
+	return nil
 }
 
 func loadConfig(path string) (*config.Config, error) {
@@ -122,7 +298,7 @@ func workerPath(exe string) (string, error) {
 
 // execWorker replaces this process with kiln-worker running args (the
 // subcommand and its flags). It returns only when that is impossible.
-func execWorker(args []string, stderr io.Writer) int {
+func execWorker(args []string, stderr io.Writer) error {
 	exe, err := os.Executable()
 	if err == nil {
 		var worker string
@@ -131,5 +307,33 @@ func execWorker(args []string, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stderr, "kilnd %s: %v\n", args[0], err)
-	return 1
+	return exitStatus(exitError)
+}
+
+// genManCmd writes a man page per command into DIR, for make man.
+func genManCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:    "gen-man DIR",
+		Short:  "write the man pages into DIR (for make man)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if err := os.MkdirAll(args[0], 0o755); err != nil {
+				return err
+			}
+			root.DisableAutoGenTag = true // a date in the page would make builds differ
+			escapeForMan(root)
+			header := &doc.GenManHeader{Title: "KILND", Section: "1", Source: "Kiln", Manual: "Kiln manual"}
+			return doc.GenManTree(root, header, args[0])
+		}),
+	}
+}
+
+// escapeForMan escapes <placeholders> in the help texts: the man pages go
+// through Markdown, which would take them for HTML tags and drop them.
+func escapeForMan(cmd *cobra.Command) {
+	cmd.Long = strings.ReplaceAll(cmd.Long, "<", `\<`)
+	for _, sub := range cmd.Commands() {
+		escapeForMan(sub)
+	}
 }
