@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/mattn/go-runewidth"
@@ -88,22 +89,25 @@ func (p *progressBar) end() {
 }
 
 const (
-	profileCols = 18
+	profileCols = 16
+	sourceCols  = 16
 	maxBarCols  = 30
 	minBarCols  = 10
 )
 
-// progressLine draws "   12 pal-mpeg2  [#########.......]  55%   48.2 fps  ETA 12s"
+// progressLine draws
+// "   12 pal-mpeg2        clip.mxf         [#####.....]  55%    48.2 fps  ETA 12s"
 // in at most cols terminal columns (0: no limit). A narrow terminal gets a
-// shorter bar first, then the line is cut; the profile and the reason are
-// escaped, since a reason may quote a file name.
+// shorter bar first, then the line is cut. The source's name, the profile and
+// the reason are escaped: anyone who can drop a file names it.
 func progressLine(j api.Job, cols int) string {
 	f := min(max(j.Progress.Fraction, 0), 1)
 	if j.State == "done" {
 		f = 1
 	}
 	profile := runewidth.FillRight(fitWidth(termSafe(j.Profile), profileCols), profileCols)
-	head := fmt.Sprintf("%5d %s ", j.ID, profile)
+	source := runewidth.FillRight(fitWidth(termSafe(filepath.Base(j.Source)), sourceCols), sourceCols)
+	head := fmt.Sprintf("%5d %s %s ", j.ID, profile, source)
 	var tail string
 	switch j.State {
 	case "running":

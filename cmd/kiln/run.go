@@ -176,14 +176,29 @@ finished job).
 	root.InitDefaultCompletionCmd()
 	for _, sub := range root.Commands() {
 		if sub.Name() == "completion" {
-			sub.Example = `  source <(kiln completion bash)                       # this shell only
-  kiln completion bash > /etc/bash_completion.d/kiln   # or let make install do it
-  kiln completion zsh > "${fpath[1]}/_kiln"
-  kiln completion fish > ~/.config/fish/completions/kiln.fish`
+			sub.Example = completionExamples
+			// cobra's completion command has no code of its own and prints
+			// its help for any argument; an unknown shell is a usage error.
+			sub.Args = cobra.ArbitraryArgs
+			sub.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return &ranError{usagef("completion needs a shell: bash, zsh, fish or powershell")}
+				}
+				return &ranError{usagef("no completion for shell %q (bash, zsh, fish or powershell)", args[0])}
+			}
+			sub.Long += "\n\nmake install puts the bash, zsh and fish scripts where those shells look."
+			for _, shell := range sub.Commands() {
+				shell.Example = fmt.Sprintf("  kiln completion %s > FILE   # see kiln completion --help for where", shell.Name())
+			}
 		}
 	}
 	return root
 }
+
+const completionExamples = `  source <(kiln completion bash)                                   # this shell only
+  kiln completion bash > /usr/share/bash-completion/completions/kiln
+  kiln completion zsh > /usr/local/share/zsh/site-functions/_kiln
+  kiln completion fish > ~/.config/fish/completions/kiln.fish`
 
 // runE wraps a command's code, so that its errors are told apart from
 // cobra's parse errors (see ranError).

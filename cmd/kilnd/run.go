@@ -126,6 +126,18 @@ Exit codes: 0 ok, 1 error (bad config, start failed), 2 usage.`,
 		Run:     func(cmd *cobra.Command, args []string) { fmt.Fprintln(stdout, "kilnd", version.Version) },
 	}, genManCmd(root))
 	root.InitDefaultCompletionCmd()
+	for _, sub := range root.Commands() {
+		if sub.Name() == "completion" {
+			sub.Example = "  source <(kilnd completion bash)\n  kilnd completion zsh > /usr/local/share/zsh/site-functions/_kilnd"
+			sub.Args = cobra.ArbitraryArgs
+			sub.RunE = func(cmd *cobra.Command, args []string) error {
+				return usageErr(cmd, "completion needs a shell: bash, zsh, fish or powershell")
+			}
+			for _, shell := range sub.Commands() {
+				shell.Example = fmt.Sprintf("  kilnd completion %s > FILE", shell.Name())
+			}
+		}
+	}
 	return root
 }
 
@@ -235,6 +247,9 @@ func runDaemon(ctx context.Context, flagPath string, embedded, check bool, stdou
 		stdout.Write(cfg.Effective())
 		return nil
 	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.Daemon.LogLevel)}))
+	// First of all: which config this daemon runs on, and why that one.
+	logger.Info("config", "path", shown, "from", from)
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("cannot find its own executable: %w", err)
@@ -243,8 +258,6 @@ func runDaemon(ctx context.Context, flagPath string, embedded, check bool, stdou
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.Daemon.LogLevel)}))
-	logger.Info("config", "path", shown, "from", from)
 	d := &daemon.Daemon{
 		Config:     cfg,
 		ConfigPath: configPath,
