@@ -89,44 +89,62 @@ func (p *progressBar) end() {
 }
 
 const (
-	profileCols = 16
-	sourceCols  = 16
-	maxBarCols  = 30
-	minBarCols  = 10
+	nameCols   = 16 // the most the profile and the source's name each get
+	minNameCol = 4  // a name column narrower than this is left out
+	maxBarCols = 30
+	minBarCols = 10
 )
 
 // progressLine draws
 // "   12 pal-mpeg2        clip.mxf         [#####.....]  55%    48.2 fps  ETA 12s"
-// in at most cols terminal columns (0: no limit). A narrow terminal gets a
-// shorter bar first, then the line is cut. The source's name, the profile and
-// the reason are escaped: anyone who can drop a file names it.
+// in at most cols terminal columns (0: no limit). The id, the percentage,
+// fps and ETA always have room; then a bar of 10; then the profile, then the
+// source's name; then the bar grows to 30. A failed job's reason comes last
+// and is cut. The source's name, the profile and the reason are escaped:
+// anyone who can drop a file names it.
 func progressLine(j api.Job, cols int) string {
 	f := min(max(j.Progress.Fraction, 0), 1)
 	if j.State == "done" {
 		f = 1
 	}
-	profile := runewidth.FillRight(fitWidth(termSafe(j.Profile), profileCols), profileCols)
-	source := runewidth.FillRight(fitWidth(termSafe(filepath.Base(j.Source)), sourceCols), sourceCols)
-	head := fmt.Sprintf("%5d %s %s ", j.ID, profile, source)
-	var tail string
+	var tail, reason string
 	switch j.State {
 	case "running":
 		tail = fmt.Sprintf(" %3.0f%%  %6.1f fps  ETA %s", f*100, j.Progress.FPS, eta(j.Progress.ETA))
 	default:
 		tail = fmt.Sprintf(" %3.0f%%  %s", f*100, termSafe(j.State))
 		if j.Reason != "" {
-			tail += ": " + termSafe(j.Reason)
+			reason = ": " + termSafe(j.Reason)
 		}
 	}
-	barCols := maxBarCols
+	id := fmt.Sprintf("%5d ", j.ID)
+	profileW, sourceW, barW := nameCols, nameCols, maxBarCols
 	if cols > 0 {
-		// The bar gives way to the fixed fields; a long reason is cut instead.
-		fixed := runewidth.StringWidth(head) + 2 + runewidth.StringWidth(strings.SplitN(tail, ": ", 2)[0])
-		barCols = min(max(cols-fixed, minBarCols), maxBarCols)
+		rest := cols - runewidth.StringWidth(id) - 2 - runewidth.StringWidth(tail)
+		barW = min(max(rest, 1), minBarCols)
+		rest -= barW
+		take := func() int { // a name column and the space after it
+			if rest-1 < minNameCol {
+				return 0
+			}
+			w := min(rest-1, nameCols)
+			rest -= w + 1
+			return w
+		}
+		profileW = take()
+		sourceW = take()
+		barW += min(max(rest, 0), maxBarCols-barW)
 	}
-	n := int(f * float64(barCols))
-	bar := "[" + strings.Repeat("#", n) + strings.Repeat(".", barCols-n) + "]"
-	return fitWidth(head+bar+tail, cols)
+	line := id
+	if profileW > 0 {
+		line += runewidth.FillRight(fitWidth(termSafe(j.Profile), profileW), profileW) + " "
+	}
+	if sourceW > 0 {
+		line += runewidth.FillRight(fitWidth(termSafe(filepath.Base(j.Source)), sourceW), sourceW) + " "
+	}
+	n := int(f * float64(barW))
+	line += "[" + strings.Repeat("#", n) + strings.Repeat(".", barW-n) + "]" + tail + reason
+	return fitWidth(line, cols)
 }
 
 // watchFrame is what watch draws once: a line per running job, each within
