@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,13 +56,40 @@ codec = "prores"
 // startDaemon runs a real daemon, in this process, with the fake worker.
 func startDaemon(t *testing.T) (socket, root string) {
 	t.Helper()
+	root, path := testRoot(t)
+	td := runDaemon(t, path)
+	t.Cleanup(td.stop)
+	return td.socket, root
+}
+
+// testRoot makes a folder with testConfig in it, and returns the folder and
+// the config's path.
+func testRoot(t *testing.T) (root, path string) {
+	t.Helper()
 	root, err := os.MkdirTemp("", "kc") // short: socket paths are limited
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
-	path := filepath.Join(root, "kiln.toml")
+	path = filepath.Join(root, "kiln.toml")
 	os.WriteFile(path, []byte(strings.ReplaceAll(testConfig, "{{root}}", root)), 0o644)
+	return root, path
+}
+
+// testDaemon is a daemon running in this process, which a test may stop
+// and start again on the same config and store, as a restart would.
+type testDaemon struct {
+	t      *testing.T
+	socket string
+	cancel context.CancelFunc
+	done   chan struct{}
+	d      *daemon.Daemon
+	logs   *daemontest.SyncBuffer
+	once   sync.Once
+}
+
+func runDaemon(t *testing.T, path string) *testDaemon {
+	t.Helper()
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -73,17 +101,21 @@ func startDaemon(t *testing.T) (socket, root string) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		d.Close()
-		if t.Failed() {
-			t.Logf("kilnd log:\n%s", logs)
+	td := &testDaemon{t: t, socket: cfg.Daemon.Socket, cancel: cancel, done: make(chan struct{}), d: d, logs: logs}
+	go func() { d.Run(ctx); close(td.done) }()
+	return td
+}
+
+// stop stops the daemon as SIGTERM does; running jobs are re-queued.
+func (td *testDaemon) stop() {
+	td.once.Do(func() {
+		td.cancel()
+		<-td.done
+		td.d.Close()
+		if td.t.Failed() {
+			td.t.Logf("kilnd log:\n%s", td.logs)
 		}
 	})
-	return cfg.Daemon.Socket, root
 }
 
 // kiln runs the CLI and returns its exit code, stdout and stderr.
@@ -236,7 +268,9 @@ func waitRunning(t *testing.T, socket string, id int64) {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		var j api.Job
-		if json.Unmarshal([]byte(ok(t, socket, "show", fmt.Sprint(id), "--json")), &j) == nil && j.State == "running" {
+		// The job may not be submitted yet: keep asking.
+		_, out, _ := kiln(t, socket, "show", fmt.Sprint(id), "--json")
+		if json.Unmarshal([]byte(out), &j) == nil && j.State == "running" {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
