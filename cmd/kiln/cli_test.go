@@ -293,3 +293,28 @@ func TestTermSafe(t *testing.T) {
 		t.Errorf("termSafeBlock: %q", got)
 	}
 }
+
+// TestManPages: gen-man writes a page per command, with the exit codes, the
+// examples and the <placeholders> intact; not for hidden commands.
+func TestManPages(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runNoSocket(t, "gen-man", dir); code != 0 {
+		t.Fatalf("gen-man: exit %d, %s", code, errOut)
+	}
+	pages, _ := filepath.Glob(filepath.Join(dir, "*.1"))
+	if len(pages) < 15 {
+		t.Errorf("%d man pages: %v", len(pages), pages)
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Error(err)
+		}
+		return string(b)
+	}
+	wantContains(t, "kiln.1", read("kiln.1"), `.TH "KILN" "1"`, "Exit codes:", "kilnd unreachable", ".SH EXAMPLE")
+	wantContains(t, "kiln-submit.1", read("kiln-submit.1"), "<output>/<name>/<profile>/", "--profile", ".SH EXAMPLE")
+	if _, err := os.Stat(filepath.Join(dir, "kiln-gen-man.1")); err == nil {
+		t.Error("the hidden gen-man command has a page")
+	}
+}
