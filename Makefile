@@ -47,7 +47,10 @@ bench: build ## Kiln against the ffmpeg CLI, side by side in one run -> bench/re
 soak: build ## hours of random drops, cancels, reloads and worker kills against a real kilnd (SOAK=1h); not in CI
 	$(GO) run ./soak -duration $(or $(SOAK),1h)
 
-install: build ## install kilnd, kiln, the systemd units, sysusers/tmpfiles entries and /etc/kiln/kiln.toml (PREFIX, DESTDIR)
+man: build ## man pages and bash/zsh/fish completions, generated from the commands -> bin/man, bin/completions
+	BIN=bin scripts/gen-docs.sh
+
+install: build man ## install kilnd, kiln, their man pages and completions, the systemd units, sysusers/tmpfiles entries and /etc/kiln/kiln.toml (PREFIX, DESTDIR)
 	PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' scripts/install.sh
 
 demo: build ## start kilnd under ./var, drop a generated clip, show progress and the outputs
@@ -56,4 +59,4 @@ demo: build ## start kilnd under ./var, drop a generated clip, show progress and
 clean: ## remove build outputs and the demo's ./var
 	rm -rf bin var
 
-.PHONY: help setup build cuda gpu-check kernels test bench soak install demo clean
+.PHONY: help setup build cuda gpu-check kernels test bench soak man install demo clean

@@ -19,7 +19,7 @@ ffmpeg -hide_banner -loglevel error -y \
 	-ac 2 -c:a aac -b:a 192k -f mpegts "$clip"
 
 echo "==> starting kilnd (embedded default config; log in var/kilnd.log)"
-bin/kilnd >var/kilnd.log 2>&1 &
+bin/kilnd --embedded-config >var/kilnd.log 2>&1 &
 kilnd=$!
 trap 'kill $kilnd 2>/dev/null; wait $kilnd 2>/dev/null || true' EXIT
 for _ in $(seq 50); do

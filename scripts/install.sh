@@ -6,7 +6,8 @@
 #               $PREFIX/lib (default /usr/local; a package uses /usr)
 #   DESTDIR     staging root for packaging; nothing outside it is touched
 #   SYSCONFDIR  where kiln/kiln.toml goes (default /etc)
-#   BIN         the built programs (default ./bin)
+#   BIN         the built programs (default ./bin), and the man pages and
+#               completions `make man` wrote into $BIN/man and $BIN/completions
 #   UNITDIR, SYSUSERSDIR, TMPFILESDIR  override the systemd folders
 #
 # An existing $SYSCONFDIR/kiln/kiln.toml is never replaced; the example is
@@ -45,6 +46,23 @@ install -m 0755 "$BIN/kilnd" "$BIN/kiln-worker" "$BIN/kiln" "$DESTDIR$bindir/"
 # The GPU worker exists after `make cuda`; kilnd looks for it next to itself.
 if [ -x "$BIN/kiln-gpu-worker" ]; then
 	install -m 0755 "$BIN/kiln-gpu-worker" "$DESTDIR$bindir/"
+fi
+
+# Man pages and shell completions, written by `make man` (scripts/gen-docs.sh)
+# from the commands themselves.
+if [ -d "$BIN/man/man1" ]; then
+	mandir=$PREFIX/share/man/man1
+	install -d "$DESTDIR$mandir"
+	install -m 0644 "$BIN"/man/man1/*.1 "$DESTDIR$mandir/"
+fi
+if [ -d "$BIN/completions" ]; then
+	bashdir=$PREFIX/share/bash-completion/completions
+	zshdir=$PREFIX/share/zsh/site-functions
+	fishdir=$PREFIX/share/fish/vendor_completions.d
+	install -d "$DESTDIR$bashdir" "$DESTDIR$zshdir" "$DESTDIR$fishdir"
+	install -m 0644 "$BIN/completions/bash/kiln" "$BIN/completions/bash/kilnd" "$DESTDIR$bashdir/"
+	install -m 0644 "$BIN/completions/zsh/_kiln" "$BIN/completions/zsh/_kilnd" "$DESTDIR$zshdir/"
+	install -m 0644 "$BIN/completions/fish/kiln.fish" "$BIN/completions/fish/kilnd.fish" "$DESTDIR$fishdir/"
 fi
 
 # The units name /usr/local/bin and /etc/kiln; point them where we install.
