@@ -57,6 +57,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"transcode", "--bogus", "in.mxf", "out"}, "unknown flag: --bogus"},
 		{[]string{"--config", "a.toml", "--embedded-config"}, "[config embedded-config] were all set"},
 		{[]string{"completion", "tcsh"}, "completion needs a shell"},
+		{[]string{"help", "nope"}, `unknown help topic "nope"`},
 	}
 	for _, tc := range cases {
 		code, out, errOut := kilnd(t, tc.args...)

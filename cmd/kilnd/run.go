@@ -125,6 +125,19 @@ Exit codes: 0 ok, 1 error (bad config, start failed), 2 usage.`,
 		Args:    cobra.NoArgs,
 		Run:     func(cmd *cobra.Command, args []string) { fmt.Fprintln(stdout, "kilnd", version.Version) },
 	}, genManCmd(root))
+	root.SetHelpCommand(&cobra.Command{
+		Use:     "help [command]",
+		Short:   "help about any command",
+		Example: "  kilnd help transcode\n  kilnd transcode --help",
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			// cobra's own help says "Unknown help topic" and exits 0.
+			target, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				return usageErr(cmd, fmt.Sprintf("unknown help topic %q", strings.Join(args, " ")))
+			}
+			return target.Help()
+		}),
+	})
 	root.InitDefaultCompletionCmd()
 	for _, sub := range root.Commands() {
 		if sub.Name() == "completion" {
