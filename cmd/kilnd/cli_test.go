@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 func kilnd(t *testing.T, args ...string) (int, string, string) {
@@ -132,5 +134,30 @@ func TestManPages(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "kilnd-worker.1")); err == nil {
 		t.Errorf("the internal worker command has a man page")
+	}
+}
+
+// TestEveryCommandHasExamples: each visible command's own help has
+// examples.
+func TestEveryCommandHasExamples(t *testing.T) {
+	var walk func(cmd *cobra.Command)
+	seen := 0
+	walk = func(cmd *cobra.Command) {
+		for _, sub := range cmd.Commands() {
+			if !sub.IsAvailableCommand() {
+				continue
+			}
+			path := strings.Fields(sub.CommandPath())[1:]
+			code, out, _ := kilnd(t, append(path, "--help")...)
+			if code != 0 || !strings.Contains(out, "Examples:") || !strings.Contains(out, "Usage:\n  "+sub.UseLine()) {
+				t.Errorf("kilnd %s --help: exit %d, no examples or not its own usage:\n%s", strings.Join(path, " "), code, out)
+			}
+			seen++
+			walk(sub)
+		}
+	}
+	walk(newRoot(&bytes.Buffer{}, &bytes.Buffer{}))
+	if seen < 7 {
+		t.Errorf("only %d commands", seen)
 	}
 }
