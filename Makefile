@@ -53,7 +53,10 @@ install: build ## install kilnd, kiln, the systemd units, sysusers/tmpfiles entr
 demo: build ## start kilnd under ./var, drop a generated clip, show progress and the outputs
 	scripts/demo.sh
 
+fresh-check: ## on a stock Debian 12 root (mmdebstrap, main only): clone, make demo, make test; prints their times (root)
+	scripts/fresh-check.sh
+
 clean: ## remove build outputs and the demo's ./var
 	rm -rf bin var
 
-.PHONY: help setup build cuda gpu-check kernels test bench soak install demo clean
+.PHONY: help setup build cuda gpu-check kernels test bench soak install demo fresh-check clean
