@@ -14,6 +14,7 @@ import (
 
 	"kiln/config"
 	"kiln/daemon"
+	"kiln/systemd/journal"
 	"kiln/version"
 )
 
@@ -68,7 +69,9 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "kilnd:", err)
 		return 1
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.Daemon.LogLevel)}))
+	// Under systemd each line carries its priority, so that journalctl -p
+	// err finds the errors.
+	logger := slog.New(journal.NewHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.Daemon.LogLevel)}))
 	d := &daemon.Daemon{
 		Config:     cfg,
 		ConfigPath: *configPath,

@@ -1,0 +1,107 @@
+// Package journal makes kilnd's log levels reach journald. Under systemd,
+// stderr is a stream to journald, which gives every line the unit's default
+// priority (info) unless the line starts with an sd-daemon prefix such as
+// "<3>"; without the prefixes `journalctl -u kilnd -p err` finds nothing.
+//
+// The package only formats log records; it must not import the daemon or
+// anything with cgo.
+package journal
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+
+	sdjournal "github.com/coreos/go-systemd/v22/journal"
+)
+
+// Priority is the syslog priority (sd-daemon(3)) journald files a record
+// under: errors at 3, warnings at 4, info at 6 and debug at 7.
+func Priority(l slog.Level) int {
+	switch {
+	case l >= slog.LevelError:
+		return 3 // LOG_ERR
+	case l >= slog.LevelWarn:
+		return 4 // LOG_WARNING
+	case l >= slog.LevelInfo:
+		return 6 // LOG_INFO
+	default:
+		return 7 // LOG_DEBUG
+	}
+}
+
+// PriorityHandler writes each record as one JSON line, as slog's JSON
+// handler does, preceded by its "<N>" priority prefix. A JSON line never
+// holds a raw newline (the encoder escapes them), so journald sees exactly
+// one entry per record and applies the prefix to it.
+type PriorityHandler struct {
+	inner slog.Handler
+	out   *lockedBuffer
+}
+
+// lockedBuffer is shared by a handler and every handler derived from it
+// (WithAttrs, WithGroup): the record is formatted into buf and then written
+// to out with its prefix in a single Write, so that concurrent records never
+// interleave.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	out io.Writer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) { return b.buf.Write(p) }
+
+// NewPriorityHandler returns a handler that writes prefixed JSON lines to w.
+func NewPriorityHandler(w io.Writer, opts *slog.HandlerOptions) *PriorityHandler {
+	out := &lockedBuffer{out: w}
+	return &PriorityHandler{inner: slog.NewJSONHandler(out, opts), out: out}
+}
+
+func (h *PriorityHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.inner.Enabled(ctx, l)
+}
+
+func (h *PriorityHandler) Handle(ctx context.Context, r slog.Record) error {
+	h.out.mu.Lock()
+	defer h.out.mu.Unlock()
+	h.out.buf.Reset()
+	h.out.buf.WriteString(prefixes[Priority(r.Level)])
+	if err := h.inner.Handle(ctx, r); err != nil {
+		return err
+	}
+	_, err := h.out.out.Write(h.out.buf.Bytes())
+	return err
+}
+
+func (h *PriorityHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &PriorityHandler{inner: h.inner.WithAttrs(attrs), out: h.out}
+}
+
+func (h *PriorityHandler) WithGroup(name string) slog.Handler {
+	return &PriorityHandler{inner: h.inner.WithGroup(name), out: h.out}
+}
+
+var prefixes = map[int]string{3: "<3>", 4: "<4>", 6: "<6>", 7: "<7>"}
+
+// StderrIsJournal says whether this process's stderr is a stream to
+// journald: JOURNAL_STREAM is set and names stderr's device and inode.
+// systemd sets it for the service's own stderr only, and the check on the
+// inode keeps a child whose stderr was redirected elsewhere (to a file, a
+// pipe, a terminal) from writing prefixes where nobody strips them.
+func StderrIsJournal() bool {
+	ok, err := sdjournal.StderrIsJournalStream()
+	return err == nil && ok
+}
+
+// NewHandler is kilnd's log handler for stderr: prefixed JSON lines when
+// stderr goes to journald, plain JSON lines otherwise (a terminal, a log
+// file, make demo's var/kilnd.log).
+func NewHandler(stderr io.Writer, opts *slog.HandlerOptions) slog.Handler {
+	if stderr == io.Writer(os.Stderr) && StderrIsJournal() {
+		return NewPriorityHandler(stderr, opts)
+	}
+	return slog.NewJSONHandler(stderr, opts)
+}
