@@ -47,8 +47,11 @@ bench: build ## Kiln against the ffmpeg CLI, side by side in one run -> bench/re
 soak: build ## hours of random drops, cancels, reloads and worker kills against a real kilnd (SOAK=1h); not in CI
 	$(GO) run ./soak -duration $(or $(SOAK),1h)
 
-install: build ## install kilnd, kiln, the systemd units, sysusers/tmpfiles entries and /etc/kiln/kiln.toml (PREFIX, DESTDIR)
+install: build ## install kilnd, kiln, the workers (libexec/kiln), the systemd units, sysusers/tmpfiles entries and /etc/kiln/kiln.toml (PREFIX, DESTDIR)
 	PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' scripts/install.sh
+
+uninstall: ## remove what make install put; keeps /etc/kiln and /var/lib/kiln unless PURGE=1 (PREFIX, DESTDIR)
+	PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' PURGE='$(PURGE)' scripts/install.sh --uninstall
 
 demo: build ## start kilnd under ./var, drop a generated clip, show progress and the outputs
 	scripts/demo.sh
@@ -59,4 +62,4 @@ fresh-check: ## on a stock Debian 12 root (mmdebstrap, main only): clone, make d
 clean: ## remove build outputs and the demo's ./var
 	rm -rf bin var
 
-.PHONY: help setup build cuda gpu-check kernels test bench soak install demo fresh-check clean
+.PHONY: help setup build cuda gpu-check kernels test bench soak install uninstall demo fresh-check clean

@@ -8,8 +8,9 @@
 # project at all: ca-certificates, git, make), copies in
 #   - the Go toolchain (/usr/local/go, or wherever `go env GOROOT` is),
 #   - the machine's extra CA certificates (/usr/local/share/ca-certificates),
-#   - its apt settings (the apt.conf.d files that set Acquire:: options, such
-#     as proxies) and the mirrors of its apt sources, with `main` only,
+#   - its apt settings (the apt.conf.d files that set Acquire:: proxy,
+#     date-check or certificate options) and the mirrors of its apt sources,
+#     with `main` only,
 #   - its name resolution (/etc/resolv.conf, /etc/hosts),
 #   - its proxy and certificate environment variables, and its Go and npm
 #     registry settings (GOPROXY, GOFLAGS, ..., npm_config_registry),
@@ -95,12 +96,12 @@ if [ ${#sources[@]} -eq 0 ]; then
 fi
 
 # apt settings that decide how the machine reaches its mirrors (proxies,
-# validity checks of snapshot mirrors, TLS): every apt.conf.d file that sets
-# an Acquire:: option. mmdebstrap uses them while it builds the root and
-# leaves them in it.
+# validity checks of snapshot mirrors, TLS): the apt.conf.d files that set
+# an Acquire:: proxy, date-check or certificate option. mmdebstrap uses them
+# while it builds the root and leaves them in it.
 aptopts=()
 for f in /etc/apt/apt.conf.d/*; do
-	[ -f "$f" ] && grep -q 'Acquire' "$f" && aptopts+=("--aptopt=$f")
+	[ -f "$f" ] && grep -Eqi 'Acquire::.*(Proxy|Check-Valid-Until|Check-Date|CaInfo|CaPath|Verify-Peer|Verify-Host)' "$f" && aptopts+=("--aptopt=$f")
 done
 
 # The environment inside: a clean one, plus what the machine needs to reach
