@@ -40,6 +40,10 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "fresh-check: needs root (mmdebstrap, chroot and mounts)" >&2
 	exit 1
 fi
+if ! command -v go >/dev/null 2>&1; then
+	echo "fresh-check: the Go toolchain must be on PATH (it is copied into the root)" >&2
+	exit 1
+fi
 scripts/setup-debian.sh fresh
 
 root=$WORK/root
