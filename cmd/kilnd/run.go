@@ -47,9 +47,12 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "kilnd: unexpected argument %q (subcommands: transcode, version)\n", fs.Arg(0))
 		return 2
 	}
+	// Until the logger exists, failures go to stderr as they are; under
+	// journald at error priority.
+	errOut := journal.ErrorLines(stderr)
 	cfg, err := loadConfig(*configPath)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(errOut, err)
 		return 1
 	}
 	if *check {
@@ -58,12 +61,12 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		fmt.Fprintln(stderr, "kilnd: cannot find its own executable:", err)
+		fmt.Fprintln(errOut, "kilnd: cannot find its own executable:", err)
 		return 1
 	}
 	worker, err := workerPath(exe)
 	if err != nil {
-		fmt.Fprintln(stderr, "kilnd:", err)
+		fmt.Fprintln(errOut, "kilnd:", err)
 		return 1
 	}
 	// Under systemd each line carries its priority, so that journalctl -p

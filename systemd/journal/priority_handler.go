@@ -105,3 +105,40 @@ func NewHandler(stderr io.Writer, opts *slog.HandlerOptions) slog.Handler {
 	}
 	return slog.NewJSONHandler(stderr, opts)
 }
+
+// ErrorLines returns a writer for kilnd's messages before its logger
+// exists (a config that does not load, a missing worker): under journald
+// each line it writes gets the error prefix "<3>", so that a daemon that
+// cannot start shows in `journalctl -p err`; elsewhere it is stderr itself.
+func ErrorLines(stderr io.Writer) io.Writer {
+	if stderr == io.Writer(os.Stderr) && StderrIsJournal() {
+		return &prefixWriter{out: stderr, prefix: prefixes[3]}
+	}
+	return stderr
+}
+
+// prefixWriter writes each line with a prefix, in one Write per line. A
+// line without its newline yet is completed by the next Write.
+type prefixWriter struct {
+	out     io.Writer
+	prefix  string
+	midLine bool
+}
+
+func (w *prefixWriter) Write(p []byte) (int, error) {
+	var b bytes.Buffer
+	for _, line := range bytes.SplitAfter(p, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		if !w.midLine {
+			b.WriteString(w.prefix)
+		}
+		b.Write(line)
+		w.midLine = line[len(line)-1] != '\n'
+	}
+	if _, err := w.out.Write(b.Bytes()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

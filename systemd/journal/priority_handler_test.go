@@ -111,6 +111,7 @@ func TestMain(m *testing.M) {
 		log := slog.New(NewHandler(os.Stderr, nil))
 		log.Error("disk full")
 		log.Info("job done")
+		fmt.Fprintf(ErrorLines(os.Stderr), "kiln.toml:2: daemon: bad\nkiln.toml:3: daemon: worse\n")
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -159,14 +160,15 @@ func TestStderrIsJournal(t *testing.T) {
 			}
 			logged, _ := os.ReadFile(errPath)
 			lines := strings.Split(strings.TrimSpace(string(logged)), "\n")
-			if len(lines) != 2 {
+			if len(lines) != 4 {
 				t.Fatalf("stderr: %q", logged)
 			}
 			if c.journal {
-				if !strings.HasPrefix(lines[0], `<3>{`) || !strings.HasPrefix(lines[1], `<6>{`) {
+				if !strings.HasPrefix(lines[0], `<3>{`) || !strings.HasPrefix(lines[1], `<6>{`) ||
+					lines[2] != "<3>kiln.toml:2: daemon: bad" || lines[3] != "<3>kiln.toml:3: daemon: worse" {
 					t.Errorf("under journald, stderr lacks the priority prefixes:\n%s", logged)
 				}
-			} else if !strings.HasPrefix(lines[0], "{") || !strings.HasPrefix(lines[1], "{") {
+			} else if !strings.HasPrefix(lines[0], "{") || !strings.HasPrefix(lines[1], "{") || lines[2] != "kiln.toml:2: daemon: bad" {
 				t.Errorf("outside journald, stderr has prefixes nobody strips:\n%s", logged)
 			}
 		})
@@ -180,4 +182,17 @@ func devIno(path string) string {
 		return "0:0"
 	}
 	return fmt.Sprintf("%d:%d", st.Dev, st.Ino)
+}
+
+// TestPrefixWriter: each line gets the prefix once, also when a line comes
+// in several writes.
+func TestPrefixWriter(t *testing.T) {
+	var buf bytes.Buffer
+	w := &prefixWriter{out: &buf, prefix: "<3>"}
+	fmt.Fprint(w, "kilnd: the CPU worker ")
+	fmt.Fprint(w, "is missing\nsecond\nthi")
+	fmt.Fprint(w, "rd\n")
+	if got, want := buf.String(), "<3>kilnd: the CPU worker is missing\n<3>second\n<3>third\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }
