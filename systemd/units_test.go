@@ -433,3 +433,58 @@ func files(t *testing.T, root string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestFleetDropIn: the drop-in the README gives fleet nodes is one systemd
+// accepts on top of the unit, opens the way to the database
+// (IPAddressAllow, IP address families) and passes the password as a
+// credential, while the rest of the hardening stays.
+func TestFleetDropIn(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Fatal("systemd-analyze is not installed: run make setup: ", err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, fleet, _ := strings.Cut(string(readme), "### Fleet")
+	_, block, ok := strings.Cut(fleet, "```ini\n")
+	block, _, _ = strings.Cut(block, "```")
+	if !ok || block == "" {
+		t.Fatal("the README's fleet section has no ```ini drop-in")
+	}
+	var dropIn []string
+	for _, l := range strings.Split(block, "\n") {
+		dropIn = append(dropIn, strings.TrimPrefix(l, "   "))
+	}
+	text := strings.Join(dropIn, "\n")
+	for _, want := range []string{"IPAddressAllow=", "RestrictAddressFamilies=AF_INET AF_INET6", "LoadCredential=store-password:"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the fleet drop-in lacks %s:\n%s", want, text)
+		}
+	}
+
+	dest := t.TempDir()
+	install(t, dest, fakeBin(t), "PREFIX=/usr")
+	units := t.TempDir()
+	b, _ := os.ReadFile(filepath.Join(dest, "usr/lib/systemd/system/kilnd.service"))
+	unit := filepath.Join(units, "kilnd.service")
+	os.WriteFile(unit, []byte(strings.ReplaceAll(string(b), "ExecStart=/usr/bin/kilnd", "ExecStart="+filepath.Join(dest, "usr/bin/kilnd"))), 0o644)
+	os.Mkdir(filepath.Join(units, "kilnd.service.d"), 0o755)
+	os.WriteFile(filepath.Join(units, "kilnd.service.d", "fleet.conf"), []byte(text), 0o644)
+
+	cmd := exec.Command(analyze, "verify", "--man=no", unit)
+	cmd.Dir = units
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "kilnd.service") || strings.Contains(string(out), "fleet.conf") {
+		t.Errorf("systemd-analyze verify with the fleet drop-in: %v\n%s", err, out)
+	}
+	exposure, report := securityExposure(t, analyze, unit)
+	t.Logf("fleet node: exposure %.1f", exposure)
+	if !strings.Contains(report, "allow list with non-localhost entries") {
+		t.Errorf("the drop-in's IPAddressAllow did not reach the unit:\n%s", report)
+	}
+	if exposure > 2.0 {
+		t.Errorf("with the fleet drop-in the unit rates %.1f; only the network should be opened:\n%s", exposure, report)
+	}
+}
