@@ -50,6 +50,19 @@ if [ "${1:-}" = "--uninstall" ]; then
 			echo "uninstall: removed $f"
 		fi
 	done
+	# The man pages and completions that make man generates and install
+	# copies: kiln.1, kiln-submit.1, ..., kilnd.1, and one completion file per
+	# shell and command.
+	share=$DESTDIR$PREFIX/share
+	for f in "$share"/man/man1/kiln.1 "$share"/man/man1/kiln-*.1 "$share"/man/man1/kilnd.1 "$share"/man/man1/kilnd-*.1 \
+		"$share"/bash-completion/completions/kiln "$share"/bash-completion/completions/kilnd \
+		"$share"/zsh/site-functions/_kiln "$share"/zsh/site-functions/_kilnd \
+		"$share"/fish/vendor_completions.d/kiln.fish "$share"/fish/vendor_completions.d/kilnd.fish; do
+		if [ -e "$f" ]; then
+			rm -f "$f"
+			echo "uninstall: removed ${f#"$DESTDIR"}"
+		fi
+	done
 	for d in "$libexecdir" "$sharedir" "$docdir"; do
 		rmdir "$DESTDIR$d" 2>/dev/null || true
 	done

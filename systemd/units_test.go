@@ -390,6 +390,15 @@ func TestInstallUninstall(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dest, "usr/local/libexec/kiln/kiln-gpu-worker")); err != nil {
 		t.Errorf("GPU worker not in libexec: %v", err)
 	}
+	// Man pages and completions as make install copies them from make man
+	// (kiln's and kilnd's, and another program's that must stay).
+	for _, f := range []string{"share/man/man1/kiln.1", "share/man/man1/kiln-submit.1", "share/man/man1/kilnd.1",
+		"share/man/man1/kilnx.1", "share/bash-completion/completions/kiln", "share/zsh/site-functions/_kilnd",
+		"share/fish/vendor_completions.d/kiln.fish"} {
+		p := filepath.Join(dest, "usr/local", f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte("x"), 0o644)
+	}
 	// What kilnd made while it ran.
 	os.MkdirAll(filepath.Join(dest, "var/lib/kiln"), 0o750)
 	os.WriteFile(filepath.Join(dest, "var/lib/kiln/jobs.db"), []byte("db"), 0o640)
@@ -404,7 +413,7 @@ func TestInstallUninstall(t *testing.T) {
 		return string(b)
 	}
 	out = uninstall()
-	if got, want := files(t, dest), []string{"etc/kiln/kiln.toml", "usr/local/bin/other", "var/lib/kiln/jobs.db"}; !slices.Equal(got, want) {
+	if got, want := files(t, dest), []string{"etc/kiln/kiln.toml", "usr/local/bin/other", "usr/local/share/man/man1/kilnx.1", "var/lib/kiln/jobs.db"}; !slices.Equal(got, want) {
 		t.Errorf("after uninstall: %v, want %v\n%s", got, want, out)
 	}
 	if _, err := os.Stat(filepath.Join(dest, "usr/local/libexec/kiln")); err == nil {
@@ -414,7 +423,7 @@ func TestInstallUninstall(t *testing.T) {
 		t.Errorf("uninstall does not say what it kept: %s", out)
 	}
 	uninstall("PURGE=1")
-	if got, want := files(t, dest), []string{"usr/local/bin/other"}; !slices.Equal(got, want) {
+	if got, want := files(t, dest), []string{"usr/local/bin/other", "usr/local/share/man/man1/kilnx.1"}; !slices.Equal(got, want) {
 		t.Errorf("after PURGE=1 uninstall: %v, want %v", got, want)
 	}
 }
