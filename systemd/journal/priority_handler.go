@@ -110,9 +110,13 @@ func NewHandler(stderr io.Writer, opts *slog.HandlerOptions) slog.Handler {
 // exists (a config that does not load, a missing worker): under journald
 // each line it writes gets the error prefix "<3>", so that a daemon that
 // cannot start shows in `journalctl -p err`; elsewhere it is stderr itself.
-func ErrorLines(stderr io.Writer) io.Writer {
+func ErrorLines(stderr io.Writer) io.Writer { return Lines(stderr, slog.LevelError) }
+
+// Lines is ErrorLines for any level: under journald each line written
+// gets that level's prefix; elsewhere it is stderr itself.
+func Lines(stderr io.Writer, l slog.Level) io.Writer {
 	if stderr == io.Writer(os.Stderr) && StderrIsJournal() {
-		return &prefixWriter{out: stderr, prefix: prefixes[3]}
+		return &prefixWriter{out: stderr, prefix: prefixes[Priority(l)]}
 	}
 	return stderr
 }

@@ -112,6 +112,7 @@ func TestMain(m *testing.M) {
 		log.Error("disk full")
 		log.Info("job done")
 		fmt.Fprintf(ErrorLines(os.Stderr), "kiln.toml:2: daemon: bad\nkiln.toml:3: daemon: worse\n")
+		fmt.Fprintf(Lines(os.Stderr, slog.LevelInfo), "kilnd: config /etc/kiln/kiln.toml\n")
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -160,12 +161,13 @@ func TestStderrIsJournal(t *testing.T) {
 			}
 			logged, _ := os.ReadFile(errPath)
 			lines := strings.Split(strings.TrimSpace(string(logged)), "\n")
-			if len(lines) != 4 {
+			if len(lines) != 5 {
 				t.Fatalf("stderr: %q", logged)
 			}
 			if c.journal {
 				if !strings.HasPrefix(lines[0], `<3>{`) || !strings.HasPrefix(lines[1], `<6>{`) ||
-					lines[2] != "<3>kiln.toml:2: daemon: bad" || lines[3] != "<3>kiln.toml:3: daemon: worse" {
+					lines[2] != "<3>kiln.toml:2: daemon: bad" || lines[3] != "<3>kiln.toml:3: daemon: worse" ||
+					lines[4] != "<6>kilnd: config /etc/kiln/kiln.toml" {
 					t.Errorf("under journald, stderr lacks the priority prefixes:\n%s", logged)
 				}
 			} else if !strings.HasPrefix(lines[0], "{") || !strings.HasPrefix(lines[1], "{") || lines[2] != "kiln.toml:2: daemon: bad" {
