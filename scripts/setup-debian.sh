@@ -17,12 +17,13 @@ set -eu
 # libavdevice-dev: go-astiav's cgo asks pkg-config for libavdevice too.
 # GStreamer, mpeg2dec, x265 and promtool (package prometheus) are the
 # independent decoders and linters the tests check Kiln's outputs with.
+# man-db: the CLI's generated man pages are read back with man -l.
 want="libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev
 libswresample-dev libavdevice-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd
 chromium openssl procps postgresql
 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
-mpeg2dec x265 prometheus"
+mpeg2dec x265 prometheus man-db"
 list=""
 if [ "${1:-}" = "--list" ]; then
 	list=1
