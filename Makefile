@@ -50,13 +50,19 @@ soak: build ## hours of random drops, cancels, reloads and worker kills against 
 man: build ## man pages and bash/zsh/fish completions, generated from the commands -> bin/man, bin/completions
 	BIN=bin scripts/gen-docs.sh
 
-install: build man ## install kilnd, kiln, their man pages and completions, the systemd units, sysusers/tmpfiles entries and /etc/kiln/kiln.toml (PREFIX, DESTDIR)
+install: build man ## install kilnd, kiln, their man pages and completions, the workers (libexec/kiln), the systemd units, sysusers/tmpfiles entries and /etc/kiln/kiln.toml (PREFIX, DESTDIR)
 	PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' scripts/install.sh
+
+uninstall: ## remove what make install put; keeps /etc/kiln and /var/lib/kiln unless PURGE=1 (PREFIX, DESTDIR)
+	PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' PURGE='$(PURGE)' scripts/install.sh --uninstall
 
 demo: build ## start kilnd under ./var, drop a generated clip, show progress and the outputs
 	scripts/demo.sh
 
+fresh-check: ## on a stock Debian 12 root (mmdebstrap, main only): clone, make demo, make test; prints their times (root)
+	scripts/fresh-check.sh
+
 clean: ## remove build outputs and the demo's ./var
 	rm -rf bin var
 
-.PHONY: help setup build cuda gpu-check kernels test bench soak man install demo clean
+.PHONY: help setup build cuda gpu-check kernels test bench soak man install uninstall demo fresh-check clean

@@ -66,6 +66,10 @@ type Daemon struct {
 	// state_dir, or a postgres:// URL for a store that several appliances
 	// (a fleet) share. Print it only through StoreRedacted.
 	Store string `toml:"store" json:"store"`
+	// StorePasswordFile holds the store's password, so that the config
+	// need not: an absolute path, or "$CREDENTIALS_DIRECTORY/NAME" for a
+	// systemd credential (LoadCredential=NAME:FILE). Read with StoreURL.
+	StorePasswordFile string `toml:"store_password_file" json:"store_password_file"`
 	// NodeName names this appliance in a fleet's node registry; "" means
 	// the machine's host name.
 	NodeName string `toml:"node_name" json:"node_name"`

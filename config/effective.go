@@ -42,6 +42,9 @@ func (c *Config) Effective() []byte {
 	if d.Store != "" {
 		w.str("store", d.StoreRedacted())
 	}
+	if d.StorePasswordFile != "" {
+		w.str("store_password_file", d.StorePasswordFile)
+	}
 	if d.NodeName != "" {
 		w.str("node_name", d.NodeName)
 	}

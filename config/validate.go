@@ -204,6 +204,20 @@ func (t tableCheck) fleet(d *Daemon) {
 			t.errorf("store", "store is not a valid URL (%s); write it as postgres://user:password@host:5432/database", urlProblem(err))
 		}
 	}
+	if t.has("store_password_file") && t.usable("store_password_file") {
+		switch {
+		case d.Store == "":
+			t.errorf("store_password_file", "store_password_file is set, but store is not: the password is for a fleet's PostgreSQL store")
+		case dsn.HasPassword(d.Store):
+			t.errorf("store_password_file", "store already holds a password; keep it in one place: take it out of store, or drop store_password_file")
+		case strings.HasPrefix(d.StorePasswordFile, CredentialsPrefix):
+			if name := strings.TrimPrefix(d.StorePasswordFile, CredentialsPrefix); name == "" || strings.Contains(name, "/") {
+				t.errorf("store_password_file", "store_password_file = %q: name one credential, as in %sstore-password", d.StorePasswordFile, CredentialsPrefix)
+			}
+		default:
+			t.filePath("store_password_file", &d.StorePasswordFile, "")
+		}
+	}
 	if t.usable("node_name") && !validNodeName(d.NodeName) {
 		t.errorf("node_name", "node_name = %q: use 1 to 63 letters, digits, '.', '_' or '-'; leave it out for the host name", d.NodeName)
 	}

@@ -274,8 +274,9 @@ func (d *Daemon) loadAndSwap(ctx context.Context) error {
 	if err == nil && cfg.Daemon.Socket != old.Daemon.Socket {
 		err = errors.New("socket cannot change on reload; restart kilnd")
 	}
-	if err == nil && (cfg.Daemon.Store != old.Daemon.Store || nodeName(cfg) != nodeName(old)) {
-		err = errors.New("store and node_name cannot change on reload; restart kilnd")
+	if err == nil && (cfg.Daemon.Store != old.Daemon.Store || cfg.Daemon.StorePasswordFile != old.Daemon.StorePasswordFile ||
+		nodeName(cfg) != nodeName(old)) {
+		err = errors.New("store, store_password_file and node_name cannot change on reload; restart kilnd")
 	}
 	d.mu.Lock()
 	if err != nil {

@@ -37,7 +37,13 @@ func nodeName(cfg *config.Config) string {
 // SQLite in state_dir.
 func openJobStore(cfg *config.Config) (*store.Store, error) {
 	if cfg.Daemon.Store != "" {
-		return store.OpenPostgres(cfg.Daemon.Store)
+		// The password may come from store_password_file or a systemd
+		// credential rather than the config.
+		url, err := cfg.Daemon.StoreURL()
+		if err != nil {
+			return nil, err
+		}
+		return store.OpenPostgres(url)
 	}
 	return store.Open(filepath.Join(cfg.Daemon.StateDir, "kiln.db"))
 }

@@ -6,6 +6,7 @@
 package dsn
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 )
@@ -37,4 +38,35 @@ func Redact(s string) string {
 		out = u.Scheme + "://" + strings.TrimPrefix(out, u.Scheme+":")
 	}
 	return out
+}
+
+// HasPassword reports whether the URL s carries a password, in its user
+// part or as a password= parameter.
+func HasPassword(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	if _, ok := u.User.Password(); ok {
+		return true
+	}
+	return u.Query().Has("password")
+}
+
+// WithPassword returns the URL s with password pw: in the user part when s
+// names a user there, otherwise as a password= parameter (libpq's and pgx's
+// spelling), so that the password can be kept in a file of its own.
+func WithPassword(s, pw string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", errors.New("the store URL does not parse")
+	}
+	if u.User != nil {
+		u.User = url.UserPassword(u.User.Username(), pw)
+	} else {
+		q := u.Query()
+		q.Set("password", pw)
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
 }

@@ -26,3 +26,25 @@ func TestRedact(t *testing.T) {
 		t.Errorf("an unparsable URL printed its password: %q", got)
 	}
 }
+
+// TestWithPassword: a password from a file goes into the user part, or into
+// a password= parameter when the URL names no user there, escaped so that
+// the URL still parses to it; HasPassword sees both spellings.
+func TestWithPassword(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://kiln@db/kiln":            "postgres://kiln:p%40ss%2Fw%3Ard@db/kiln",
+		"postgres://db/kiln?user=kiln":       "postgres://db/kiln?password=p%40ss%2Fw%3Ard&user=kiln",
+		"postgresql://kiln@db:5432/kiln?x=1": "postgresql://kiln:p%40ss%2Fw%3Ard@db:5432/kiln?x=1",
+	} {
+		if HasPassword(in) {
+			t.Errorf("HasPassword(%q) = true", in)
+		}
+		got, err := WithPassword(in, "p@ss/w:rd")
+		if err != nil || got != want {
+			t.Errorf("WithPassword(%q) = %q, %v; want %q", in, got, err, want)
+		}
+		if !HasPassword(got) || strings.Contains(Redact(got), "p%40ss") {
+			t.Errorf("%q: HasPassword false or Redact shows it: %q", got, Redact(got))
+		}
+	}
+}

@@ -5,21 +5,48 @@
 #   scripts/setup-debian.sh          build and test dependencies
 #   scripts/setup-debian.sh cuda     also the CUDA headers, libcuda and ptxas
 #                                    (Debian's non-free component)
+#   scripts/setup-debian.sh fresh    also mmdebstrap, for make fresh-check
+#   scripts/setup-debian.sh --list [cuda|fresh]
+#                                    print the package names and install nothing
+#                                    (the install guard test, setup/, reads them)
 set -eu
 
 # systemd: systemd-analyze, -sysusers and -tmpfiles check the units in systemd/.
 # postgresql: the fleet tests start a private PostgreSQL server of their own
 # (the package's cluster service is not used).
+# libavdevice-dev: go-astiav's cgo asks pkg-config for libavdevice too.
+# GStreamer, mpeg2dec, x265 and promtool (package prometheus) are the
+# independent decoders and linters the tests check Kiln's outputs with.
+# man-db: the CLI's generated man pages are read back with man -l.
 want="libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev
-libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd chromium openssl procps
-postgresql"
+libswresample-dev libavdevice-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd
+chromium openssl procps postgresql
+gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+mpeg2dec x265 prometheus man-db"
+list=""
+if [ "${1:-}" = "--list" ]; then
+	list=1
+	shift
+fi
 # The ABR browser test installs hls.js and dash.js with npm. Machines that
 # already have Node.js (from another source) keep theirs.
-if ! command -v npm >/dev/null 2>&1; then
+if [ -n "$list" ] || ! command -v npm >/dev/null 2>&1; then
 	want="$want npm"
 fi
-if [ "${1:-}" = "cuda" ]; then
-	want="$want nvidia-cuda-dev libcuda1 nvidia-cuda-toolkit"
+case "${1:-}" in
+cuda) want="$want nvidia-cuda-dev libcuda1 nvidia-cuda-toolkit" ;;
+# Only make fresh-check builds a Debian root; nothing else needs mmdebstrap.
+fresh) want="$want mmdebstrap" ;;
+"") ;;
+*)
+	echo "setup: unknown argument $1 (use cuda, fresh or --list)" >&2
+	exit 2
+	;;
+esac
+if [ -n "$list" ]; then
+	echo $want
+	exit 0
 fi
 
 missing=""

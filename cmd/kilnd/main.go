@@ -1,5 +1,6 @@
 // Command kilnd is the Kiln daemon. It is pure Go: jobs run in kiln-worker
-// (libav, cgo), installed next to it, one process per job. `kilnd transcode`
+// (libav, cgo), one process per job, installed in $PREFIX/libexec/kiln (in
+// the build folder, next to kilnd). `kilnd transcode`
 // and `kilnd worker` hand over to that binary.
 //
 //	kilnd [--config FILE | --embedded-config] [--check]     run the daemon

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -18,11 +17,9 @@ import (
 
 	"kiln/config"
 	"kiln/daemon"
+	"kiln/systemd/journal"
 	"kiln/version"
 )
-
-// workerName is the CPU worker binary, installed next to kilnd.
-const workerName = "kiln-worker"
 
 // systemConfig is the config kilnd reads when --config is not given, if it
 // exists; make install puts it there. A variable so that tests can point it
@@ -74,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &status):
 		return int(status)
 	}
-	fmt.Fprintln(stderr, "kilnd:", err)
+	fmt.Fprintln(journal.ErrorLines(stderr), "kilnd:", err)
 	return exitError
 }
 
@@ -248,7 +245,7 @@ func runDaemon(ctx context.Context, flagPath string, embedded, check bool, stdou
 	}
 	cfg, err := loadConfig(configPath)
 	if err != nil {
-		fmt.Fprintln(stderr, err) // file:line: reason, one per line
+		fmt.Fprintln(journal.ErrorLines(stderr), err) // file:line: reason, one per line
 		return exitStatus(exitError)
 	}
 	shown := configPath
@@ -256,11 +253,11 @@ func runDaemon(ctx context.Context, flagPath string, embedded, check bool, stdou
 		shown = "embedded default (under ./var)"
 	}
 	if check {
-		fmt.Fprintf(stderr, "kilnd: config %s: %s\n", shown, from)
+		fmt.Fprintf(journal.Lines(stderr, slog.LevelInfo), "kilnd: config %s: %s\n", shown, from)
 		stdout.Write(cfg.Effective())
 		return nil
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.Daemon.LogLevel)}))
+	logger := slog.New(journal.NewHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.Daemon.LogLevel)}))
 	// First of all: which config this daemon runs on, and why that one.
 	logger.Info("config", "path", shown, "from", from)
 	exe, err := os.Executable()
@@ -276,10 +273,8 @@ func runDaemon(ctx context.Context, flagPath string, embedded, check bool, stdou
 		ConfigPath: configPath,
 		Logger:     logger,
 		WorkerCmd:  []string{worker, "worker"},
-		// make install puts the GPU worker next to kilnd, as make cuda
-		// builds it next to kilnd in bin/.
-		GPUWorker: filepath.Join(filepath.Dir(exe), "kiln-gpu-worker"),
-		Version:   version.Version,
+		GPUWorker:  gpuWorkerPath(exe),
+		Version:    version.Version,
 	}
 	if err := d.Initialize(); err != nil {
 		logger.Error("start failed", "err", err)
@@ -306,20 +301,6 @@ func logLevel(s string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
-}
-
-// workerPath finds kiln-worker next to the kilnd executable exe, and says
-// what to do when it is not there: without it no job can run.
-func workerPath(exe string) (string, error) {
-	p := filepath.Join(filepath.Dir(exe), workerName)
-	st, err := os.Stat(p)
-	if err != nil {
-		return "", fmt.Errorf("the CPU worker %s is missing (%v); it is built and installed next to kilnd by make build / make install", p, err)
-	}
-	if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
-		return "", fmt.Errorf("the CPU worker %s is not an executable file; reinstall it with make install", p)
-	}
-	return p, nil
 }
 
 // execWorker replaces this process with kiln-worker running args (the

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -35,15 +36,20 @@ type Options struct {
 	// fleet's store must run: what the bench measures. Off, the server
 	// skips them for speed, which suits tests that throw the data away.
 	Durable bool
+	// Password, when set, makes the postgres user need it (scram-sha-256
+	// over TCP) instead of trusting every local connection: for tests of
+	// how kilnd gets the password.
+	Password string
 }
 
 // Server is one running PostgreSQL server.
 type Server struct {
-	Port int
-	dir  string
-	temp bool // dir was made by Start and goes with Stop
-	cmd  *exec.Cmd
-	exit chan error // the postmaster's exit, once
+	Port     int
+	password string
+	dir      string
+	temp     bool // dir was made by Start and goes with Stop
+	cmd      *exec.Cmd
+	exit     chan error // the postmaster's exit, once
 }
 
 // Start runs initdb in dir (a new temporary folder when dir is "") and
@@ -105,6 +111,19 @@ func serverCredential() (*syscall.Credential, error) {
 func (s *Server) start(cred *syscall.Credential, opt Options) error {
 	data := filepath.Join(s.dir, "data")
 	initArgs := []string{"-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C"}
+	if opt.Password != "" {
+		pwFile := filepath.Join(s.dir, "pwfile")
+		if err := os.WriteFile(pwFile, []byte(opt.Password+"\n"), 0o600); err != nil {
+			return err
+		}
+		if cred != nil {
+			if err := os.Chown(pwFile, int(cred.Uid), int(cred.Gid)); err != nil {
+				return err
+			}
+		}
+		initArgs = append(initArgs, "--auth-host=scram-sha-256", "--pwfile="+pwFile)
+		s.password = opt.Password
+	}
 	if !opt.Durable {
 		initArgs = append(initArgs, "--no-sync")
 	}
@@ -196,6 +215,11 @@ func (s *Server) log() string {
 
 // DSN is the address of database db on this server.
 func (s *Server) DSN(db string) string {
+	if s.password != "" {
+		u := url.URL{Scheme: "postgres", User: url.UserPassword("postgres", s.password),
+			Host: fmt.Sprintf("127.0.0.1:%d", s.Port), Path: "/" + db, RawQuery: "sslmode=disable"}
+		return u.String()
+	}
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.Port, db)
 }
 
