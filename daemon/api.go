@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"os"
 	"path"
@@ -119,8 +120,27 @@ func (a *apiServer) wrap(rt route) http.Handler {
 				a.log.Info("API request", args...)
 			}
 		}()
+		if changes && !jsonContent(r) {
+			apiError(rec, http.StatusUnsupportedMediaType, "unsupported_media_type", fmt.Sprintf(
+				"request body sent as %q; the API takes only JSON: send it with Content-Type: application/json", r.Header.Get("Content-Type")))
+			return
+		}
 		rt.handler(rec, r)
 	})
+}
+
+// jsonContent reports whether a request's body, if it has one, is declared
+// as JSON. Anything else is refused before a byte is read: text/plain, form
+// and multipart bodies are what a web page can send cross-site without
+// asking first, so accepting them would let any page a user opens drive
+// the API through a proxy in front of it. A request without a body needs no
+// type (cancel, reload).
+func jsonContent(r *http.Request) bool {
+	if r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 // statusRecorder remembers the status a handler wrote, for the log.
@@ -313,6 +333,18 @@ func (a *apiServer) submit(w http.ResponseWriter, r *http.Request) {
 	st, err := os.Stat(source)
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "bad_source", "source is not a readable regular file: "+req.Source)
+		return
+	}
+	peer, known := r.Context().Value(peerCredKey{}).(peerCred)
+	if !known {
+		apiError(w, http.StatusForbidden, "source_not_readable",
+			"the caller's credentials could not be read from the socket, so Kiln cannot check that it may read "+req.Source)
+		return
+	}
+	if err := peerCanRead(peer, req.Source, source); err != nil {
+		apiError(w, http.StatusForbidden, "source_not_readable", fmt.Sprintf(
+			"you (uid %d, %s) may not read %s yourself, so Kiln will not read it for you: %v",
+			peer.uid, userName(peer.uid), req.Source, err))
 		return
 	}
 	p, ok := cfg.Profile(req.Profile)
