@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,6 +48,10 @@ type workerProcess struct {
 	progress  job.Progress
 	resources *api.Resources // from its rusage, once it has exited
 	stderr    tailBuffer
+	// peakRSS is the highest VmHWM the daemon read from the worker's /proc
+	// entry while it ran: the figure for a worker that dies without
+	// reporting its own.
+	peakRSS int64
 }
 
 // schedule starts queued jobs while there are free slots: cpu_jobs for the
@@ -313,7 +318,7 @@ func (d *Daemon) runWorker(w *workerProcess) (*job.Result, error) {
 	var result *job.Result
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024) // a report can be large
-	lastSave := time.Time{}
+	lastSave, lastSample := time.Time{}, time.Time{}
 	var frames int64
 	stage := ""
 	for sc.Scan() {
@@ -322,8 +327,16 @@ func (d *Daemon) runWorker(w *workerProcess) (*job.Result, error) {
 			continue // not ours: a library printing to stdout
 		}
 		if p := m.Progress; p != nil {
+			// Sampled at most twice a second: a worker that crashes later
+			// has then left a figure of its own.
+			var rss int64
+			if time.Since(lastSample) > 500*time.Millisecond {
+				lastSample = time.Now()
+				rss = job.PeakRSS(strconv.Itoa(cmd.Process.Pid))
+			}
 			w.mu.Lock()
 			w.progress = *p
+			w.peakRSS = max(w.peakRSS, rss)
 			w.mu.Unlock()
 			if p.Stage != stage {
 				// Stages change a few times a job; frames, which come
@@ -346,14 +359,36 @@ func (d *Daemon) runWorker(w *workerProcess) (*job.Result, error) {
 		}
 	}
 	io.Copy(io.Discard, stdout)
+	// Once its output is closed the worker is ending; what it still holds
+	// is read before wait reaps it.
+	lastRSS := job.PeakRSS(strconv.Itoa(cmd.Process.Pid))
 	waitErr := cmd.Wait()
 	w.mu.Lock()
 	w.resources = resourcesOf(cmd.ProcessState, time.Since(began))
+	if w.resources != nil {
+		w.resources.PeakRSSBytes = workerPeakRSS(result, max(w.peakRSS, lastRSS), w.resources.PeakRSSBytes)
+	}
 	w.mu.Unlock()
 	if result != nil && waitErr == nil {
 		return result, nil
 	}
 	return nil, waitErr
+}
+
+// workerPeakRSS picks the worker's own peak memory: the VmHWM it reported
+// with its result, else the highest the daemon read from its /proc entry.
+// wait4's ru_maxrss (rusage) is the last resort, for a worker that died
+// before either could be read: Go starts children with vfork, and a vfork
+// child's ru_maxrss starts from its parent's peak, so that figure is
+// kilnd's whenever kilnd is the bigger process.
+func workerPeakRSS(result *job.Result, sampled, rusage int64) int64 {
+	if result != nil && result.PeakRSSBytes > 0 {
+		return max(result.PeakRSSBytes, sampled)
+	}
+	if sampled > 0 {
+		return sampled
+	}
+	return rusage
 }
 
 // resourcesOf reads a finished child's rusage: CPU time and peak RSS.

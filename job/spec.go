@@ -101,6 +101,10 @@ type Result struct {
 	// bad, the profile cannot apply). A crash or an I/O error is not permanent.
 	Permanent bool    `json:"permanent,omitempty"`
 	Report    *Report `json:"report,omitempty"`
+	// PeakRSSBytes is the worker's own peak resident memory (VmHWM), read
+	// just before it sends the result. The daemon cannot learn it from
+	// wait4: a child started with vfork inherits its parent's ru_maxrss.
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
 }
 
 // WriteMessage writes m as one JSON line.

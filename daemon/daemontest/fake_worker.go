@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -48,6 +49,7 @@ func RunFakeWorkerIfAsked() {
 //	hang    creates its staging folder, reports progress once, then sleeps
 //	        until it is killed
 //	slow    takes about 2 s, in 20 progress steps
+//	allocN  holds N MiB (touched, so resident) until it ends
 //	(none)  takes about 0.2 s, in 4 progress steps
 //
 // Every job that succeeds publishes <output_root>/<source>/<profile>/ with
@@ -67,6 +69,16 @@ func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 	name := strings.TrimSuffix(filepath.Base(spec.Source), filepath.Ext(spec.Source))
 	has := func(word string) bool { return strings.Contains(name, word) }
 	burnCPU(30 * time.Millisecond)
+	var held []byte
+	if i := strings.Index(name, "alloc"); i >= 0 {
+		var mib int
+		fmt.Sscanf(name[i+len("alloc"):], "%d", &mib)
+		held = make([]byte, mib<<20)
+		for i := range held {
+			held[i] = 1
+		}
+	}
+	defer runtime.KeepAlive(held)
 
 	progress := func(frames int64, fraction float64) {
 		job.WriteMessage(stdout, job.Message{Progress: &job.Progress{
@@ -132,7 +144,7 @@ func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fake worker:", err)
 		return 2
 	}
-	job.WriteMessage(stdout, job.Message{Result: &job.Result{OK: true, Report: report}})
+	job.WriteMessage(stdout, job.Message{Result: &job.Result{OK: true, Report: report, PeakRSSBytes: job.OwnPeakRSS()}})
 	return 0
 }
 
