@@ -89,6 +89,11 @@ type Progress struct {
 	FPS      float64 `json:"fps"`
 	Fraction float64 `json:"fraction"` // 0..1 of the source duration
 	Stage    string  `json:"stage,omitempty"`
+	// TimeLimitSeconds, once the worker knows its source's duration, is
+	// the run time it allows the job (Limits.TimeoutFactor). kilnd stops
+	// a worker still running that long after its start, plus
+	// worker_stall_timeout, in case the worker's own timer cannot fire.
+	TimeLimitSeconds float64 `json:"time_limit_s,omitempty"`
 }
 
 // Result ends a worker's output.

@@ -50,6 +50,9 @@ func RunFakeWorkerIfAsked() {
 //	        until it is killed
 //	slow    takes about 2 s, in 20 progress steps
 //	allocN  holds N MiB (touched, so resident) until it ends
+//	long    takes about 6 s, in 60 progress steps
+//	overrun announces a 1 s time limit, then reports progress every
+//	        100 ms for 10 minutes: a worker whose own timer failed
 //	(none)  takes about 0.2 s, in 4 progress steps
 //
 // Every job that succeeds publishes <output_root>/<source>/<profile>/ with
@@ -104,6 +107,15 @@ func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 		return 3
 	case has("slow"):
 		steps, pause = 20, 100*time.Millisecond
+	case has("long"):
+		steps, pause = 60, 100*time.Millisecond
+	case has("overrun"):
+		job.WriteMessage(stdout, job.Message{Progress: &job.Progress{Stage: "probe", TimeLimitSeconds: 1}})
+		for i := int64(1); i < 6000; i++ {
+			time.Sleep(100 * time.Millisecond)
+			progress(i, 0.5)
+		}
+		return 3
 	}
 
 	started := time.Now()
