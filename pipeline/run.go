@@ -75,7 +75,9 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 		defer cancel()
 		// kilnd enforces the limit too (worker_stall_timeout later), for
 		// a worker stuck where this timer cannot stop it.
-		progress(job.Progress{Stage: "plan", TimeLimitSeconds: limit.Seconds()})
+		if progress != nil {
+			progress(job.Progress{Stage: "plan", TimeLimitSeconds: limit.Seconds()})
+		}
 	}
 	report.Plan = plan.Decisions
 	report.Warnings = append(report.Warnings, plan.Warnings...)
