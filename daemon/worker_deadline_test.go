@@ -2,10 +2,16 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"kiln/api"
 )
 
 // TestStoppedWorkerIsKilledAndRetried: a worker stopped with SIGSTOP sends
@@ -67,5 +73,35 @@ func TestDaemonEnforcesTheJobTimeLimit(t *testing.T) {
 	// The fake announces a 1 s limit: kilnd stops it after 1 s + 1 s.
 	if took < 2*time.Second || took > 15*time.Second {
 		t.Errorf("the overrunning worker was stopped after %s, want about 2 s", took)
+	}
+}
+
+// TestReadOnlyOutputFailsOnce: a job whose output folder is read-only
+// fails at its first attempt with the reason; a retry would meet the same
+// folder. (The worker's classification is tested on the real worker in
+// pipeline; the fake uses the same job.PermanentOS.)
+func TestReadOnlyOutputFailsOnce(t *testing.T) {
+	t.Parallel()
+	td := startDaemon(t, baseConfig)
+	out := filepath.Join(td.root, "sources", "ro-out")
+	os.MkdirAll(out, 0o755)
+	if os.Geteuid() == 0 {
+		if b, err := exec.Command("mount", "-t", "tmpfs", "-o", "ro,size=1m", "kiln-ro", out).CombinedOutput(); err != nil {
+			t.Fatalf("as root, a read-only folder needs a read-only mount: %v %s", err, b)
+		}
+		t.Cleanup(func() { exec.Command("umount", out).Run() })
+	} else {
+		os.Chmod(out, 0o555)
+	}
+	b, _ := json.Marshal(api.SubmitRequest{Source: td.source("to-ro.mkv"), Profile: "p1", Output: out})
+	status, body := td.call("POST", "/v1/jobs", string(b))
+	if status != 201 {
+		t.Fatalf("submit: %d %s", status, body)
+	}
+	var c api.Created
+	json.Unmarshal(body, &c)
+	j := td.waitState(c.ID, "failed", 20*time.Second)
+	if j.Attempts != 1 || !strings.Contains(j.Reason, "read-only") {
+		t.Errorf("job = attempts %d, reason %q; want failed at attempt 1 naming the read-only folder", j.Attempts, j.Reason)
 	}
 }

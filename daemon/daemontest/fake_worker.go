@@ -121,6 +121,12 @@ func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 	started := time.Now()
 	dir, err := staging.New(spec.OutputRoot, name, spec.Profile.Name, spec.ID)
 	if err != nil {
+		// As the real worker: a refusal that a retry cannot change is a
+		// permanent result, anything else a crash.
+		if why, ok := job.PermanentOS(err); ok {
+			job.WriteMessage(stdout, job.Message{Result: &job.Result{Reason: why + ": " + err.Error(), Permanent: true}})
+			return 0
+		}
 		fmt.Fprintln(stderr, "fake worker:", err)
 		return 2
 	}
