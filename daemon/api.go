@@ -29,6 +29,8 @@ type apiServer struct {
 	// closing is closed when the server shuts down, to end event streams,
 	// which would otherwise hold Shutdown until its timeout.
 	closing chan struct{}
+	// limiter caps open connections (api_connections, per user too).
+	limiter *connLimiter
 }
 
 // maxBody bounds request bodies; every route's body is a small JSON object.
@@ -174,6 +176,8 @@ func (a *apiServer) listen(path, group string) error {
 	}
 	a.socket = sock
 	a.closing = make(chan struct{})
+	dc := a.d.cfg.Load().Daemon
+	a.limiter = newConnLimiter(sock, dc.APIConnections, dc.APIConnectionsPerUser, a.log)
 	a.server = &http.Server{
 		Handler: a.handler(),
 		// Slow or stuck clients must not pile up connections: headers and
@@ -192,7 +196,7 @@ func (a *apiServer) listen(path, group string) error {
 }
 
 func (a *apiServer) serve() {
-	if err := a.server.Serve(a.socket); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := a.server.Serve(a.limiter); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		a.log.Error("API server stopped", "err", err)
 	}
 }

@@ -104,6 +104,7 @@ func (d *Daemon) Initialize() error {
 	d.hwLog = d.Logger.With("component", "hardware")
 
 	cfg := d.Config
+	raiseOpenFilesLimit(d.Logger, cfg.Daemon.APIConnections)
 	// The socket comes first: binding it proves no other kilnd serves this
 	// config, before anything below re-queues or sweeps that daemon's jobs.
 	d.api = &apiServer{d: d, log: d.Logger.With("component", "api")}
@@ -287,6 +288,7 @@ func (d *Daemon) loadAndSwap(ctx context.Context) error {
 	d.reloadErr = ""
 	d.mu.Unlock()
 	d.cfg.Store(cfg)
+	d.api.limiter.setCaps(cfg.Daemon.APIConnections, cfg.Daemon.APIConnectionsPerUser)
 	if cfg.Daemon.SocketGroup != old.Daemon.SocketGroup {
 		d.api.socket.setGroup(cfg.Daemon.SocketGroup, d.api.log)
 	}
