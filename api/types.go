@@ -142,6 +142,7 @@ const (
 type Node struct {
 	Name        string    `json:"name"`
 	Host        string    `json:"host"`
+	Instance    string    `json:"instance"` // this kilnd process's id, new at every start
 	Self        bool      `json:"self"` // the node that answered
 	Up          bool      `json:"up"`   // its lease runs
 	Version     string    `json:"version"`

@@ -245,7 +245,7 @@ func (a *apiServer) nodes(w http.ResponseWriter, r *http.Request) {
 	now := a.d.store.Now()
 	out := make([]api.Node, 0, len(nodes))
 	for _, n := range nodes {
-		v := api.Node{Name: n.Name, Host: n.Host, Self: n.Name == a.d.store.Node, Up: n.Up(now), Version: n.Version,
+		v := api.Node{Name: n.Name, Host: n.Host, Instance: n.Instance, Self: n.Name == a.d.store.Node, Up: n.Up(now), Version: n.Version,
 			Slots: n.Slots, GPUSlots: n.GPUSlots, Running: n.Running, RunningGPU: n.RunningGPU,
 			StartedAt: n.StartedAt.UTC(), HeartbeatAt: n.HeartbeatAt.UTC(), LeaseUntil: n.LeaseUntil.UTC()}
 		var hw api.Hardware

@@ -80,7 +80,11 @@ func (d *Daemon) schedule(ctx context.Context) {
 		if cpuFree+gpuFree <= 0 {
 			return
 		}
+		d.claiming.Lock()
 		j, ok, err := d.store.ClaimWith(ctx, d.gpuDeferral(d.cfg.Load(), gpuFree))
+		if err != nil || !ok {
+			d.claiming.Unlock()
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				d.metrics.storeFailed("claim")
@@ -96,6 +100,7 @@ func (d *Daemon) schedule(ctx context.Context) {
 		// its earlier runs: the time its submitter has been waiting.
 		d.metrics.jobClaimed(j.StartedAt.Sub(j.QueuedAt))
 		d.start(j, gpuFree > 0)
+		d.claiming.Unlock()
 	}
 }
 
@@ -189,7 +194,13 @@ func (d *Daemon) supervise(w *workerProcess) {
 	result, runErr := d.runWorker(w)
 	d.mu.Lock()
 	delete(d.running, w.job.ID)
+	d.filing[w.job.ID] = true
 	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.filing, w.job.ID)
+		d.mu.Unlock()
+	}()
 	defer d.poke()
 
 	w.mu.Lock()
