@@ -88,6 +88,10 @@ type result struct {
 	// Truncated are the sources delivered (in done/) whose report's
 	// source duration is short of the clip that was written.
 	Truncated []string `json:"published_truncated"`
+	// Undelivered are the sources filed to done/ without a report of
+	// theirs for each of their watch's profiles: a delivery another
+	// source's (the same stem) replaced, or one never made.
+	Undelivered []string `json:"done_without_delivery"`
 	// DuplicateStarted counts second kilnds under a live node name that
 	// did not exit with the reason.
 	DuplicateStarted int `json:"duplicate_nodes_started"`
@@ -250,13 +254,17 @@ func run(duration time.Duration, bin string, seed int64) error {
 		entries, _ := os.ReadDir(filepath.Join(root, "out", w, ".kiln-staging"))
 		res.Leftovers += len(entries)
 	}
-	res.Truncated = truncated(root, whole)
+	var reports map[string]map[string]bool
+	res.Truncated, reports = truncated(root, whole)
+	res.Undelivered = undelivered(dropped, reports)
 	report(res)
 	b, _ := json.MarshalIndent(res, "", "  ")
 	os.WriteFile(filepath.Join(root, "soak-results.json"), b, 0o644)
-	if daemon.ProcessState != nil || len(res.Lost) > 0 || res.Leftovers > 0 || res.Stuck > 0 || len(res.Truncated) > 0 || res.DuplicateStarted > 0 {
-		return fmt.Errorf("invariants broken: %d files lost, %d staging leftovers, %d jobs stuck, %d delivered from a truncated source, %d duplicate nodes not refused (details in %s)",
-			len(res.Lost), res.Leftovers, res.Stuck, len(res.Truncated), res.DuplicateStarted, root)
+	if daemon.ProcessState != nil || len(res.Lost) > 0 || res.Leftovers > 0 || res.Stuck > 0 || len(res.Truncated) > 0 ||
+		len(res.Undelivered) > 0 || res.DuplicateStarted > 0 {
+		return fmt.Errorf("invariants broken: %d files lost, %d staging leftovers, %d jobs stuck, %d delivered from a truncated source, "+
+			"%d done without their delivery, %d duplicate nodes not refused (details in %s)",
+			len(res.Lost), res.Leftovers, res.Stuck, len(res.Truncated), len(res.Undelivered), res.DuplicateStarted, root)
 	}
 	return nil
 }
@@ -297,14 +305,17 @@ func filedAs(dir, name string) []string {
 // they finally held: a report under the watch's output whose source is
 // the file and whose source duration falls short by more than a frame or
 // two. (A file replaced mid-job holds one of two clips of one length.)
-func truncated(root string, whole map[string]float64) []string {
+// It also returns, by watch and file name, the profiles delivered.
+func truncated(root string, whole map[string]float64) ([]string, map[string]map[string]bool) {
 	var out []string
+	reports := map[string]map[string]bool{}
 	for _, w := range []string{"a", "b"} {
 		filepath.WalkDir(filepath.Join(root, "out", w), func(path string, e os.DirEntry, err error) error {
 			if err != nil || e.IsDir() || !strings.HasSuffix(path, ".kiln.json") || strings.Contains(path, ".kiln-staging") {
 				return nil
 			}
 			var rep struct {
+				Profile     string `json:"profile"`
 				Source      string `json:"source"`
 				SourceProbe struct {
 					Duration float64 `json:"duration"`
@@ -315,6 +326,11 @@ func truncated(root string, whole map[string]float64) []string {
 				return nil
 			}
 			name := filepath.Base(rep.Source)
+			key := w + "/" + name
+			if reports[key] == nil {
+				reports[key] = map[string]bool{}
+			}
+			reports[key][rep.Profile] = true
 			want, ok := whole[name]
 			if ok && rep.SourceProbe.Duration < want-0.1 {
 				out = append(out, fmt.Sprintf("%s: %.2f s of %.2f s (%s)", name, rep.SourceProbe.Duration, want, path))
@@ -323,13 +339,34 @@ func truncated(root string, whole map[string]float64) []string {
 		})
 	}
 	sort.Strings(out)
+	return out, reports
+}
+
+// undelivered lists the files in done/ (under their own name) that lack a
+// report for a profile of their watch (a: small; b: small and pal).
+func undelivered(dropped map[string]string, reports map[string]map[string]bool) []string {
+	profiles := map[string][]string{"a": {"small"}, "b": {"small", "pal"}}
+	var out []string
+	for name, dir := range dropped {
+		if _, err := os.Stat(filepath.Join(dir, "done", name)); err != nil {
+			continue
+		}
+		w := filepath.Base(dir)
+		for _, p := range profiles[w] {
+			if !reports[w+"/"+name][p] {
+				out = append(out, fmt.Sprintf("%s/%s: no %s delivery", w, name, p))
+			}
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 
 // burstWrite writes data to path in n bursts: open, append, close, pause,
-// as a recorder or a slow network copy does.
+// as a recorder does; each burst ends on a TS packet boundary (188 bytes),
+// so that every pause leaves a file that looks whole by its size.
 func burstWrite(path string, data []byte, n int, pause time.Duration) {
-	chunk := (len(data) + n - 1) / n
+	chunk := ((len(data)+n-1)/n + 187) / 188 * 188
 	for i := 0; i < len(data); i += chunk {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
@@ -420,6 +457,10 @@ func report(r result) {
 		len(r.Lost), r.Leftovers, r.Stuck, len(r.Truncated), r.DuplicateStarted)
 	for _, t := range r.Truncated {
 		fmt.Printf("  truncated: %s\n", t)
+	}
+	fmt.Printf("done without their delivery: %d\n", len(r.Undelivered))
+	for _, u := range r.Undelivered {
+		fmt.Printf("  %s\n", u)
 	}
 }
 
