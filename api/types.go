@@ -142,7 +142,6 @@ const (
 type Node struct {
 	Name        string    `json:"name"`
 	Host        string    `json:"host"`
-	Instance    string    `json:"instance"` // this kilnd process's id, new at every start
 	Self        bool      `json:"self"` // the node that answered
 	Up          bool      `json:"up"`   // its lease runs
 	Version     string    `json:"version"`
@@ -154,4 +153,8 @@ type Node struct {
 	HeartbeatAt time.Time `json:"heartbeat_at"`
 	LeaseUntil  time.Time `json:"lease_until"`
 	Hardware    *Hardware `json:"hardware,omitempty"` // its last hardware probe
+
+	// Instance is the kilnd process holding the name: random, new at every
+	// start. A second live instance under the name is refused at start.
+	Instance string `json:"instance"`
 }
