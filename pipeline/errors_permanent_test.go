@@ -117,3 +117,18 @@ func TestNameTooLongFailsPermanently(t *testing.T) {
 		t.Errorf("result = ok %t, permanent %t, reason %q; want a permanent 'too long' failure", res.OK, res.Permanent, res.Reason)
 	}
 }
+
+// TestWorkerReportsItsOwnPeakRSS: the real worker sends its own VmHWM with
+// its result, which kilnd reports instead of the rusage figure a vfork
+// child inherits from kilnd. Serve runs in this test process, so the
+// figure must be this process's own peak.
+func TestWorkerReportsItsOwnPeakRSS(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "rss.mp4")
+	smallClip(t, src)
+	res := serveOnce(t, job.Spec{ID: 3, Source: src, Profile: fileProfile, OutputRoot: filepath.Join(dir, "out")})
+	own := job.OwnPeakRSS()
+	if !res.OK || res.PeakRSSBytes < 1<<20 || res.PeakRSSBytes > own {
+		t.Errorf("result ok %t (%s), peak_rss_bytes %d; want this process's VmHWM (now %d)", res.OK, res.Reason, res.PeakRSSBytes, own)
+	}
+}
