@@ -161,3 +161,32 @@ func TestSubmitChecksTheCallerCanReadTheSource(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitOverTheSocketAsAnotherUser: the same check end to end, with the
+// credentials the kernel gives the socket: a user (nobody) may submit a
+// world-readable file, not root's private one.
+func TestSubmitOverTheSocketAsAnotherUser(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Fatal("this test connects as another user and must run as root (as make test does)")
+	}
+	td := startDaemon(t, baseConfig)
+	os.Chmod(td.root, 0o755)
+	os.Chmod(td.d.cfg.Load().Daemon.Socket, 0o666)
+	private, public := td.source("private.mkv"), td.source("public.mkv")
+	os.Chmod(private, 0o600)
+	submit := func(src string) (int, string) {
+		b, _ := json.Marshal(api.SubmitRequest{Source: src, Profile: "p1"})
+		status, body, err := requestAs(td.d.cfg.Load().Daemon.Socket, 65534, "POST", "/v1/jobs", string(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return status, body
+	}
+	if status, body := submit(private); status != 403 || !strings.Contains(body, "source_not_readable") || !strings.Contains(body, "uid 65534") {
+		t.Errorf("nobody submitting root's 0600 file: %d %s; want 403 source_not_readable naming uid 65534", status, body)
+	}
+	if status, body := submit(public); status != 201 {
+		t.Errorf("nobody submitting a world-readable file: %d %s; want 201", status, body)
+	}
+}

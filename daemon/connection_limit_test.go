@@ -141,12 +141,21 @@ func TestConnectionFloodIsCapped(t *testing.T) {
 }
 
 // healthAs sends GET /v1/health from a connection made with effective uid
-// uid. Only this goroutine's OS thread changes uid (a raw setresuid, not
-// Go's, which would change every thread), and the thread is thrown away
-// after: SO_PEERCRED takes the credentials at connect.
+// uid.
 func healthAs(sock string, uid int) (int, error) {
+	status, _, err := requestAs(sock, uid, "GET", "/v1/health", "")
+	return status, err
+}
+
+// requestAs sends one request from a connection made with effective uid
+// uid, and returns the status and body. Only this goroutine's OS thread
+// changes uid (a raw setresuid, not Go's, which would change every thread),
+// and the thread is thrown away after: SO_PEERCRED takes the credentials at
+// connect.
+func requestAs(sock string, uid int, method, path, body string) (int, string, error) {
 	type answer struct {
 		status int
+		body   string
 		err    error
 	}
 	ch := make(chan answer, 1)
@@ -154,26 +163,34 @@ func healthAs(sock string, uid int) (int, error) {
 		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
 		const keep = ^uintptr(0)
 		if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESUID, keep, uintptr(uid), keep); e != 0 {
-			ch <- answer{0, e}
+			ch <- answer{0, "", e}
 			return
 		}
 		c, err := net.Dial("unix", sock)
 		syscall.RawSyscall(syscall.SYS_SETRESUID, keep, 0, keep)
 		if err != nil {
-			ch <- answer{0, err}
+			ch <- answer{0, "", err}
 			return
 		}
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(10 * time.Second))
-		c.Write([]byte("GET /v1/health HTTP/1.1\r\nHost: kiln\r\nConnection: close\r\n\r\n"))
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			ch <- answer{0, err}
+		req, _ := http.NewRequest(method, "http://kiln"+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		req.Close = true
+		if err := req.Write(c); err != nil {
+			ch <- answer{0, "", err}
 			return
 		}
-		resp.Body.Close()
-		ch <- answer{resp.StatusCode, nil}
+		resp, err := http.ReadResponse(bufio.NewReader(c), req)
+		if err != nil {
+			ch <- answer{0, "", err}
+			return
+		}
+		b, _ := readAll(resp)
+		ch <- answer{resp.StatusCode, string(b), nil}
 	}()
 	a := <-ch
-	return a.status, a.err
+	return a.status, a.body, a.err
 }
