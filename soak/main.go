@@ -157,19 +157,19 @@ func run(duration time.Duration, bin string, seed int64) error {
 			nextSample = nextSample.Add(10 * time.Second)
 		}
 		switch r := rng.Intn(100); {
-		case r < 55:
+		case r < 52:
 			inbox := []string{"a", "b"}[rng.Intn(2)]
 			clip := clips[rng.Intn(len(clips))]
 			put(inbox, fmt.Sprintf("drop-%05d%s", len(dropped), filepath.Ext(clip)), clip)
 			res.Actions["drop"]++
-		case r < 60:
+		case r < 57:
 			// Two sources with one stem in one inbox: both must be filed,
 			// neither delivery may replace the other.
 			n := len(dropped)
 			put("a", fmt.Sprintf("coll-%05d.mp4", n), good[0])
 			put("a", fmt.Sprintf("coll-%05d.ts", n), good[1])
 			res.Actions["same_stem"]++
-		case r < 64:
+		case r < 61:
 			// The source is replaced (mv over it) while its job runs: what
 			// is filed must be what was encoded.
 			name := fmt.Sprintf("rep-%05d.mp4", len(dropped))
