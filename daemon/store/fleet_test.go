@@ -426,6 +426,19 @@ func TestNodeNameOneInstanceAtATime(t *testing.T) {
 	if err := c.Heartbeat(ctx, NodeStatus{}, time.Minute); err != nil {
 		t.Fatalf("restart after a crash on this boot: %v", err)
 	}
+	// A holder killed but not reaped yet (a zombie) has ended too.
+	zombie := exec.Command("true")
+	if err := zombie.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer zombie.Wait()
+	time.Sleep(200 * time.Millisecond) // it exits; nobody waits for it yet
+	if _, err := c.db.Exec(`UPDATE nodes SET pid = ?, instance = 'killed' WHERE name = 'box'`, zombie.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Heartbeat(ctx, NodeStatus{}, time.Minute); err != nil {
+		t.Fatalf("restart after a kill whose process is not reaped yet: %v", err)
+	}
 	// A holder on another boot: only its lease can say.
 	if _, err := c.db.Exec(`UPDATE nodes SET boot_id = 'other-boot', instance = 'clone' WHERE name = 'box'`); err != nil {
 		t.Fatal(err)
