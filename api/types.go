@@ -153,4 +153,8 @@ type Node struct {
 	HeartbeatAt time.Time `json:"heartbeat_at"`
 	LeaseUntil  time.Time `json:"lease_until"`
 	Hardware    *Hardware `json:"hardware,omitempty"` // its last hardware probe
+
+	// Instance is the kilnd process holding the name: random, new at every
+	// start. A second live instance under the name is refused at start.
+	Instance string `json:"instance"`
 }

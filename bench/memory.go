@@ -182,7 +182,7 @@ func (h *harness) daemonJob(ctx context.Context, client *http.Client, dir, logPa
 	}
 	jm := &JobMemory{Job: pipelineCases[0].name + " (through the daemon)"}
 	if r := j.Report.Resources; r != nil && r.PeakRSS > 0 {
-		jm.KilnPeak, jm.Via = r.PeakRSS, "the job report's resources.peak_rss_bytes: the daemon's rusage of its worker, which Linux never reports below the daemon's own peak (vfork), far under a worker's"
+		jm.KilnPeak, jm.Via = r.PeakRSS, "the job report's resources.peak_rss_bytes: the worker's own VmHWM, sent with its result"
 		return jm, nil
 	}
 	// The log line the daemon writes when a worker ends.

@@ -61,6 +61,17 @@ type Daemon struct {
 	// JobTimeoutFactor bounds a job's run time relative to its source: at
 	// most 2 minutes plus this many times the source's duration.
 	JobTimeoutFactor int `toml:"job_timeout_factor" json:"job_timeout_factor"`
+	// WorkerStallTimeout is how long a worker may send nothing (no
+	// progress) before kilnd takes it for hung (stopped, deadlocked),
+	// kills it and retries the job. It is also the grace kilnd gives a
+	// worker past the time limit the worker announced, before kilnd
+	// enforces that limit itself.
+	WorkerStallTimeout Duration `toml:"worker_stall_timeout" json:"worker_stall_timeout"`
+	// APIConnections caps the API socket's open connections, and
+	// APIConnectionsPerUser those of one user (by SO_PEERCRED uid), so
+	// that clients cannot use up kilnd's file descriptors.
+	APIConnections        int `toml:"api_connections" json:"api_connections"`
+	APIConnectionsPerUser int `toml:"api_connections_per_user" json:"api_connections_per_user"`
 
 	// Store is the job store: "" for the embedded SQLite file in
 	// state_dir, or a postgres:// URL for a store that several appliances

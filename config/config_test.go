@@ -82,7 +82,7 @@ var acceptCases = []struct {
 		want := Daemon{
 			StateDir: "/var/lib/kiln", Socket: "/run/kiln/kiln.sock", CPUJobs: 2, GPUJobs: 2,
 			Rescan: Duration{10 * time.Second}, MaxAttempts: 2, LogLevel: "info",
-			StopGrace: Duration{30 * time.Second}, SocketGroup: "kiln", WorkerMemoryMB: 8192, JobTimeoutFactor: 20,
+			StopGrace: Duration{30 * time.Second}, SocketGroup: "kiln", WorkerMemoryMB: 8192, JobTimeoutFactor: 20, WorkerStallTimeout: Duration{5 * time.Minute}, APIConnections: 256, APIConnectionsPerUser: 64,
 			Lease: Duration{30 * time.Second},
 		}
 		if !reflect.DeepEqual(c.Daemon, want) {
@@ -107,7 +107,7 @@ socket_group = ""
 		want := Daemon{
 			StateDir: "/srv/kiln/var/state", Socket: "/run/k.sock", CPUJobs: 64, GPUJobs: 0,
 			Rescan: Duration{time.Second}, MaxAttempts: 10, LogLevel: "debug",
-			StopGrace: Duration{0}, SocketGroup: "", WorkerMemoryMB: 8192, JobTimeoutFactor: 20,
+			StopGrace: Duration{0}, SocketGroup: "", WorkerMemoryMB: 8192, JobTimeoutFactor: 20, WorkerStallTimeout: Duration{5 * time.Minute}, APIConnections: 256, APIConnectionsPerUser: 64,
 			Lease: Duration{30 * time.Second},
 		}
 		if !reflect.DeepEqual(c.Daemon, want) {
@@ -141,7 +141,7 @@ socket_group = "1042"
 		want := Daemon{
 			StateDir: "/var/lib/kiln", Socket: "/run/kiln/kiln.sock", CPUJobs: 2, GPUJobs: 2,
 			Rescan: Duration{10 * time.Second}, MaxAttempts: 2, LogLevel: "info",
-			StopGrace: Duration{30 * time.Second}, SocketGroup: "1042", WorkerMemoryMB: 8192, JobTimeoutFactor: 20,
+			StopGrace: Duration{30 * time.Second}, SocketGroup: "1042", WorkerMemoryMB: 8192, JobTimeoutFactor: 20, WorkerStallTimeout: Duration{5 * time.Minute}, APIConnections: 256, APIConnectionsPerUser: 64,
 			Lease: Duration{30 * time.Second},
 		}
 		if !reflect.DeepEqual(c.Daemon, want) {

@@ -39,6 +39,9 @@ func (c *Config) Effective() []byte {
 	}
 	w.int("worker_memory_mb", d.WorkerMemoryMB)
 	w.int("job_timeout_factor", d.JobTimeoutFactor)
+	w.str("worker_stall_timeout", d.WorkerStallTimeout.String())
+	w.int("api_connections", d.APIConnections)
+	w.int("api_connections_per_user", d.APIConnectionsPerUser)
 	if d.Store != "" {
 		w.str("store", d.StoreRedacted())
 	}

@@ -186,6 +186,14 @@ func (c *checker) daemon(d *Daemon) {
 	}
 	t.intRange("worker_memory_mb", &d.WorkerMemoryMB, 8192, 512, 1<<20)
 	t.intRange("job_timeout_factor", &d.JobTimeoutFactor, 20, 1, 1000)
+	t.duration("worker_stall_timeout", &d.WorkerStallTimeout, 5*time.Minute, time.Second, 24*time.Hour,
+		" (a worker that sends no progress this long is killed and its job retried)")
+	t.intRange("api_connections", &d.APIConnections, 256, 4, 16384)
+	t.intRange("api_connections_per_user", &d.APIConnectionsPerUser, 64, 1, 16384)
+	if d.APIConnectionsPerUser > d.APIConnections && t.usable("api_connections_per_user") {
+		t.errorf("api_connections_per_user", "api_connections_per_user = %d is more than api_connections = %d",
+			d.APIConnectionsPerUser, d.APIConnections)
+	}
 	t.fleet(d)
 	if !t.has("socket_group") {
 		d.SocketGroup = "kiln"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"os"
 	"path"
@@ -28,6 +29,8 @@ type apiServer struct {
 	// closing is closed when the server shuts down, to end event streams,
 	// which would otherwise hold Shutdown until its timeout.
 	closing chan struct{}
+	// limiter caps open connections (api_connections, per user too).
+	limiter *connLimiter
 }
 
 // maxBody bounds request bodies; every route's body is a small JSON object.
@@ -119,8 +122,27 @@ func (a *apiServer) wrap(rt route) http.Handler {
 				a.log.Info("API request", args...)
 			}
 		}()
+		if changes && !jsonContent(r) {
+			apiError(rec, http.StatusUnsupportedMediaType, "unsupported_media_type", fmt.Sprintf(
+				"request body sent as %q; the API takes only JSON: send it with Content-Type: application/json", r.Header.Get("Content-Type")))
+			return
+		}
 		rt.handler(rec, r)
 	})
+}
+
+// jsonContent reports whether a request's body, if it has one, is declared
+// as JSON. Anything else is refused before a byte is read: text/plain, form
+// and multipart bodies are what a web page can send cross-site without
+// asking first, so accepting them would let any page a user opens drive
+// the API through a proxy in front of it. A request without a body needs no
+// type (cancel, reload).
+func jsonContent(r *http.Request) bool {
+	if r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 // statusRecorder remembers the status a handler wrote, for the log.
@@ -154,6 +176,8 @@ func (a *apiServer) listen(path, group string) error {
 	}
 	a.socket = sock
 	a.closing = make(chan struct{})
+	dc := a.d.cfg.Load().Daemon
+	a.limiter = newConnLimiter(sock, dc.APIConnections, dc.APIConnectionsPerUser, a.log)
 	a.server = &http.Server{
 		Handler: a.handler(),
 		// Slow or stuck clients must not pile up connections: headers and
@@ -172,7 +196,7 @@ func (a *apiServer) listen(path, group string) error {
 }
 
 func (a *apiServer) serve() {
-	if err := a.server.Serve(a.socket); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := a.server.Serve(a.limiter); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		a.log.Error("API server stopped", "err", err)
 	}
 }
@@ -221,7 +245,7 @@ func (a *apiServer) nodes(w http.ResponseWriter, r *http.Request) {
 	now := a.d.store.Now()
 	out := make([]api.Node, 0, len(nodes))
 	for _, n := range nodes {
-		v := api.Node{Name: n.Name, Host: n.Host, Self: n.Name == a.d.store.Node, Up: n.Up(now), Version: n.Version,
+		v := api.Node{Name: n.Name, Host: n.Host, Instance: n.Instance, Self: n.Name == a.d.store.Node, Up: n.Up(now), Version: n.Version,
 			Slots: n.Slots, GPUSlots: n.GPUSlots, Running: n.Running, RunningGPU: n.RunningGPU,
 			StartedAt: n.StartedAt.UTC(), HeartbeatAt: n.HeartbeatAt.UTC(), LeaseUntil: n.LeaseUntil.UTC()}
 		var hw api.Hardware
@@ -313,6 +337,18 @@ func (a *apiServer) submit(w http.ResponseWriter, r *http.Request) {
 	st, err := os.Stat(source)
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "bad_source", "source is not a readable regular file: "+req.Source)
+		return
+	}
+	peer, known := r.Context().Value(peerCredKey{}).(peerCred)
+	if !known {
+		apiError(w, http.StatusForbidden, "source_not_readable",
+			"the caller's credentials could not be read from the socket, so Kiln cannot check that it may read "+req.Source)
+		return
+	}
+	if err := peerCanRead(peer, req.Source, source); err != nil {
+		apiError(w, http.StatusForbidden, "source_not_readable", fmt.Sprintf(
+			"you (uid %d, %s) may not read %s yourself, so Kiln will not read it for you: %v",
+			peer.uid, userName(peer.uid), req.Source, err))
 		return
 	}
 	p, ok := cfg.Profile(req.Profile)

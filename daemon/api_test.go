@@ -97,7 +97,7 @@ func TestAPIRejectsBadRequests(t *testing.T) {
 	src := td.source("a.mkv")
 	doneID := td.submit(td.source("b.mkv"), "p1", "")
 	td.waitState(doneID, "done", 20*time.Second)
-	missing := filepath.Join(td.root, "nope.mkv")
+	missing := filepath.Join(td.root, "sources", "nope.mkv")
 	folder := filepath.Join(td.root, "sources", "a-folder")
 	os.MkdirAll(folder, 0o755)
 	fifo := filepath.Join(td.root, "sources", "pipe.ts")

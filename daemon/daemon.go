@@ -62,9 +62,14 @@ type Daemon struct {
 	// unreachable from logging a line on every attempt.
 	claimOutage, heartbeatOutage, recordOutage outageLog
 
+	// claiming is held from a claim until its worker is in running, so
+	// that requeueOrphans never takes a job in between for an orphan.
+	claiming sync.Mutex
+
 	mu        sync.Mutex
 	running   map[int64]*workerProcess
-	reloadErr string // the last rejected reload, shown by /v1/health
+	filing    map[int64]bool // jobs whose worker ended, until their outcome is recorded
+	reloadErr string         // the last rejected reload, shown by /v1/health
 	watchers  map[string]*runningWatch
 }
 
@@ -98,12 +103,14 @@ func (d *Daemon) Initialize() error {
 	d.reloads = make(chan chan error)
 	d.stopped = make(chan struct{})
 	d.running = map[int64]*workerProcess{}
+	d.filing = map[int64]bool{}
 	d.watchers = map[string]*runningWatch{}
 	d.notify = &systemdNotifier{log: d.Logger.With("component", "systemd")}
 	d.metrics = newMetrics()
 	d.hwLog = d.Logger.With("component", "hardware")
 
 	cfg := d.Config
+	raiseOpenFilesLimit(d.Logger, cfg.Daemon.APIConnections)
 	// The socket comes first: binding it proves no other kilnd serves this
 	// config, before anything below re-queues or sweeps that daemon's jobs.
 	d.api = &apiServer{d: d, log: d.Logger.With("component", "api")}
@@ -117,8 +124,16 @@ func (d *Daemon) Initialize() error {
 	}
 	d.probeHardware(context.Background())
 	// The first heartbeat puts the node in the registry before it claims
-	// anything, and refuses a node_name that another live host uses.
+	// anything, and refuses a node_name that another live instance holds.
+	// Only then are the name's leftovers this instance's to clean up.
 	if err := d.heartbeat(context.Background()); err != nil {
+		d.api.close()
+		d.api = nil
+		d.store.Close()
+		d.store = nil
+		return err
+	}
+	if err := d.requeueLeftovers(cfg); err != nil {
 		d.api.close()
 		d.api = nil
 		d.store.Close()
@@ -139,17 +154,21 @@ func (d *Daemon) openStore(cfg *config.Config) error {
 	}
 	st.Node = nodeName(cfg)
 	d.store = st
-	// Nothing of this node runs yet, so its staging folders are debris;
-	// other nodes' are not (sweepStaging). Swept before the re-queue, so
-	// that no other node can have claimed these jobs again meanwhile.
+	d.Logger.Info("job store open", "store", d.nodeLabel(), "instance", st.Instance)
+	return nil
+}
+
+// requeueLeftovers runs once this instance holds its node name: nothing of
+// this node runs yet, so its staging folders are debris, and its name's
+// running jobs were cut off by an earlier stop; other nodes' are not
+// (sweepStaging). Swept before the re-queue, so that no other node can
+// have claimed these jobs again meanwhile.
+func (d *Daemon) requeueLeftovers(cfg *config.Config) error {
 	d.sweepStaging(cfg)
-	n, err := st.RequeueRunning(context.Background())
+	n, err := d.store.RequeueRunning(context.Background())
 	if err != nil {
-		st.Close()
-		d.store = nil
 		return err
 	}
-	d.Logger.Info("job store open", "store", d.nodeLabel())
 	if n > 0 {
 		d.Logger.Info("re-queued jobs left running by an earlier stop", "jobs", n)
 	}
@@ -288,6 +307,7 @@ func (d *Daemon) loadAndSwap(ctx context.Context) error {
 	d.reloadErr = ""
 	d.mu.Unlock()
 	d.cfg.Store(cfg)
+	d.api.limiter.setCaps(cfg.Daemon.APIConnections, cfg.Daemon.APIConnectionsPerUser)
 	if cfg.Daemon.SocketGroup != old.Daemon.SocketGroup {
 		d.api.socket.setGroup(cfg.Daemon.SocketGroup, d.api.log)
 	}

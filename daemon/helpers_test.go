@@ -180,6 +180,9 @@ func (td *testDaemon) call(method, path, body string) (int, []byte) {
 	if err != nil {
 		td.t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := td.http.Do(req)
 	if err != nil {
 		td.t.Fatalf("%s %s: %v", method, path, err)

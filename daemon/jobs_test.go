@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -341,5 +342,30 @@ func TestShutdownRequeuesAfterGrace(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(stagingDir); len(entries) != 0 {
 		t.Errorf("staging left: %v", entries)
+	}
+}
+
+// TestPeakRSSIsTheWorkersOwn: the report's peak_rss_bytes is the worker's
+// own high-water mark, not kilnd's. A vfork'ed child's ru_maxrss starts
+// from its parent's, so with kilnd the bigger process the rusage figure
+// was kilnd's. Here the daemon (this test process) holds 384 MiB and the
+// worker about 48 MiB more than a small Go binary.
+func TestPeakRSSIsTheWorkersOwn(t *testing.T) {
+	big := make([]byte, 384<<20)
+	for i := range big {
+		big[i] = byte(i) // touched, so it counts in RSS
+	}
+	td := startDaemon(t, baseConfig)
+	j := td.waitState(td.submit(td.source("grow-alloc48.mkv"), "p1", ""), "done", 20*time.Second)
+	runtime.KeepAlive(big)
+	var rep struct {
+		Resources *api.Resources `json:"resources"`
+	}
+	if err := json.Unmarshal(j.Report, &rep); err != nil || rep.Resources == nil {
+		t.Fatalf("report: %v %s", err, j.Report)
+	}
+	got := rep.Resources.PeakRSSBytes
+	if got < 48<<20 || got > 200<<20 {
+		t.Errorf("peak_rss_bytes = %d MiB, want the worker's own (48 MiB and a Go binary, under 200 MiB), not kilnd's (over 384 MiB)", got>>20)
 	}
 }

@@ -119,6 +119,7 @@ func (d *Daemon) keepLease(ctx context.Context) {
 		}
 		d.heartbeatOutage.ok(d.Logger.With("node", d.store.Node), "node heartbeat", time.Now())
 		d.reap(ctx)
+		d.requeueOrphans(ctx)
 		d.stopLostClaims(ctx)
 		d.readRegistry(ctx)
 	}
@@ -139,6 +140,40 @@ func (d *Daemon) reap(ctx context.Context) {
 		d.metrics.leaseExpired()
 	}
 	if len(reaped) > 0 {
+		d.poke()
+	}
+}
+
+// requeueOrphans re-queues the jobs running under this node's name that no
+// worker of this instance holds. The other nodes never reap them: the name
+// is alive. A job claimed in the last second is left for the next round,
+// and a claim in progress makes this round skip (TryLock: a claim stuck on an
+// unreachable store must not hold up the heartbeats).
+func (d *Daemon) requeueOrphans(ctx context.Context) {
+	if !d.claiming.TryLock() {
+		return
+	}
+	d.mu.Lock()
+	held := make([]int64, 0, len(d.running)+len(d.filing))
+	for id := range d.running {
+		held = append(held, id)
+	}
+	for id := range d.filing {
+		held = append(held, id)
+	}
+	d.mu.Unlock()
+	orphans, err := d.store.RequeueOrphans(ctx, held, d.store.Now().Add(-time.Second))
+	d.claiming.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			d.Logger.Error("re-queueing this node's orphaned jobs", "err", err)
+		}
+		return
+	}
+	for _, id := range orphans {
+		d.Logger.Warn("job re-queued: running under this node's name, but no worker of this instance holds it", "job", id, "node", d.store.Node)
+	}
+	if len(orphans) > 0 {
 		d.poke()
 	}
 }

@@ -21,22 +21,37 @@ type peerCredKey struct{}
 // withPeerCred is the server's ConnContext: it reads the peer's credentials
 // once per connection.
 func withPeerCred(ctx context.Context, c net.Conn) context.Context {
-	uc, ok := c.(*net.UnixConn)
+	if lc, ok := c.(*limitedConn); ok {
+		if !lc.credOK {
+			return ctx
+		}
+		return context.WithValue(ctx, peerCredKey{}, lc.cred)
+	}
+	cred, ok := peerCredOf(c)
 	if !ok {
 		return ctx
 	}
+	return context.WithValue(ctx, peerCredKey{}, cred)
+}
+
+// peerCredOf reads SO_PEERCRED of a unix socket connection.
+func peerCredOf(c net.Conn) (peerCred, bool) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return peerCred{}, false
+	}
 	raw, err := uc.SyscallConn()
 	if err != nil {
-		return ctx
+		return peerCred{}, false
 	}
 	var cred *syscall.Ucred
 	var credErr error
 	if err := raw.Control(func(fd uintptr) {
 		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
 	}); err != nil || credErr != nil {
-		return ctx
+		return peerCred{}, false
 	}
-	return context.WithValue(ctx, peerCredKey{}, peerCred{pid: int(cred.Pid), uid: int(cred.Uid), gid: int(cred.Gid)})
+	return peerCred{pid: int(cred.Pid), uid: int(cred.Uid), gid: int(cred.Gid)}, true
 }
 
 // peerAttrs are the log attributes naming the request's sender.

@@ -29,12 +29,24 @@ func submitSource(cfg *config.Config, raw string) (string, error) {
 	if err := plainAbsolute(raw, "source"); err != nil {
 		return "", err
 	}
+	// Whether the path is inside the roots is decided before anything is
+	// said about the file, and from the folders that exist only, so that a
+	// client learns nothing about files outside the roots: a path there
+	// gets the same answer whether or not it names a file.
+	roots := cfg.Daemon.SubmitRoots
+	if !within(resolveExisting(raw), roots) {
+		return "", &pathError{403, "outside_roots", fmt.Sprintf(
+			"source %s is outside the folders Kiln may read (submit_roots: %s); add its folder to submit_roots in the config",
+			raw, strings.Join(roots, ", "))}
+	}
 	resolved, err := filepath.EvalSymlinks(raw)
 	if err != nil {
 		return "", &pathError{400, "bad_source", "source is not a readable file: " + raw}
 	}
-	roots := cfg.Daemon.SubmitRoots
 	if !within(resolved, roots) {
+		// A symlink inside the roots whose target, outside them, is missing
+		// resolves inside above; one whose target exists lands here. Same
+		// answer as above.
 		return "", &pathError{403, "outside_roots", fmt.Sprintf(
 			"source %s is outside the folders Kiln may read (submit_roots: %s); add its folder to submit_roots in the config",
 			raw, strings.Join(roots, ", "))}
@@ -44,6 +56,24 @@ func submitSource(cfg *config.Config, raw string) (string, error) {
 		return "", &pathError{400, "bad_source", "source is not a regular file (a device, fifo or folder cannot be transcoded): " + raw}
 	}
 	return resolved, nil
+}
+
+// resolveExisting resolves the symlinks of the longest leading part of path
+// that exists, and appends the rest as written.
+func resolveExisting(path string) string {
+	existing, rest := filepath.Clean(path), ""
+	for existing != "/" {
+		if _, err := os.Stat(existing); err == nil {
+			break
+		}
+		rest = filepath.Join(filepath.Base(existing), rest)
+		existing = filepath.Dir(existing)
+	}
+	resolved, err := filepath.EvalSymlinks(existing)
+	if err != nil {
+		return filepath.Join(existing, rest)
+	}
+	return filepath.Join(resolved, rest)
 }
 
 // submitOutput checks an output root a client names: absolute, without "..",

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,6 +29,14 @@ import (
 var (
 	errShutdown  = errors.New("kilnd is stopping")
 	errCancelled = errors.New("cancelled")
+	// errWorkerStalled: the worker sent nothing for worker_stall_timeout
+	// (stopped, deadlocked, swapping to death). Transient: the job is
+	// retried.
+	errWorkerStalled = errors.New("worker stopped responding")
+	// errTimeLimit: the worker outran the time limit it announced by
+	// worker_stall_timeout. Permanent, as the worker's own limit is: the
+	// same source would run as long again.
+	errTimeLimit = errors.New("time limit exceeded")
 )
 
 // workerProcess is one worker child (kiln-worker, or kiln-gpu-worker) running one job.
@@ -47,6 +56,15 @@ type workerProcess struct {
 	progress  job.Progress
 	resources *api.Resources // from its rusage, once it has exited
 	stderr    tailBuffer
+	// heard is when the worker last sent a message; timeLimit is the run
+	// time it announced for the job (0 until it knows). watchDeadlines
+	// reads both.
+	heard     time.Time
+	timeLimit time.Duration
+	// peakRSS is the highest VmHWM the daemon read from the worker's /proc
+	// entry while it ran: the figure for a worker that dies without
+	// reporting its own.
+	peakRSS int64
 }
 
 // schedule starts queued jobs while there are free slots: cpu_jobs for the
@@ -62,7 +80,11 @@ func (d *Daemon) schedule(ctx context.Context) {
 		if cpuFree+gpuFree <= 0 {
 			return
 		}
+		d.claiming.Lock()
 		j, ok, err := d.store.ClaimWith(ctx, d.gpuDeferral(d.cfg.Load(), gpuFree))
+		if err != nil || !ok {
+			d.claiming.Unlock()
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				d.metrics.storeFailed("claim")
@@ -78,6 +100,7 @@ func (d *Daemon) schedule(ctx context.Context) {
 		// its earlier runs: the time its submitter has been waiting.
 		d.metrics.jobClaimed(j.StartedAt.Sub(j.QueuedAt))
 		d.start(j, gpuFree > 0)
+		d.claiming.Unlock()
 	}
 }
 
@@ -171,7 +194,13 @@ func (d *Daemon) supervise(w *workerProcess) {
 	result, runErr := d.runWorker(w)
 	d.mu.Lock()
 	delete(d.running, w.job.ID)
+	d.filing[w.job.ID] = true
 	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.filing, w.job.ID)
+		d.mu.Unlock()
+	}()
 	defer d.poke()
 
 	w.mu.Lock()
@@ -211,6 +240,10 @@ func (d *Daemon) supervise(w *workerProcess) {
 			log.Warn("re-queueing", "err", err)
 		}
 		log.Info("job re-queued for the next start")
+	case errors.Is(stopWhy, errTimeLimit):
+		outcome = "failed"
+		d.file(j, store.Failed, stopWhy.Error(), report)
+		log.Info("job failed", "reason", stopWhy.Error())
 	case errors.Is(stopWhy, errCancelled):
 		outcome = "cancelled"
 		d.file(j, store.Cancelled, "cancelled while running", report)
@@ -225,7 +258,9 @@ func (d *Daemon) supervise(w *workerProcess) {
 		log.Info("job failed", "reason", result.Reason)
 	default:
 		reason := ""
-		if result != nil {
+		if errors.Is(stopWhy, errWorkerStalled) {
+			reason = stopWhy.Error()
+		} else if result != nil {
 			reason = result.Reason
 		} else {
 			d.metrics.workerCrashed()
@@ -309,11 +344,17 @@ func (d *Daemon) runWorker(w *workerProcess) (*job.Result, error) {
 		return nil, fmt.Errorf("starting worker: %w", err)
 	}
 	d.store.SetWorkerPID(context.Background(), w.job.ID, cmd.Process.Pid)
+	w.mu.Lock()
+	w.heard = began
+	w.mu.Unlock()
+	ended := make(chan struct{})
+	defer close(ended)
+	go d.watchDeadlines(w, began, ended)
 
 	var result *job.Result
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024) // a report can be large
-	lastSave := time.Time{}
+	lastSave, lastSample := time.Time{}, time.Time{}
 	var frames int64
 	stage := ""
 	for sc.Scan() {
@@ -321,9 +362,23 @@ func (d *Daemon) runWorker(w *workerProcess) (*job.Result, error) {
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			continue // not ours: a library printing to stdout
 		}
+		w.mu.Lock()
+		w.heard = time.Now()
+		if p := m.Progress; p != nil && p.TimeLimitSeconds > 0 {
+			w.timeLimit = time.Duration(p.TimeLimitSeconds * float64(time.Second))
+		}
+		w.mu.Unlock()
 		if p := m.Progress; p != nil {
+			// Sampled at most twice a second: a worker that crashes later
+			// has then left a figure of its own.
+			var rss int64
+			if time.Since(lastSample) > 500*time.Millisecond {
+				lastSample = time.Now()
+				rss = job.PeakRSS(strconv.Itoa(cmd.Process.Pid))
+			}
 			w.mu.Lock()
 			w.progress = *p
+			w.peakRSS = max(w.peakRSS, rss)
 			w.mu.Unlock()
 			if p.Stage != stage {
 				// Stages change a few times a job; frames, which come
@@ -346,14 +401,73 @@ func (d *Daemon) runWorker(w *workerProcess) (*job.Result, error) {
 		}
 	}
 	io.Copy(io.Discard, stdout)
+	// Once its output is closed the worker is ending; what it still holds
+	// is read before wait reaps it.
+	lastRSS := job.PeakRSS(strconv.Itoa(cmd.Process.Pid))
 	waitErr := cmd.Wait()
 	w.mu.Lock()
 	w.resources = resourcesOf(cmd.ProcessState, time.Since(began))
+	if w.resources != nil {
+		w.resources.PeakRSSBytes = workerPeakRSS(result, max(w.peakRSS, lastRSS), w.resources.PeakRSSBytes)
+	}
 	w.mu.Unlock()
 	if result != nil && waitErr == nil {
 		return result, nil
 	}
 	return nil, waitErr
+}
+
+// watchDeadlines stops the worker w when it has sent nothing for
+// worker_stall_timeout, or is still running worker_stall_timeout after the
+// time limit it announced, until ended is closed. The worker enforces its
+// time limit itself; this is for a worker that cannot: stopped (SIGSTOP, a
+// debugger), blocked in a call that never returns, or a timer that never
+// fires. The check runs every tenth of the timeout, so it fires at most 10%
+// late.
+func (d *Daemon) watchDeadlines(w *workerProcess, began time.Time, ended <-chan struct{}) {
+	for {
+		stall := d.cfg.Load().Daemon.WorkerStallTimeout.Duration
+		if stall <= 0 {
+			stall = 5 * time.Minute
+		}
+		select {
+		case <-ended:
+			return
+		case <-time.After(min(max(stall/10, 100*time.Millisecond), 10*time.Second)):
+		}
+		w.mu.Lock()
+		silent, limit := time.Since(w.heard), w.timeLimit
+		w.mu.Unlock()
+		switch {
+		case silent >= stall:
+			w.log.Warn("killing the worker: it sent nothing for worker_stall_timeout", "silent", silent.Round(time.Millisecond).String(),
+				"worker_stall_timeout", stall.String())
+			w.stop(fmt.Errorf("%w: nothing from it for %s (worker_stall_timeout %s); killed", errWorkerStalled,
+				silent.Round(time.Second), stall))
+			return
+		case limit > 0 && time.Since(began) >= limit+stall:
+			w.log.Warn("killing the worker: past its time limit", "time_limit", limit.String(), "grace", stall.String())
+			w.stop(fmt.Errorf("%w: the job's time limit is %s (2 min + job_timeout_factor × the source's duration), and the worker was still running %s later; killed",
+				errTimeLimit, limit.Round(time.Millisecond), stall))
+			return
+		}
+	}
+}
+
+// workerPeakRSS picks the worker's own peak memory: the VmHWM it reported
+// with its result, else the highest the daemon read from its /proc entry.
+// wait4's ru_maxrss (rusage) is the last resort, for a worker that died
+// before either could be read: Go starts children with vfork, and a vfork
+// child's ru_maxrss starts from its parent's peak, so that figure is
+// kilnd's whenever kilnd is the bigger process.
+func workerPeakRSS(result *job.Result, sampled, rusage int64) int64 {
+	if result != nil && result.PeakRSSBytes > 0 {
+		return max(result.PeakRSSBytes, sampled)
+	}
+	if sampled > 0 {
+		return sampled
+	}
+	return rusage
 }
 
 // resourcesOf reads a finished child's rusage: CPU time and peak RSS.

@@ -89,6 +89,11 @@ type Progress struct {
 	FPS      float64 `json:"fps"`
 	Fraction float64 `json:"fraction"` // 0..1 of the source duration
 	Stage    string  `json:"stage,omitempty"`
+	// TimeLimitSeconds, once the worker knows its source's duration, is
+	// the run time it allows the job (Limits.TimeoutFactor). kilnd stops
+	// a worker still running that long after its start, plus
+	// worker_stall_timeout, in case the worker's own timer cannot fire.
+	TimeLimitSeconds float64 `json:"time_limit_s,omitempty"`
 }
 
 // Result ends a worker's output.
@@ -101,6 +106,10 @@ type Result struct {
 	// bad, the profile cannot apply). A crash or an I/O error is not permanent.
 	Permanent bool    `json:"permanent,omitempty"`
 	Report    *Report `json:"report,omitempty"`
+	// PeakRSSBytes is the worker's own peak resident memory (VmHWM), read
+	// just before it sends the result. The daemon cannot learn it from
+	// wait4: a child started with vfork inherits its parent's ru_maxrss.
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
 }
 
 // WriteMessage writes m as one JSON line.

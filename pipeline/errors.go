@@ -6,6 +6,8 @@ import (
 	"syscall"
 
 	"github.com/asticode/go-astiav"
+
+	"kiln/job"
 )
 
 // InputError means the source itself is unusable: empty, not media, no video,
@@ -35,11 +37,34 @@ func inputErrorf(err error, format string, args ...any) error {
 	return &InputError{Reason: fmt.Sprintf(format, args...), Err: err}
 }
 
-// Permanent reports whether err cannot be cured by running the job again.
+// Permanent reports whether err cannot be cured by running the job again:
+// a bad source or profile, the refusal to start a job its output folder
+// cannot hold, and the system's refusals that stay until someone acts (a
+// read-only output, permission denied, a name too long; job.PermanentOS),
+// whether Go or libav met them. A crash, a kill, an allocation that failed
+// or a disk that filled during the write may pass, and are retried.
 func Permanent(err error) bool {
 	var ie *InputError
 	var pe *ProfileError
-	return errors.As(err, &ie) || errors.As(err, &pe)
+	var se *SpaceError
+	if errors.As(err, &ie) || errors.As(err, &pe) || (errors.As(err, &se) && !se.DuringTheWrite) {
+		return true
+	}
+	_, ok := permanentSystemError(err)
+	return ok
+}
+
+// permanentSystemError finds a permanent errno in err, as a Go error or as
+// the negative errno libav returns.
+func permanentSystemError(err error) (string, bool) {
+	if why, ok := job.PermanentOS(err); ok {
+		return why, true
+	}
+	var ae astiav.Error
+	if errors.As(err, &ae) && int(ae) < 0 {
+		return job.PermanentErrno(syscall.Errno(-int(ae)))
+	}
+	return "", false
 }
 
 // Reason turns err into the sentence a person reads in the report, the API and
@@ -52,6 +77,10 @@ func Reason(err error) string {
 	var pe *ProfileError
 	if errors.As(err, &pe) {
 		return pe.Reason
+	}
+	var se *SpaceError
+	if why, ok := permanentSystemError(err); ok && !errors.As(err, &se) {
+		return why + ": " + err.Error()
 	}
 	if isNoSpace(err) {
 		return "no space left on the output device: " + err.Error()

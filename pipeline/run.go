@@ -73,6 +73,11 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 			Reason: fmt.Sprintf("stopped after %s, the limit for a %.1f s source (2 min + %d × its duration)",
 				limit.Round(time.Millisecond), info.Duration, f)})
 		defer cancel()
+		// kilnd enforces the limit too (worker_stall_timeout later), for
+		// a worker stuck where this timer cannot stop it.
+		if progress != nil {
+			progress(job.Progress{Stage: "plan", TimeLimitSeconds: limit.Seconds()})
+		}
 	}
 	report.Plan = plan.Decisions
 	report.Warnings = append(report.Warnings, plan.Warnings...)

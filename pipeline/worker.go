@@ -32,7 +32,7 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, b kernels.Backend) err
 	report, err := RunOn(ctx, b, spec, func(p job.Progress) {
 		job.WriteMessage(w, job.Message{Progress: &p})
 	})
-	res := job.Result{OK: err == nil, Report: report}
+	res := job.Result{OK: err == nil, Report: report, PeakRSSBytes: job.OwnPeakRSS()}
 	if err != nil {
 		res.Reason = Reason(err)
 		res.Permanent = Permanent(err)

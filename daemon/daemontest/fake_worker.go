@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -48,6 +49,10 @@ func RunFakeWorkerIfAsked() {
 //	hang    creates its staging folder, reports progress once, then sleeps
 //	        until it is killed
 //	slow    takes about 2 s, in 20 progress steps
+//	allocN  holds N MiB (touched, so resident) until it ends
+//	long    takes about 6 s, in 60 progress steps
+//	overrun announces a 1 s time limit, then reports progress every
+//	        100 ms for 10 minutes: a worker whose own timer failed
 //	(none)  takes about 0.2 s, in 4 progress steps
 //
 // Every job that succeeds publishes <output_root>/<source>/<profile>/ with
@@ -67,6 +72,16 @@ func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 	name := strings.TrimSuffix(filepath.Base(spec.Source), filepath.Ext(spec.Source))
 	has := func(word string) bool { return strings.Contains(name, word) }
 	burnCPU(30 * time.Millisecond)
+	var held []byte
+	if i := strings.Index(name, "alloc"); i >= 0 {
+		var mib int
+		fmt.Sscanf(name[i+len("alloc"):], "%d", &mib)
+		held = make([]byte, mib<<20)
+		for i := range held {
+			held[i] = 1
+		}
+	}
+	defer runtime.KeepAlive(held)
 
 	progress := func(frames int64, fraction float64) {
 		job.WriteMessage(stdout, job.Message{Progress: &job.Progress{
@@ -92,11 +107,26 @@ func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 		return 3
 	case has("slow"):
 		steps, pause = 20, 100*time.Millisecond
+	case has("long"):
+		steps, pause = 60, 100*time.Millisecond
+	case has("overrun"):
+		job.WriteMessage(stdout, job.Message{Progress: &job.Progress{Stage: "probe", TimeLimitSeconds: 1}})
+		for i := int64(1); i < 6000; i++ {
+			time.Sleep(100 * time.Millisecond)
+			progress(i, 0.5)
+		}
+		return 3
 	}
 
 	started := time.Now()
 	dir, err := staging.New(spec.OutputRoot, name, spec.Profile.Name, spec.ID)
 	if err != nil {
+		// As the real worker: a refusal that a retry cannot change is a
+		// permanent result, anything else a crash.
+		if why, ok := job.PermanentOS(err); ok {
+			job.WriteMessage(stdout, job.Message{Result: &job.Result{Reason: why + ": " + err.Error(), Permanent: true}})
+			return 0
+		}
 		fmt.Fprintln(stderr, "fake worker:", err)
 		return 2
 	}
@@ -132,7 +162,7 @@ func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fake worker:", err)
 		return 2
 	}
-	job.WriteMessage(stdout, job.Message{Result: &job.Result{OK: true, Report: report}})
+	job.WriteMessage(stdout, job.Message{Result: &job.Result{OK: true, Report: report, PeakRSSBytes: job.OwnPeakRSS()}})
 	return 0
 }
 

@@ -52,9 +52,10 @@ func (s *Store) ClaimWith(ctx context.Context, opt ClaimOptions) (Job, bool, err
 		// registry entry at all (a store used without heartbeats, as by
 		// tools and tests, has nobody to reap its jobs). A node whose lease
 		// expired claims nothing: the others already treat it as dead and
-		// would re-queue what it took.
-		where := `state = 'queued' AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = ? AND lease_until < ?)`
-		args := []any{now, s.Node, s.Node, now}
+		// would re-queue what it took. Nor does an instance whose name
+		// another instance holds now.
+		where := `state = 'queued' AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = ? AND (lease_until < ? OR instance <> ?))`
+		args := []any{now, s.Node, s.Instance, s.Node, now, s.Instance}
 		if len(opt.Defer) > 0 && opt.DeferFor > 0 {
 			where += ` AND NOT (queued_at > ? AND profile IN (?` + strings.Repeat(", ?", len(opt.Defer)-1) + `))`
 			args = append(args, now-opt.DeferFor.Nanoseconds())
@@ -72,7 +73,7 @@ func (s *Store) ClaimWith(ctx context.Context, opt ClaimOptions) (Job, bool, err
 		// The outer state condition keeps the update safe even if the row
 		// lock were ever weakened.
 		jobs, err := queryJobs(ctx, tx, `UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1,
-				progress = 0, fps = 0, worker_pid = 0, node = ?
+				progress = 0, fps = 0, worker_pid = 0, node = ?, instance = ?
 			WHERE id = (SELECT id FROM jobs WHERE `+where+` ORDER BY `+order+` LIMIT 1`+s.forUpdate("FOR UPDATE SKIP LOCKED")+`)
 				AND state = 'queued'
 			RETURNING `+jobReturning, args...)

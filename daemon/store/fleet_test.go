@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -313,13 +315,17 @@ func testHeartbeatAndNodes(t *testing.T, open opener) {
 		t.Error("accepted a hardware report that is not JSON")
 	}
 
-	// Another host may not take a live node's name; after the lease, it may.
+	// Another instance (a clone with the same host name, or another host)
+	// may not take a live node's name; after the lease, it may.
 	if err := s.Heartbeat(ctx, st, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	s.host = "another-host"
-	if err := s.Heartbeat(ctx, st, 30*time.Second); !errors.Is(err, ErrNodeNameTaken) || !strings.Contains(err.Error(), "node_name") {
-		t.Fatalf("a second host under a live name: %v, want ErrNodeNameTaken naming node_name", err)
+	first := s.Instance
+	s.Instance = newInstanceID()
+	s.bootID = "another-boot"
+	if err := s.Heartbeat(ctx, st, 30*time.Second); !errors.Is(err, ErrNodeNameTaken) || !strings.Contains(err.Error(), "node_name") ||
+		!strings.Contains(err.Error(), "already live as instance "+first) {
+		t.Fatalf("a second instance under a live name: %v, want ErrNodeNameTaken naming the holder and node_name", err)
 	}
 	c.Advance(31 * time.Second)
 	if err := s.Heartbeat(ctx, st, 30*time.Second); err != nil {
@@ -372,5 +378,72 @@ func TestFleetConcurrentFirstOpen(t *testing.T) {
 	var n int
 	if err := s.db.QueryRow(`SELECT COUNT(*) FROM schema_version`).Scan(&n); err != nil || n != len(migrations) {
 		t.Fatalf("schema_version holds %d rows (%v), want %d", n, err, len(migrations))
+	}
+}
+
+// TestNodeNameOneInstanceAtATime (SQLite: two kilnd sharing one state_dir
+// store): a second instance under a live name is refused while the first
+// runs, and may take the name once the first has certainly ended (here:
+// its store closed in this process; a dead pid on this boot likewise),
+// without waiting for the lease. An instance on another boot (a clone)
+// cannot be checked and waits for the lease.
+func TestNodeNameOneInstanceAtATime(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kiln.db")
+	open := func() *Store {
+		s, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Node = "box"
+		return s
+	}
+	a, b := open(), open()
+	defer b.Close()
+	if a.Instance == b.Instance || len(a.Instance) < 16 {
+		t.Fatalf("instances %q and %q", a.Instance, b.Instance)
+	}
+	if err := a.Heartbeat(ctx, NodeStatus{}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Heartbeat(ctx, NodeStatus{}, time.Minute); !errors.Is(err, ErrNodeNameTaken) {
+		t.Fatalf("second live instance: %v, want ErrNodeNameTaken", err)
+	}
+	a.Close()
+	if err := b.Heartbeat(ctx, NodeStatus{}, time.Minute); err != nil {
+		t.Fatalf("taking the name of an instance that has ended: %v", err)
+	}
+	// A holder on this boot whose process is gone: a crash, then a restart.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	c := open()
+	defer c.Close()
+	if _, err := c.db.Exec(`UPDATE nodes SET pid = ?, instance = 'crashed' WHERE name = 'box'`, dead.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Heartbeat(ctx, NodeStatus{}, time.Minute); err != nil {
+		t.Fatalf("restart after a crash on this boot: %v", err)
+	}
+	// A holder killed but not reaped yet (a zombie) has ended too.
+	zombie := exec.Command("true")
+	if err := zombie.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer zombie.Wait()
+	time.Sleep(200 * time.Millisecond) // it exits; nobody waits for it yet
+	if _, err := c.db.Exec(`UPDATE nodes SET pid = ?, instance = 'killed' WHERE name = 'box'`, zombie.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Heartbeat(ctx, NodeStatus{}, time.Minute); err != nil {
+		t.Fatalf("restart after a kill whose process is not reaped yet: %v", err)
+	}
+	// A holder on another boot: only its lease can say.
+	if _, err := c.db.Exec(`UPDATE nodes SET boot_id = 'other-boot', instance = 'clone' WHERE name = 'box'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Heartbeat(ctx, NodeStatus{}, time.Minute); !errors.Is(err, ErrNodeNameTaken) {
+		t.Fatalf("an instance on another boot under a live name: %v, want ErrNodeNameTaken", err)
 	}
 }

@@ -97,6 +97,23 @@ var migrations = []migration{
 			)`,
 		},
 	},
+	{
+		version: 3,
+		name:    "fleet: instance identity",
+		statements: []string{
+			// Each kilnd process registers under a random instance id, with
+			// its boot id and pid: a second live kilnd under the same name
+			// (a cloned appliance keeps the host name) is told apart from a
+			// restart of the same node, and refused.
+			`ALTER TABLE nodes ADD COLUMN instance TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE nodes ADD COLUMN boot_id TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE nodes ADD COLUMN pid INTEGER NOT NULL DEFAULT 0`,
+			// The instance that claimed a running job: a job running under
+			// this node's name but another instance's is an orphan of a
+			// dead instance, which the live one re-queues.
+			`ALTER TABLE jobs ADD COLUMN instance TEXT NOT NULL DEFAULT ''`,
+		},
+	},
 }
 
 // schemaLockKey is the PostgreSQL advisory lock that serialises migrations:

@@ -48,6 +48,10 @@ type Store struct {
 	// own jobs are re-queued by RequeueRunning. Open sets it to the host
 	// name; set it before the store is shared.
 	Node string
+	// Instance is this process's id in the node registry, random per
+	// Open: claims record it, and a name is held by one instance at a
+	// time (Heartbeat).
+	Instance string
 	// Now is the clock used for every timestamp and for aging. Tests replace
 	// it; set it before the store is shared.
 	Now func() time.Time
@@ -63,6 +67,7 @@ type Store struct {
 	postgres bool
 	path     string // the SQLite file, or the PostgreSQL DSN without its password
 	host     string // this machine's host name, recorded in the node registry
+	bootID   string // this boot's id, which tells a restart on this machine from a clone
 
 }
 
@@ -118,7 +123,8 @@ func newStore(db *sql.DB, shown, secret string, postgres bool) (*Store, error) {
 		host = "localhost"
 	}
 	s := &Store{Node: host, host: host, Now: time.Now, AgingStep: DefaultAgingStep, db: db,
-		postgres: postgres, path: shown}
+		postgres: postgres, path: shown, Instance: newInstanceID(), bootID: bootID()}
+	liveInstances.Store(s.Instance, true)
 	s.conn = stmtQuerier{s: s}
 	s.group.s = s
 	// sql.Open connects lazily; ping so that a bad path, a file that is not
@@ -170,6 +176,7 @@ func (s *Store) Path() string { return s.path }
 // Close closes the database. Jobs still marked running stay so; the next Open
 // is followed by RequeueRunning.
 func (s *Store) Close() error {
+	liveInstances.Delete(s.Instance)
 	s.stmts.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("closing job store %s: %w", s.path, err)
