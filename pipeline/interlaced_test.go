@@ -2,12 +2,17 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"kiln/job"
 )
 
 // probedFields is how ffprobe reads an output's scan: the stream's field
@@ -223,5 +228,42 @@ aspect = "4:3"
 				t.Errorf("%d pictures, %d interlaced, %d top field first; want all interlaced, %d top field first", got.pictures, got.interlaced, got.tff, wantTFF)
 			}
 		})
+	}
+}
+
+// TestHEVCOfInterlacedSource: HEVC outputs cannot carry fields here, so an
+// interlaced source is deinterlaced (auto) and publishes progressive, or,
+// with deinterlace = "off", is refused at planning with a reason, never
+// encoded and then quarantined.
+func TestHEVCOfInterlacedSource(t *testing.T) {
+	dir := t.TempDir()
+	src := interlacedClip(t, dir, "576i25.mp4", "720x576", "50", "tff", "-t", "0.6",
+		"-c:v", "libx264", "-preset", "ultrafast", "-x264-params", "tff=1", "-flags", "+ildct+ilme", "-c:a", "aac")
+	profiles := testProfiles(t, `
+[profile.hevc]
+kind = "file"
+codec = "hevc"
+container = "mp4"
+video_bitrate = "2M"
+
+[profile.hevc-keep-fields]
+kind = "file"
+codec = "hevc"
+container = "mp4"
+video_bitrate = "2M"
+deinterlace = "off"
+`)
+	report := runProfile(t, src, profiles["hevc"], filepath.Join(dir, "auto"))
+	got := probeFields(t, report.Outputs[0].Path)
+	if got.pictures != 15 || got.interlaced != 0 {
+		t.Errorf("%d pictures, %d flagged interlaced; want 15 progressive", got.pictures, got.interlaced)
+	}
+	_, err := Run(context.Background(), job.Spec{ID: 2, Source: src, Profile: profiles["hevc-keep-fields"], OutputRoot: filepath.Join(dir, "off")}, nil)
+	var pe *ProfileError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Reason, "cannot carry fields") {
+		t.Fatalf("deinterlace = \"off\": got %v, want a profile error saying HEVC cannot carry fields", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "off", ".kiln-quarantine")); err == nil {
+		t.Errorf("the refused job left a quarantine folder")
 	}
 }

@@ -422,6 +422,10 @@ func planFile(src source, p config.Profile) (Plan, error) {
 	}
 	rateChange := !sameRate(v.FrameRate, src.rate)
 
+	// x265 codes fields only as separate field pictures, which FFmpeg 5.1's
+	// libx265 wrapper cannot be fed and libav-based players would show as
+	// half-height pictures: HEVC outputs are progressive.
+	fieldsCoded := p.Codec != "hevc"
 	deinterlace := false
 	if src.fields != sdi.Progressive {
 		switch p.Deinterlace {
@@ -431,14 +435,21 @@ func planFile(src source, p config.Profile) (Plan, error) {
 			if rateChange {
 				return Plan{}, &ProfileError{Reason: "frame_rate conversion needs progressive pictures, but deinterlace = \"off\" and the source is interlaced"}
 			}
-		default: // auto: keep fields unless the frame rate changes
-			deinterlace = rateChange
+			if !fieldsCoded {
+				return Plan{}, &ProfileError{Reason: "the source is interlaced and deinterlace = \"off\", but Kiln's HEVC outputs cannot carry fields: set deinterlace = \"auto\", or a codec that codes fields (h264, mpeg2, prores, ffv1)"}
+			}
+		default: // auto: keep fields unless the frame rate changes or the codec cannot code them
+			deinterlace = rateChange || !fieldsCoded
 		}
 	}
 	if deinterlace {
 		v.Chain = append(v.Chain, Stage{Op: OpDeinterlace, Order: src.fields})
 		v.FieldOrder = sdi.Progressive
-		d = append(d, "deinterlace (motion-adaptive, one frame per frame)")
+		why := ""
+		if !fieldsCoded && !rateChange && p.Deinterlace != "on" {
+			why = ": HEVC outputs are progressive"
+		}
+		d = append(d, "deinterlace (motion-adaptive, one frame per frame)"+why)
 	}
 	if resized {
 		op := OpScale
