@@ -179,6 +179,15 @@ video_bitrate = "30M"
 			if report.Timings.Frames != int64(r.pictures) {
 				t.Fatalf("encoded %d pictures, planned %d", report.Timings.Frames, r.pictures)
 			}
+			checked := false
+			for _, c := range report.Checks {
+				if c.Name == "MPEG-2 sequence_end_code (end of stream)" {
+					checked = c.Pass
+				}
+			}
+			if !checked {
+				t.Errorf("the report has no passed sequence_end_code check: %+v", report.Checks)
+			}
 			out := report.Outputs[0].Path
 			es := elementaryStream(t, out)
 			data, err := os.ReadFile(es)
