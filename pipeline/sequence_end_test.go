@@ -86,6 +86,19 @@ func libmpeg2Pictures(t *testing.T, es string) int {
 	return strings.Count(string(out), ".pgm\n")
 }
 
+// libavPictures counts the pictures libavcodec (ffprobe) decodes.
+func libavPictures(t *testing.T, path string) int {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", filepath.Base(path), err)
+	}
+	var n int
+	fmt.Sscan(strings.TrimSpace(string(out)), &n)
+	return n
+}
+
 // gstreamerPictures counts the pictures GStreamer's libmpeg2 element hands on.
 func gstreamerPictures(t *testing.T, es string) int {
 	t.Helper()
@@ -199,6 +212,12 @@ video_bitrate = "30M"
 			}
 			if n := bytes.Count(data, sdi.SequenceEndCode); n != 1 {
 				t.Errorf("%d sequence_end_codes in the stream, want 1 (at its end)", n)
+			}
+			if n := len(videoPacketSizes(t, es)); n != r.pictures {
+				t.Errorf("libavcodec's parser finds %d of %d pictures in the stream", n, r.pictures)
+			}
+			if n := libavPictures(t, out); n != r.pictures {
+				t.Errorf("libavcodec decoded %d of %d pictures", n, r.pictures)
 			}
 			if n := libmpeg2Pictures(t, es); n != r.pictures {
 				t.Errorf("mpeg2dec (libmpeg2) decoded %d of %d pictures", n, r.pictures)
