@@ -267,3 +267,54 @@ deinterlace = "off"
 		t.Errorf("the refused job left a quarantine folder")
 	}
 }
+
+// TestInterlacedToDoubleRate converts 25i to 50p from a source that shows
+// a bright bar at a different, unpredictable place in every field (50
+// pictures a second): each output picture must come from its own field and
+// show its bar where that field has it. Deinterlacing frame by frame and
+// interpolating loses every second field's picture.
+func TestInterlacedToDoubleRate(t *testing.T) {
+	dir := t.TempDir()
+	// Picture N has a 64-sample bar at x = N²·37 mod 640.
+	src := makeClip(t, filepath.Join(dir, "jumps576i25.mkv"), "-f", "lavfi", "-i",
+		"color=c=black:s=720x576:r=50,format=yuv420p,geq=lum='if(between(X\\,mod(N*N*37\\,640)\\,mod(N*N*37\\,640)+63)\\,235\\,16)':cb=128:cr=128",
+		"-t", "0.4", "-vf", "tinterlace=mode=interleave_top,setfield=tff", "-c:v", "ffv1")
+	profiles := testProfiles(t, `
+[profile.mezzanine]
+kind              = "file"
+codec             = "prores"
+container         = "mov"
+frame_rate        = "50"
+frame_rate_method = "mc"
+`)
+	report := runProfile(t, src, profiles["mezzanine"], filepath.Join(dir, "out"))
+	raw, err := exec.Command("ffmpeg", "-v", "error", "-i", report.Outputs[0].Path, "-f", "rawvideo", "-pix_fmt", "gray", "-").Output()
+	if err != nil {
+		t.Fatalf("decoding the output: %v", err)
+	}
+	const w, h = 720, 576
+	if len(raw) != 20*w*h {
+		t.Fatalf("%d bytes decoded, want 20 pictures of 720x576", len(raw))
+	}
+	for i := 0; i < 20; i++ {
+		pic := raw[i*w*h : (i+1)*w*h]
+		x0 := i * i * 37 % 640
+		bright := 0
+		for x := x0; x < x0+64; x++ {
+			sum := 0
+			for y := 0; y < h; y++ {
+				sum += int(pic[y*w+x])
+			}
+			if sum/h > 150 {
+				bright++
+			}
+		}
+		// Most of the bar, not all: where it overlaps the neighbouring
+		// field's bar the motion-adaptive deinterlacer may weave and dim it.
+		// A picture interpolated from the frames either side shows at most
+		// a fragment of it.
+		if bright < 40 {
+			t.Errorf("picture %d: %d of the 64 columns of its field's bar (x = %d) are bright; want the picture made from that field", i, bright, x0)
+		}
+	}
+}

@@ -442,14 +442,24 @@ func planFile(src source, p config.Profile) (Plan, error) {
 			deinterlace = rateChange || !fieldsCoded
 		}
 	}
+	// Toward a higher frame rate every field becomes a picture: the fields
+	// hold the source's motion at twice its frame rate, which interpolating
+	// between deinterlaced frames would have to invent (25i → 50p then needs
+	// no frame-rate conversion at all).
+	fieldRate := sdi.Rational{Num: src.rate.Num * 2, Den: src.rate.Den}
+	perField := deinterlace && rateChange && v.FrameRate.Float() > src.rate.Float()
 	if deinterlace {
-		v.Chain = append(v.Chain, Stage{Op: OpDeinterlace, Order: src.fields})
+		v.Chain = append(v.Chain, Stage{Op: OpDeinterlace, Order: src.fields, Double: perField})
 		v.FieldOrder = sdi.Progressive
 		why := ""
 		if !fieldsCoded && !rateChange && p.Deinterlace != "on" {
 			why = ": HEVC outputs are progressive"
 		}
-		d = append(d, "deinterlace (motion-adaptive, one frame per frame)"+why)
+		if perField {
+			d = append(d, fmt.Sprintf("deinterlace %si to %sp (motion-adaptive, one picture per field)", rateWords(src.rate), rateWords(fieldRate)))
+		} else {
+			d = append(d, "deinterlace (motion-adaptive, one frame per frame)"+why)
+		}
 	}
 	if resized {
 		op := OpScale
@@ -459,7 +469,7 @@ func planFile(src source, p config.Profile) (Plan, error) {
 		v.Chain = append(v.Chain, Stage{Op: op, Width: w, Height: h, Filter: p.ScaleFilter})
 		d = append(d, fmt.Sprintf("scale %dx%d → %dx%d (%s)", src.width, src.height, w, h, p.ScaleFilter))
 	}
-	if rateChange {
+	if rateChange && !(perField && sameRate(v.FrameRate, fieldRate)) {
 		frc, words := frameRateStage(v.FrameRate, p.FrameRateMethod)
 		v.Chain = append(v.Chain, frc)
 		d = append(d, words)
