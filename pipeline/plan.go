@@ -357,18 +357,18 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 			"b": itoa(v.BitRate), "maxrate": itoa(v.BitRate), "minrate": itoa(v.BitRate),
 			"bufsize": "1835008", "g": strconv.Itoa(gop), "bf": "2",
 			"flags": "+cgop+ildct+ilme", "sc_threshold": "1000000000",
-			"profile": "4", "level": "8", "intra_vlc": "1",
+			"profile": "4", "level": "8", "intra_vlc": "1", "alternate_scan": "1",
 		}
-		d = append(d, fmt.Sprintf("MPEG-2 MP@ML 4:2:0, closed GOP of %d (M=3), CBR %s, VBV 1835008 bits, interlaced coding TFF", gop, bitrateWords(v.BitRate)))
+		d = append(d, fmt.Sprintf("MPEG-2 MP@ML 4:2:0, closed GOP of %d (M=3), CBR %s, VBV 1835008 bits, interlaced coding %s (field DCT and prediction, alternate scan)", gop, bitrateWords(v.BitRate), strings.ToUpper(string(std.Fields))))
 	case "h264":
 		v.Encoder = "libx264"
 		v.Options = map[string]string{
 			"b": itoa(v.BitRate), "maxrate": itoa(v.BitRate), "bufsize": itoa(v.BitRate),
 			"g": strconv.Itoa(gop), "keyint_min": strconv.Itoa(gop), "sc_threshold": "0",
 			"flags": "+ildct+cgop", "profile": "high", "level": "3", "preset": "medium",
-			"x264-params": "nal-hrd=cbr:force-cfr=1",
+			"x264-params": "nal-hrd=cbr:force-cfr=1:" + x264Fields(std.Fields),
 		}
-		d = append(d, fmt.Sprintf("H.264 High@3.0 4:2:0, interlaced (MBAFF) TFF, GOP %d, CBR %s", gop, bitrateWords(v.BitRate)))
+		d = append(d, fmt.Sprintf("H.264 High@3.0 4:2:0, interlaced (MBAFF) %s, GOP %d, CBR %s", strings.ToUpper(string(std.Fields)), gop, bitrateWords(v.BitRate)))
 	case "d10":
 		// D-10 (IMX, SMPTE 356M): MPEG-2 422P@ML, I-frames only, constant
 		// frame size, in a 720x608 (625) or 720x512 (525) raster that carries
@@ -422,6 +422,10 @@ func planFile(src source, p config.Profile) (Plan, error) {
 	}
 	rateChange := !sameRate(v.FrameRate, src.rate)
 
+	// x265 codes fields only as separate field pictures, which FFmpeg 5.1's
+	// libx265 wrapper cannot be fed and libav-based players would show as
+	// half-height pictures: HEVC outputs are progressive.
+	fieldsCoded := p.Codec != "hevc"
 	deinterlace := false
 	if src.fields != sdi.Progressive {
 		switch p.Deinterlace {
@@ -431,14 +435,31 @@ func planFile(src source, p config.Profile) (Plan, error) {
 			if rateChange {
 				return Plan{}, &ProfileError{Reason: "frame_rate conversion needs progressive pictures, but deinterlace = \"off\" and the source is interlaced"}
 			}
-		default: // auto: keep fields unless the frame rate changes
-			deinterlace = rateChange
+			if !fieldsCoded {
+				return Plan{}, &ProfileError{Reason: "the source is interlaced and deinterlace = \"off\", but Kiln's HEVC outputs cannot carry fields: set deinterlace = \"auto\", or a codec that codes fields (h264, mpeg2, prores, ffv1)"}
+			}
+		default: // auto: keep fields unless the frame rate changes or the codec cannot code them
+			deinterlace = rateChange || !fieldsCoded
 		}
 	}
+	// Toward a higher frame rate every field becomes a picture: the fields
+	// hold the source's motion at twice its frame rate, which interpolating
+	// between deinterlaced frames would have to invent (25i → 50p then needs
+	// no frame-rate conversion at all).
+	fieldRate := sdi.Rational{Num: src.rate.Num * 2, Den: src.rate.Den}
+	perField := deinterlace && rateChange && v.FrameRate.Float() > src.rate.Float()
 	if deinterlace {
-		v.Chain = append(v.Chain, Stage{Op: OpDeinterlace, Order: src.fields})
+		v.Chain = append(v.Chain, Stage{Op: OpDeinterlace, Order: src.fields, Double: perField})
 		v.FieldOrder = sdi.Progressive
-		d = append(d, "deinterlace (motion-adaptive, one frame per frame)")
+		why := ""
+		if !fieldsCoded && !rateChange && p.Deinterlace != "on" {
+			why = ": HEVC outputs are progressive"
+		}
+		if perField {
+			d = append(d, fmt.Sprintf("deinterlace %si to %sp (motion-adaptive, one picture per field)", rateWords(src.rate), rateWords(fieldRate)))
+		} else {
+			d = append(d, "deinterlace (motion-adaptive, one frame per frame)"+why)
+		}
 	}
 	if resized {
 		op := OpScale
@@ -448,7 +469,7 @@ func planFile(src source, p config.Profile) (Plan, error) {
 		v.Chain = append(v.Chain, Stage{Op: op, Width: w, Height: h, Filter: p.ScaleFilter})
 		d = append(d, fmt.Sprintf("scale %dx%d → %dx%d (%s)", src.width, src.height, w, h, p.ScaleFilter))
 	}
-	if rateChange {
+	if rateChange && !(perField && sameRate(v.FrameRate, fieldRate)) {
 		frc, words := frameRateStage(v.FrameRate, p.FrameRateMethod)
 		v.Chain = append(v.Chain, frc)
 		d = append(d, words)
@@ -468,7 +489,12 @@ func planFile(src source, p config.Profile) (Plan, error) {
 		v.Encoder, v.PixFmt = "libx264", "yuv420p"
 		v.Options = map[string]string{"b": itoa(v.BitRate), "g": strconv.Itoa(v.GOP), "preset": "medium", "profile": "high"}
 		if v.FieldOrder != sdi.Progressive {
+			// MBAFF, with the field order set when x264 opens: the frames'
+			// top_field_first alone reaches it only after its first
+			// pictures, and the stream then says TFF for a BFF source.
 			v.Options["flags"] = "+ildct"
+			v.Options["x264-params"] = x264Fields(v.FieldOrder)
+			d = append(d, fmt.Sprintf("interlaced coding (MBAFF) %s", strings.ToUpper(string(v.FieldOrder))))
 		}
 	case "hevc":
 		v.Encoder, v.PixFmt = "libx265", "yuv420p"
@@ -485,12 +511,22 @@ func planFile(src source, p config.Profile) (Plan, error) {
 		v.Options = map[string]string{"b": itoa(v.BitRate), "maxrate": itoa(v.BitRate * 2), "bufsize": itoa(v.BitRate),
 			"g": strconv.Itoa(v.GOP), "bf": "2", "flags": "+cgop", "sc_threshold": "1000000000"}
 		if v.FieldOrder != sdi.Progressive {
+			// Field DCT and field prediction; the pictures' top_field_first
+			// comes from each frame's flags.
 			v.Options["flags"] = "+cgop+ildct+ilme"
+			v.Options["alternate_scan"] = "1"
+			d = append(d, fmt.Sprintf("interlaced coding %s (field DCT and prediction, alternate scan)", strings.ToUpper(string(v.FieldOrder))))
 		}
 	case "prores":
 		v.Encoder, v.PixFmt = "prores_ks", "yuv422p10le"
 		v.Options = map[string]string{"profile": "3", "vendor": "apl0"}
 		v.GOP = 1
+		if v.FieldOrder != sdi.Progressive {
+			// prores_ks codes two field pictures per frame only when told
+			// to, and takes the field order from each frame's flags.
+			v.Options["flags"] = "+ildct"
+			d = append(d, fmt.Sprintf("interlaced coding %s (two field pictures per frame)", strings.ToUpper(string(v.FieldOrder))))
+		}
 	case "ffv1":
 		v.Encoder, v.PixFmt = "ffv1", ffv1PixFmt(src.pixFmt)
 		v.Options = map[string]string{"level": "3", "slicecrc": "1", "g": "1"}
@@ -503,6 +539,15 @@ func planFile(src source, p config.Profile) (Plan, error) {
 		d = append(d, "raster, frame rate and scan kept as in the source")
 	}
 	return Plan{Video: v, Decisions: d}, nil
+}
+
+// x264Fields is the x264 option that sets interlaced (MBAFF) coding with
+// the given field order.
+func x264Fields(order sdi.FieldOrder) string {
+	if order == sdi.BottomFirst {
+		return "bff=1"
+	}
+	return "tff=1"
 }
 
 // fitStages places the source picture in a width×height raster whose picture

@@ -157,14 +157,31 @@ func TestFilePlans(t *testing.T) {
 		t.Errorf("output name %s", plan.OutputName)
 	}
 
-	// An interlaced source converted to another rate is deinterlaced first.
+	// An interlaced source converted to another rate is deinterlaced first:
+	// to the field rate when the target is faster than the source's frames.
 	p.FrameRate, p.Width = "50/1", 0
 	plan, err = MakePlan(videoSource(1920, 1080, "25/1", "tt", "1:1", "bt709"), p, "a.ts")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ops(plan.Video.Chain); got != "deinterlace,frame_rate" || plan.Video.FieldOrder != sdi.Progressive {
-		t.Errorf("25i → 50p: %s %s", got, plan.Video.FieldOrder)
+	if got := ops(plan.Video.Chain); got != "deinterlace" || !plan.Video.Chain[0].Double || plan.Video.FieldOrder != sdi.Progressive {
+		t.Errorf("25i → 50p: %s (one picture per field: %v) %s", got, plan.Video.Chain[0].Double, plan.Video.FieldOrder)
+	}
+	p.FrameRate = "60000/1001"
+	plan, err = MakePlan(videoSource(1920, 1080, "25/1", "tt", "1:1", "bt709"), p, "a.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ops(plan.Video.Chain); got != "deinterlace,frame_rate" || !plan.Video.Chain[0].Double {
+		t.Errorf("25i → 59.94p: %s (one picture per field: %v)", got, plan.Video.Chain[0].Double)
+	}
+	p.FrameRate = "24000/1001"
+	plan, err = MakePlan(videoSource(1920, 1080, "25/1", "tt", "1:1", "bt709"), p, "a.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ops(plan.Video.Chain); got != "deinterlace,frame_rate" || plan.Video.Chain[0].Double {
+		t.Errorf("25i → 23.976p: %s (one picture per field: %v)", got, plan.Video.Chain[0].Double)
 	}
 }
 

@@ -40,6 +40,10 @@ type streamPath struct {
 	// several encoders (abr_video.go).
 	sink    func(*astiav.Frame) error
 	packets chan *astiav.Packet
+	// held is the latest MPEG-2 picture, kept back until the next one comes
+	// or the encoder is drained, so that the last one can carry the
+	// sequence_end_code (endSequence).
+	held *astiav.Packet
 
 	startTS  int64 // subtracted from every timestamp, in the input's time base
 	nextPts  int64 // for frames that arrive without a timestamp
@@ -370,6 +374,9 @@ func (p *streamPath) encode(ctx context.Context, f *astiav.Frame, tb astiav.Rati
 	for {
 		pkt.Unref()
 		err := p.enc.ctx.ReceivePacket(pkt)
+		if errors.Is(err, astiav.ErrEof) && p.held != nil {
+			return p.endSequence(ctx, muxed)
+		}
 		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
 			return nil
 		}
@@ -386,6 +393,14 @@ func (p *streamPath) encode(ctx context.Context, f *astiav.Frame, tb astiav.Rati
 			pkt.RescaleTs(p.enc.ctx.TimeBase(), p.output.TimeBase())
 		}
 		out := pkt.Clone()
+		if p.enc.ctx.CodecID() == astiav.CodecIDMpeg2Video {
+			// Only once the next picture comes is this one known not to
+			// be the last.
+			out, p.held = p.held, out
+			if out == nil {
+				continue
+			}
+		}
 		select {
 		case muxed <- out:
 		case <-ctx.Done():
@@ -395,7 +410,29 @@ func (p *streamPath) encode(ctx context.Context, f *astiav.Frame, tb astiav.Rati
 	}
 }
 
+// endSequence sends the held last MPEG-2 picture, ended with a
+// sequence_end_code: libavcodec's mpeg2video does not write one, and
+// libmpeg2-based decoders drop the last pictures of a stream without it.
+func (p *streamPath) endSequence(ctx context.Context, muxed chan<- *astiav.Packet) error {
+	last := p.held
+	p.held = nil
+	if err := setPacketData(last, sdi.EndMPEG2Sequence(last.Data())); err != nil {
+		last.Free()
+		return fmt.Errorf("ending the MPEG-2 sequence: %w", err)
+	}
+	select {
+	case muxed <- last:
+	case <-ctx.Done():
+		last.Free()
+	}
+	return nil
+}
+
 func (p *streamPath) Close() {
+	if p.held != nil {
+		p.held.Free()
+		p.held = nil
+	}
 	if p.graph != nil {
 		p.graph.Close()
 	}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -67,6 +68,17 @@ func verifyOutput(path string, plan Plan, stats transcodeStats) (job.Output, []j
 		return out, nil, fmt.Errorf("verifying output: %w", err)
 	}
 	eq("field order (first picture)", string(pv.FieldOrder), string(fields.order))
+	if pv.Encoder == "mpeg2video" {
+		ended, err := endsWithSequenceEnd(path)
+		if err != nil {
+			return out, nil, fmt.Errorf("verifying output: %w", err)
+		}
+		got := "missing"
+		if ended {
+			got = "present"
+		}
+		eq("MPEG-2 sequence_end_code (end of stream)", "present", got)
+	}
 	if pv.AFD != 0 {
 		got := "none"
 		if fields.afd != 0 {
@@ -205,5 +217,40 @@ func firstFrameFields(path string) (firstPicture, error) {
 		if !errors.Is(err, astiav.ErrEagain) {
 			return first, err
 		}
+	}
+}
+
+// endsWithSequenceEnd reads a file's video packets and says whether the
+// last one ends with MPEG-2's sequence_end_code.
+func endsWithSequenceEnd(path string) (bool, error) {
+	in, err := openInput(path)
+	if err != nil {
+		return false, err
+	}
+	defer in.Close()
+	video := -1
+	for _, s := range in.fc.Streams() {
+		if video < 0 && s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
+			video = s.Index()
+		} else {
+			discardStream(s) // only the video's packets are read
+		}
+	}
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	var tail []byte
+	for {
+		err := in.fc.ReadFrame(pkt)
+		if errors.Is(err, astiav.ErrEof) {
+			return bytes.HasSuffix(tail, sdi.SequenceEndCode), nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if pkt.StreamIndex() == video {
+			data := pkt.Data()
+			tail = append(tail[:0], data[max(0, len(data)-len(sdi.SequenceEndCode)):]...)
+		}
+		pkt.Unref()
 	}
 }
