@@ -454,7 +454,8 @@ func (a *apiServer) reload(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// metrics is GET /metrics, in the Prometheus text format.
+// metrics is GET /metrics, in the Prometheus text format (or another
+// exposition format the scraper asks for in Accept).
 func (a *apiServer) metrics(w http.ResponseWriter, r *http.Request) {
 	counts, err := a.d.store.Counts(r.Context())
 	if err != nil {
@@ -480,19 +481,14 @@ func (a *apiServer) metrics(w http.ResponseWriter, r *http.Request) {
 			down++
 		}
 	}
-	body := a.d.metrics.write(scrape{
-		version:       a.d.Version,
-		started:       a.d.started,
+	a.d.metrics.handler(scrape{
 		jobs:          counts,
 		runningFPS:    a.d.runningFPS(),
 		nvencSessions: a.d.nvencSessions(),
 		watches:       watches,
 		nodesUp:       up,
 		nodesDown:     down,
-	})
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	}).ServeHTTP(w, r)
 }
 
 func (a *apiServer) lookup(w http.ResponseWriter, r *http.Request) (store.Job, bool) {

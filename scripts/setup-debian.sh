@@ -13,6 +13,8 @@ set -eu
 want="libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev
 libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd chromium openssl procps
 postgresql"
+# prometheus: its promtool lints the daemon's /metrics exposition in the tests.
+want="$want prometheus"
 # The ABR browser test installs hls.js and dash.js with npm. Machines that
 # already have Node.js (from another source) keep theirs.
 if ! command -v npm >/dev/null 2>&1; then
