@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kiln/api"
+	"kiln/config"
 	"kiln/daemon/store"
 )
 
@@ -238,7 +239,13 @@ func (a *apiServer) profiles(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *apiServer) watches(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.d.cfg.Load().Watches)
+	watches := a.d.cfg.Load().Watches
+	if watches == nil {
+		// A config without watches answers [], as api/openapi.json says:
+		// an array, never null.
+		watches = []config.Watch{}
+	}
+	writeJSON(w, http.StatusOK, watches)
 }
 
 func (a *apiServer) view(j store.Job, withReport bool) api.Job {
