@@ -1,6 +1,8 @@
 // Command kilnd is the Kiln daemon. It is pure Go: jobs run in kiln-worker
-// (libav, cgo), installed next to it, one process per job. `kilnd transcode`
-// and `kilnd worker` hand over to that binary.
+// (libav, cgo), installed next to it, one process per job, or in
+// kiln-gpu-worker when the probe finds a GPU. `kilnd transcode` runs one job
+// in the foreground in the worker the daemon would choose; `kilnd worker`
+// hands over to kiln-worker.
 //
 //	kilnd [--config FILE] [--check]                         run the daemon
 //	kilnd transcode --config FILE --profile NAME INPUT OUTDIR

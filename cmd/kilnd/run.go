@@ -24,7 +24,9 @@ const workerName = "kiln-worker"
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
-		case "transcode", "worker":
+		case "transcode":
+			return runTranscode(ctx, args[1:], stdout, stderr)
+		case "worker":
 			// Media work happens in kiln-worker, which links libav; kilnd
 			// hands the command over to it in the same process slot, so
 			// signals, stdin/stdout and the exit status are the worker's.
@@ -74,10 +76,8 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		ConfigPath: *configPath,
 		Logger:     logger,
 		WorkerCmd:  []string{worker, "worker"},
-		// make install puts the GPU worker next to kilnd, as make cuda
-		// builds it next to kilnd in bin/.
-		GPUWorker: filepath.Join(filepath.Dir(exe), "kiln-gpu-worker"),
-		Version:   version.Version,
+		GPUWorker:  gpuWorkerPath(exe),
+		Version:    version.Version,
 	}
 	if err := d.Initialize(); err != nil {
 		logger.Error("start failed", "err", err)
@@ -118,6 +118,13 @@ func workerPath(exe string) (string, error) {
 		return "", fmt.Errorf("the CPU worker %s is not an executable file; reinstall it with make install", p)
 	}
 	return p, nil
+}
+
+// gpuWorkerPath is where the GPU worker is, for kilnd at exe: make install
+// puts it next to kilnd, as make cuda builds it next to kilnd in bin/. The
+// daemon and kilnd transcode probe and run it from there.
+func gpuWorkerPath(exe string) string {
+	return filepath.Join(filepath.Dir(exe), "kiln-gpu-worker")
 }
 
 // execWorker replaces this process with kiln-worker running args (the
