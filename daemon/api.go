@@ -20,7 +20,8 @@ import (
 	"kiln/daemon/store"
 )
 
-// apiServer is the local API: HTTP/JSON over a unix socket (DESIGN.md §2).
+// apiServer is the local API: HTTP/JSON over a unix socket, described in
+// api/openapi.json (docs/ARCHITECTURE.md, "Processes").
 type apiServer struct {
 	d      *Daemon
 	log    *slog.Logger
