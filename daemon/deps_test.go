@@ -100,13 +100,22 @@ func TestPackageImportRules(t *testing.T) {
 			continue
 		}
 		switch pkg {
-		case "kiln/bench", "kiln/soak", "kiln/e2e", "kiln/systemd", "kiln/daemon/store/pgserver", "kiln/daemon/store/pgtest":
+		case "kiln/bench", "kiln/soak", "kiln/e2e", "kiln/systemd", "kiln/daemon/store/pgserver", "kiln/daemon/store/pgtest",
+			"kiln/api/apitest":
 			// Tools and tests: they drive the product from outside.
 		default:
 			t.Errorf("%s has no row in docs/ARCHITECTURE.md's package table (and importRules)", pkg)
 		}
 	}
 	checkRules(t, deps, importRules)
+	// Test support is for _test.go files, which go list -deps leaves out.
+	for pkg, list := range deps {
+		for _, support := range []string{"kiln/api/apitest", "kiln/daemon/store/pgtest"} {
+			if pkg != support && pkg != "kiln/e2e" && slices.Contains(list, support) {
+				t.Errorf("%s depends on %s, which only tests may import", pkg, support)
+			}
+		}
+	}
 }
 
 func checkRules(t *testing.T, deps map[string][]string, rules map[string][]string) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kiln/api"
+	"kiln/api/apitest"
 	"kiln/config"
 	"kiln/daemon/daemontest"
 	"kiln/daemon/store/pgtest"
@@ -163,11 +164,11 @@ func (td *testDaemon) stop() {
 // unixClient is the tests' API client on socket. Every answer it receives
 // is checked against api/openapi.json, and a mismatch fails t.
 func unixClient(t testing.TB, socket string) *http.Client {
-	return &http.Client{Timeout: 20 * time.Second, Transport: &validatingTransport{t: t, base: &http.Transport{
+	return &http.Client{Timeout: 20 * time.Second, Transport: apitest.Transport(t, &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", socket)
-		}}}}
+		}})}
 }
 
 // call sends a request with a raw body ("" for none) and returns the status
