@@ -315,3 +315,18 @@ func promtoolCheck(t *testing.T, text string) (string, error) {
 	err = cmd.Run()
 	return out.String(), err
 }
+
+// BenchmarkMetricsScrape is one GET /metrics of a daemon with a few of
+// everything recorded: the per-scrape registry and the process and Go
+// collectors included.
+func BenchmarkMetricsScrape(b *testing.B) {
+	m, s := recordedMetrics()
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		m.handler(s).ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
+}
