@@ -1,4 +1,5 @@
-// Package api holds the bodies of Kiln's local HTTP/JSON API (DESIGN.md §2),
+// Package api holds the bodies of Kiln's local HTTP/JSON API (api/openapi.json;
+// docs/ARCHITECTURE.md, "Packages"),
 // shared by the daemon that serves them and the kiln client that reads them.
 // It is plain data: no logic, no dependencies beyond the standard library.
 package api

@@ -1,4 +1,5 @@
-// Package config holds Kiln's configuration: the TOML contract of DESIGN.md §2,
+// Package config holds Kiln's configuration: the TOML contract of the README
+// ("Configuration"; its place among the packages: docs/ARCHITECTURE.md, "Packages"),
 // decoded strictly, filled with defaults and validated into an immutable value.
 //
 // It is pure Go and touches nothing but the config text: no files beyond the one

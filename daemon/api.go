@@ -17,10 +17,12 @@ import (
 	"time"
 
 	"kiln/api"
+	"kiln/config"
 	"kiln/daemon/store"
 )
 
-// apiServer is the local API: HTTP/JSON over a unix socket (DESIGN.md §2).
+// apiServer is the local API: HTTP/JSON over a unix socket, described in
+// api/openapi.json (docs/ARCHITECTURE.md, "Processes").
 type apiServer struct {
 	d      *Daemon
 	log    *slog.Logger
@@ -262,7 +264,13 @@ func (a *apiServer) profiles(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *apiServer) watches(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.d.cfg.Load().Watches)
+	watches := a.d.cfg.Load().Watches
+	if watches == nil {
+		// A config without watches answers [], as api/openapi.json says:
+		// an array, never null.
+		watches = []config.Watch{}
+	}
+	writeJSON(w, http.StatusOK, watches)
 }
 
 func (a *apiServer) view(j store.Job, withReport bool) api.Job {
@@ -490,7 +498,8 @@ func (a *apiServer) reload(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// metrics is GET /metrics, in the Prometheus text format.
+// metrics is GET /metrics, in the Prometheus text format (or another
+// exposition format the scraper asks for in Accept).
 func (a *apiServer) metrics(w http.ResponseWriter, r *http.Request) {
 	counts, err := a.d.store.Counts(r.Context())
 	if err != nil {
@@ -516,19 +525,14 @@ func (a *apiServer) metrics(w http.ResponseWriter, r *http.Request) {
 			down++
 		}
 	}
-	body := a.d.metrics.write(scrape{
-		version:       a.d.Version,
-		started:       a.d.started,
+	a.d.metrics.handler(scrape{
 		jobs:          counts,
 		runningFPS:    a.d.runningFPS(),
 		nvencSessions: a.d.nvencSessions(),
 		watches:       watches,
 		nodesUp:       up,
 		nodesDown:     down,
-	})
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	}).ServeHTTP(w, r)
 }
 
 func (a *apiServer) lookup(w http.ResponseWriter, r *http.Request) (store.Job, bool) {

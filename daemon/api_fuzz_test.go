@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"kiln/api/apitest"
 )
 
 // FuzzAPIBodies sends arbitrary bodies to every route that reads one. Each
-// answer must be JSON, and never a 500: a malformed request is the client's
-// error, and the daemon stays up.
+// answer must be JSON, never a 500 (a malformed request is the client's
+// error, and the daemon stays up), and one that api/openapi.json describes.
 func FuzzAPIBodies(f *testing.F) {
 	for _, seed := range []string{
 		`{"source":"/abs/clip.mxf","profile":"p1","priority":"high"}`,
@@ -31,7 +33,7 @@ func FuzzAPIBodies(f *testing.F) {
 			{"PATCH", "/v1/jobs/1"},
 			{"POST", "/v1/jobs/1/cancel"},
 		} {
-			req := httptest.NewRequest(r.method, r.path, bytes.NewReader(body))
+			req := httptest.NewRequest(r.method, "http://kiln"+r.path, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
@@ -40,6 +42,9 @@ func FuzzAPIBodies(f *testing.F) {
 			}
 			if !json.Valid(rec.Body.Bytes()) {
 				t.Fatalf("%s %s with %q: answer is not JSON: %q", r.method, r.path, body, rec.Body)
+			}
+			if err := apitest.Check(req, rec.Result()); err != nil {
+				t.Fatalf("%s %s with %q: %d %s is not as api/openapi.json describes: %v", r.method, r.path, body, rec.Code, rec.Body, err)
 			}
 		}
 	})

@@ -268,3 +268,31 @@ func TestAPIPanicIsJSON500(t *testing.T) {
 	var h api.Health
 	td.getJSON("/v1/health", &h)
 }
+
+// TestAPIStoreFailuresAreDescribed: with the job store failing under it,
+// every route that reads the store answers 500 `store`, a status that
+// api/openapi.json lists for it (the test client checks each answer).
+func TestAPIStoreFailuresAreDescribed(t *testing.T) {
+	t.Parallel()
+	td := initDaemon(t, baseConfig)
+	// No Run: nothing else uses the store while it is closed under the API.
+	go td.d.api.serve()
+	td.d.store.Close()
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/v1/health", ""},
+		{"GET", "/v1/jobs", ""},
+		{"GET", "/v1/jobs/1", ""},
+		{"GET", "/v1/jobs/1/events", ""},
+		{"PATCH", "/v1/jobs/1", `{"priority":"low"}`},
+		{"POST", "/v1/jobs/1/cancel", ""},
+		{"GET", "/v1/nodes", ""},
+		{"GET", "/metrics", ""},
+	} {
+		status, body := td.call(c.method, c.path, c.body)
+		var e api.Error
+		json.Unmarshal(body, &e)
+		if status != http.StatusInternalServerError || e.Error.Code != "store" {
+			t.Errorf("%s %s with the store closed: %d %s; want 500 store", c.method, c.path, status, body)
+		}
+	}
+}

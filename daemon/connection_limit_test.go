@@ -66,7 +66,7 @@ func TestConnectionFloodIsCapped(t *testing.T) {
 			t.Logf("child daemon log:\n%s", logs)
 		}
 	}()
-	td := &testDaemon{t: t, http: unixClient(sock), root: root}
+	td := &testDaemon{t: t, http: unixClient(t, sock), root: root}
 	waitFor(t, 20*time.Second, "the child daemon to answer", func() bool {
 		resp, err := td.http.Get("http://kiln/v1/health")
 		if err == nil {

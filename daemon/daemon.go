@@ -106,7 +106,7 @@ func (d *Daemon) Initialize() error {
 	d.filing = map[int64]bool{}
 	d.watchers = map[string]*runningWatch{}
 	d.notify = &systemdNotifier{log: d.Logger.With("component", "systemd")}
-	d.metrics = newMetrics()
+	d.metrics = newMetrics(d.Version)
 	d.hwLog = d.Logger.With("component", "hardware")
 
 	cfg := d.Config

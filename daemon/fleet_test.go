@@ -88,7 +88,7 @@ func (f *fleet) start(name string, workerCmd []string) *testDaemon {
 	if err := td.d.Initialize(); err != nil {
 		t.Fatalf("node %s: Initialize: %v\n%s", name, err, logs)
 	}
-	td.http = unixClient(c.Daemon.Socket)
+	td.http = unixClient(t, c.Daemon.Socket)
 	t.Cleanup(func() {
 		td.stop()
 		if t.Failed() {

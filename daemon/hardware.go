@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"kiln/api"
+	"kiln/config"
 	"kiln/hardware"
 )
 
@@ -63,10 +64,14 @@ func (d *Daemon) currentHardware() api.Hardware {
 // together on the hardware h, and why. The GPU worker runs on GPU 0, so
 // that is the GPU whose limit counts.
 func (d *Daemon) nvencLimit(h *api.Hardware) (int, string) {
+	return nvencLimitOn(h, d.cfg.Load().Daemon)
+}
+
+// nvencLimitOn is nvencLimit for the daemon settings cfg.
+func nvencLimitOn(h *api.Hardware, cfg config.Daemon) (int, string) {
 	name := ""
 	if h != nil && h.Backend == hardware.BackendCUDA && len(h.GPUs) > 0 {
 		name = h.GPUs[0].Name
 	}
-	cfg := d.cfg.Load().Daemon
 	return hardware.SessionLimit(name, cfg.NVENCSessions, cfg.GPUJobs)
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kiln/api"
+	"kiln/api/apitest"
 	"kiln/config"
 	"kiln/daemon/daemontest"
 	"kiln/daemon/store/pgtest"
@@ -107,7 +108,7 @@ func initDaemon(t testing.TB, cfg string) *testDaemon {
 	if err := td.d.Initialize(); err != nil {
 		t.Fatalf("Initialize: %v\n%s", err, logs)
 	}
-	td.http = unixClient(c.Daemon.Socket)
+	td.http = unixClient(t, c.Daemon.Socket)
 	t.Cleanup(func() {
 		td.stop()
 		if t.Failed() {
@@ -160,12 +161,14 @@ func (td *testDaemon) stop() {
 	}
 }
 
-func unixClient(socket string) *http.Client {
-	return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+// unixClient is the tests' API client on socket. Every answer it receives
+// is checked against api/openapi.json, and a mismatch fails t.
+func unixClient(t testing.TB, socket string) *http.Client {
+	return &http.Client{Timeout: 20 * time.Second, Transport: apitest.Transport(t, &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", socket)
-		}}}
+		}})}
 }
 
 // call sends a request with a raw body ("" for none) and returns the status

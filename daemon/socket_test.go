@@ -100,7 +100,7 @@ func TestSocketActivation(t *testing.T) {
 		}
 	}()
 
-	td := &testDaemon{t: t, http: unixClient(passed), root: root}
+	td := &testDaemon{t: t, http: unixClient(t, passed), root: root}
 	waitFor(t, 20*time.Second, "the child daemon to answer on the passed socket", func() bool {
 		resp, err := td.http.Get("http://kiln/v1/health")
 		if err == nil {

@@ -21,7 +21,6 @@ import (
 	"kiln/api"
 	"kiln/config"
 	"kiln/daemon/store"
-	"kiln/hardware"
 	"kiln/job"
 	"kiln/staging"
 )
@@ -124,20 +123,6 @@ func (d *Daemon) freeSlots() (cpu, gpu int) {
 	return max(cpu, 0), max(gpu, 0)
 }
 
-// cpuNote says, for a job's report, why its kernels run on the CPU when a
-// user would expect the GPU: the probe's reason.
-func (d *Daemon) cpuNote() string {
-	h := d.hardware.Load()
-	if h == nil || h.Backend == "cuda" {
-		return ""
-	}
-	reason := h.CUDA.Reason
-	if reason == "" {
-		reason = "no GPU found"
-	}
-	return "GPU backend unavailable (" + reason + "); video kernels ran on the CPU"
-}
-
 // start launches a worker for a claimed job, on the GPU worker when onGPU.
 func (d *Daemon) start(j store.Job, onGPU bool) {
 	log := d.Logger.With("component", "worker", "job", j.ID, "profile", j.Profile)
@@ -154,30 +139,18 @@ func (d *Daemon) start(j store.Job, onGPU bool) {
 				MemoryBytes:   int64(d.cfg.Load().Daemon.WorkerMemoryMB) << 20,
 				TimeoutFactor: d.cfg.Load().Daemon.JobTimeoutFactor,
 			}},
-		// The label is what metrics count frames and NVENC sessions by, and
-		// it picks the worker binary.
-		backend: "cpu",
-		log:     log,
-		done:    make(chan struct{}),
-	}
-	if onGPU {
-		w.backend = "cuda"
-	} else {
-		w.spec.BackendNote = d.cpuNote()
+		log:  log,
+		done: make(chan struct{}),
 	}
 	d.mu.Lock()
-	if onGPU {
-		// Granted and counted under one lock, so two jobs starting at once
-		// cannot both take the last free sessions.
-		w.nvencSessions, w.spec.NVENCNote = d.grantNVENCLocked(*profile)
-		w.spec.NVENCSessions = w.nvencSessions
-		// NVDEC has no session limit worth counting: its engines are
-		// shared by the driver, and the worker decodes in software when
-		// it cannot open.
-		if h := d.hardware.Load(); h != nil && h.NVDEC.Available {
-			w.spec.NVDEC = true
-		}
-	}
+	// Placed (NVENC sessions granted and counted) under one lock, so two
+	// jobs starting at once cannot both take the last free sessions. The
+	// backend label is what metrics count frames and NVENC sessions by, and
+	// it picks the worker binary.
+	h := d.hardware.Load()
+	limit, why := d.nvencLimit(h)
+	w.backend = placeJob(&w.spec, h, onGPU, limit, why, d.nvencSessionsLocked())
+	w.nvencSessions = w.spec.NVENCSessions
 	d.running[j.ID] = w
 	d.mu.Unlock()
 	log.Info("job started", "source", j.SourcePath, "attempt", j.Attempts, "backend", w.backend,
@@ -522,48 +495,12 @@ func (d *Daemon) nvencSessionsLocked() int {
 	return n
 }
 
-// grantNVENCLocked decides, with d.mu held, how many NVENC sessions a GPU
-// job with profile p gets: one per H.264/HEVC rendition (an ABR ladder has
-// one per rung), as many as are still free under the limit. When that is
-// fewer than its renditions, the note says why; the worker encodes the rest
-// with x264 or x265, and its report names each one with this reason.
-//
-// A job keeps what it got until it ends: sessions freed meanwhile go to
-// the jobs that start next, never to a running one (an encoder cannot move
-// from x264 to NVENC mid-stream).
+// grantNVENCLocked is grantNVENC for a GPU job with profile p starting
+// now, with d.mu held: the sessions the running jobs hold are taken.
 func (d *Daemon) grantNVENCLocked(p config.Profile) (int, string) {
-	codec, want := hardware.NVENCRenditions(p)
-	if want == 0 {
-		return 0, ""
-	}
 	h := d.hardware.Load()
-	if h == nil {
-		return 0, "NVENC unavailable (the hardware has not been probed yet)"
-	}
-	if a := h.NVENC[codec]; !a.Available {
-		reason := a.Reason
-		if reason == "" {
-			reason = "the probe gave no reason"
-		}
-		return 0, fmt.Sprintf("NVENC unavailable for %s (%s)", codecName(codec), reason)
-	}
 	limit, why := d.nvencLimit(h)
-	if limit == 0 {
-		return 0, "NVENC unavailable (" + why + ")"
-	}
-	n := min(want, max(limit-d.nvencSessionsLocked(), 0))
-	if n < want {
-		return n, fmt.Sprintf("NVENC session limit %d reached", limit)
-	}
-	return n, ""
-}
-
-// codecName is how a report names a key of the probe's NVENC map.
-func codecName(codec string) string {
-	if codec == hardware.CodecHEVC {
-		return "HEVC"
-	}
-	return "H.264"
+	return grantNVENC(p, h, limit, why, d.nvencSessionsLocked())
 }
 
 // runningFPS adds up the running jobs' speed by backend.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"kiln/api"
+	"kiln/api/apitest"
 	"kiln/daemon/store/pgtest"
 	"kiln/job"
 )
@@ -77,11 +78,12 @@ func startDaemon(t *testing.T, cfg string) *daemon {
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d.http = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	// Every answer is checked against api/openapi.json as well.
+	d.http = &http.Client{Timeout: 10 * time.Second, Transport: apitest.Transport(t, &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var dl net.Dialer
 			return dl.DialContext(ctx, "unix", d.socket)
-		}}}
+		}})}
 	t.Cleanup(d.stop)
 	waitFor(t, 15*time.Second, "kilnd to answer on its socket", func() bool {
 		var h api.Health

@@ -1,6 +1,8 @@
 // Command kiln-worker is Kiln's CPU worker: the binary that links libav (cgo)
-// and runs the kernels on the CPU. The daemon starts one per job; `kilnd
-// transcode` and `kilnd worker` hand over to it. It lives next to kilnd (make
+// and runs the kernels on the CPU. The daemon and `kilnd transcode` start one
+// per job when the job is not for the GPU worker; `kilnd worker` hands over
+// to it. `kiln-worker transcode` runs a job in-process on the CPU, with no
+// GPU probe. It lives next to kilnd (make
 // build puts both in bin/, make install both in the same bin folder).
 //
 //	kiln-worker worker                                            run one job from stdin (for the daemon)

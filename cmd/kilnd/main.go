@@ -1,7 +1,8 @@
 // Command kilnd is the Kiln daemon. It is pure Go: jobs run in kiln-worker
 // (libav, cgo), one process per job, installed in $PREFIX/libexec/kiln (in
-// the build folder, next to kilnd). `kilnd transcode`
-// and `kilnd worker` hand over to that binary.
+// the build folder, next to kilnd), or in kiln-gpu-worker when the probe
+// finds a GPU. `kilnd transcode` runs one job in the foreground in the worker
+// the daemon would choose; `kilnd worker` hands over to kiln-worker.
 //
 //	kilnd [--config FILE | --embedded-config] [--check]     run the daemon
 //	kilnd transcode --config FILE --profile NAME INPUT OUTDIR

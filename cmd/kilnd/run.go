@@ -170,8 +170,7 @@ report go to OUTDIR/<name>/<profile>/. The config is found as for the daemon.`,
 			if err != nil {
 				return err
 			}
-			// The worker reads the embedded default when --config is empty.
-			return execWorker(append([]string{"transcode", "--config", path, "--profile", profile}, args...), stderr)
+			return runTranscode(cmd.Context(), path, profile, args[0], args[1], cmd.OutOrStdout(), stderr)
 		}),
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "config `FILE` (default as for the daemon)")

@@ -74,3 +74,34 @@ func TestCheckHidesStorePassword(t *testing.T) {
 		t.Errorf("stderr: %s", s)
 	}
 }
+
+// TestTranscodeRefusesBadArguments: kilnd transcode names what is wrong
+// before it probes or starts a worker: usage (exit 2), an unknown profile
+// or a source that is not a regular file (exit 1).
+func TestTranscodeRefusesBadArguments(t *testing.T) {
+	cfg, err := config.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile := cfg.ProfileNames()[0]
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"transcode", "--profile", profile, "only-one-arg"}, 2, "usage: kilnd transcode"},
+		{[]string{"transcode", "--profile", "no-such", dir + "/in.mp4", dir}, 1, `profile "no-such" is not defined`},
+		{[]string{"transcode", "--profile", profile, dir + "/missing.mp4", dir + "/out"}, 1, "missing.mp4 is not a readable regular file"},
+		{[]string{"transcode", "--profile", profile, dir, dir + "/out"}, 1, "is not a readable regular file"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), c.args, &out, &errOut)
+		if code != c.code || !strings.Contains(errOut.String(), c.want) {
+			t.Errorf("kilnd %v: exit %d, stderr %q; want %d and %q", c.args, code, errOut.String(), c.code, c.want)
+		}
+	}
+	if _, err := os.Stat(dir + "/out"); err == nil {
+		t.Error("an output folder was made for a job that could not start")
+	}
+}
