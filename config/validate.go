@@ -192,6 +192,13 @@ func (c *checker) daemon(d *Daemon) {
 	} else if t.usable("socket_group") && d.SocketGroup != "" && !validGroup(d.SocketGroup) {
 		t.errorf("socket_group", "socket_group = %q is not a group name or number; \"\" keeps kilnd's own group", d.SocketGroup)
 	}
+	if !t.has("output_mode") {
+		d.OutputMode = fmt.Sprintf("%04o", uint32(defaultOutputMode.Perm())|modeBits(defaultOutputMode))
+	} else if t.usable("output_mode") {
+		if _, err := parseOutputMode(d.OutputMode); err != nil {
+			t.errorf("output_mode", "output_mode = %q %v", d.OutputMode, err)
+		}
+	}
 }
 
 // fleet checks the keys that let several appliances share one job store.
@@ -327,6 +334,7 @@ func (c *checker) watches(ws []Watch, profiles []string) {
 		t.duration("settle", &w.Settle, 5*time.Second, time.Second, 0,
 			" (file times have 1 s resolution on many filesystems and shares)")
 		t.duration("incomplete_timeout", &w.IncompleteTimeout, 30*time.Minute, time.Second, 0, "")
+		t.enum("on_redrop", &w.OnRedrop, "version", "version", "fail")
 	}
 }
 
