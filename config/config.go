@@ -82,8 +82,12 @@ type Daemon struct {
 }
 
 // OutputDirMode is OutputMode as a file mode for folders.
-func (d Daemon) OutputDirMode() fs.FileMode {
-	m, err := parseOutputMode(d.OutputMode)
+func (d Daemon) OutputDirMode() fs.FileMode { return OutputDirMode(d.OutputMode) }
+
+// OutputDirMode reads an output_mode value; "" or a value validation would
+// refuse gives the default, 0750.
+func OutputDirMode(s string) fs.FileMode {
+	m, err := parseOutputMode(s)
 	if err != nil {
 		return defaultOutputMode
 	}

@@ -97,6 +97,21 @@ var migrations = []migration{
 			)`,
 		},
 	},
+	{
+		version: 3,
+		name:    "intake: output names and file identity",
+		statements: []string{
+			// The S of <output>/S/P/ the daemon chose at intake, so that two
+			// sources of one stem, or a file dropped again, never publish
+			// into one folder; '' (rows from before this step) means the
+			// file name's stem.
+			`ALTER TABLE sources ADD COLUMN output_name TEXT NOT NULL DEFAULT ''`,
+			// The inode the file had when taken in: filing checks that the
+			// path still names that file, not one moved over it meanwhile.
+			// 0 for rows from before this step and for API submissions.
+			`ALTER TABLE sources ADD COLUMN inode BIGINT NOT NULL DEFAULT 0`,
+		},
+	},
 }
 
 // schemaLockKey is the PostgreSQL advisory lock that serialises migrations:
