@@ -201,7 +201,9 @@ func (a *apiServer) health(w http.ResponseWriter, r *http.Request) {
 	h := api.Health{Status: "ok", Version: a.d.Version, Uptime: time.Since(a.d.started).Seconds(),
 		QueueDepth: counts[store.Queued], Running: counts[store.Running], ReloadError: a.d.reloadErr}
 	a.d.mu.Unlock()
-	if h.ReloadError != "" {
+	notes, degraded := a.d.notes.list()
+	h.Notes = notes
+	if h.ReloadError != "" || degraded {
 		h.Status = "degraded"
 	}
 	writeJSON(w, http.StatusOK, h)
@@ -244,7 +246,7 @@ func (a *apiServer) watches(w http.ResponseWriter, r *http.Request) {
 func (a *apiServer) view(j store.Job, withReport bool) api.Job {
 	v := api.Job{ID: j.ID, Source: j.SourcePath, Profile: j.Profile, Watch: j.Watch, Priority: j.Priority.String(),
 		State: string(j.State), Attempts: j.Attempts, Node: j.Node, Reason: j.Reason, CreatedAt: j.CreatedAt.UTC(),
-		Output:   filepath.Join(j.OutputDir, sourceName(j.SourcePath), j.Profile),
+		Output:   filepath.Join(j.OutputDir, outputFolder(j), j.Profile),
 		Progress: api.Progress{Fraction: j.Progress, FPS: j.FPS}}
 	if !j.StartedAt.IsZero() {
 		t := j.StartedAt.UTC()
@@ -337,8 +339,15 @@ func (a *apiServer) submit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// A name of its own under the output folder, as a watch's file gets:
+	// a submission into a watch's output must not replace its deliveries.
+	outName, _, err := a.d.chooseOutputName(r.Context(), out, source, "version")
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "store", err.Error())
+		return
+	}
 	_, jobs, err := a.d.store.AddSource(r.Context(), store.NewSource{
-		Path: source, OutputDir: out, Size: st.Size(), Mtime: st.ModTime(),
+		Path: source, OutputDir: out, Size: st.Size(), Mtime: st.ModTime(), OutputName: outName,
 		Jobs: []store.NewJob{{Profile: req.Profile, Priority: pr}},
 	})
 	if errors.Is(err, store.ErrSourceActive) {
@@ -554,9 +563,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
-}
-
-func sourceName(path string) string {
-	base := filepath.Base(path)
-	return base[:len(base)-len(filepath.Ext(base))]
 }

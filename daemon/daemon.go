@@ -61,6 +61,8 @@ type Daemon struct {
 	// claimOutage and heartbeatOutage keep a job store that stays
 	// unreachable from logging a line on every attempt.
 	claimOutage, heartbeatOutage, recordOutage outageLog
+	// notes is what the watch folders show in /v1/health (intake_notes.go).
+	notes intakeNotes
 
 	mu        sync.Mutex
 	running   map[int64]*workerProcess

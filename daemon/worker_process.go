@@ -127,6 +127,7 @@ func (d *Daemon) start(j store.Job, onGPU bool) {
 	w := &workerProcess{
 		job: j,
 		spec: job.Spec{ID: j.ID, Source: j.SourcePath, Profile: *profile, OutputRoot: j.OutputDir,
+			OutputName: j.OutputName, OutputNote: outputNote(j), OutputMode: d.cfg.Load().Daemon.OutputMode,
 			Limits: job.Limits{
 				MemoryBytes:   int64(d.cfg.Load().Daemon.WorkerMemoryMB) << 20,
 				TimeoutFactor: d.cfg.Load().Daemon.JobTimeoutFactor,
