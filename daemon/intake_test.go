@@ -1,0 +1,350 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"kiln/api"
+	"kiln/daemon/intake"
+)
+
+// intakeConfig is one watch "w" with profile p1; extra lines go into the
+// [[watch]] table.
+func intakeConfig(extra string) string {
+	return baseConfig + `
+[[watch]]
+name = "w"
+inbox = "{{root}}/in"
+output = "{{root}}/out"
+profiles = ["p1"]
+settle = "1s"
+` + extra
+}
+
+// dropBytes writes content into the inbox under a hidden name, then renames
+// it into place, as a careful uploader does.
+func dropBytes(t *testing.T, inbox, name, content string) string {
+	t.Helper()
+	os.MkdirAll(inbox, 0o755)
+	tmp := filepath.Join(inbox, ".drop.part")
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(inbox, name)
+	if err := os.Rename(tmp, dst); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// waitJobs waits until n jobs exist and all are finished, and returns them
+// oldest first.
+func (td *testDaemon) waitJobs(n int, timeout time.Duration) []api.Job {
+	td.t.Helper()
+	var jobs []api.Job
+	waitFor(td.t, timeout, fmt.Sprintf("%d finished jobs", n), func() bool {
+		jobs = nil
+		td.getJSON("/v1/jobs", &jobs)
+		if len(jobs) != n {
+			return false
+		}
+		for _, j := range jobs {
+			if j.State == "queued" || j.State == "running" {
+				return false
+			}
+		}
+		return true
+	})
+	sort.Slice(jobs, func(a, b int) bool { return jobs[a].ID < jobs[b].ID })
+	return jobs
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Issue 21, item 1: a.mp4 and a.mov in one inbox both publish, into folders
+// of their own; a file dropped again is versioned, never published over the
+// first delivery; reports and the log say why the folder is not the stem.
+// Published folders are group-readable (item 15).
+func TestSameStemSourcesKeepTheirOwnDeliveries(t *testing.T) {
+	td := startDaemon(t, intakeConfig(""))
+	in, out := filepath.Join(td.root, "in"), filepath.Join(td.root, "out")
+	dropBytes(t, in, "a.mp4", "first source")
+	td.waitJobs(1, 20*time.Second)
+	dropBytes(t, in, "a.mov", "second source")
+	jobs := td.waitJobs(2, 20*time.Second)
+	for _, j := range jobs {
+		if j.State != "done" {
+			t.Fatalf("job %d %s: %s", j.ID, j.State, j.Reason)
+		}
+	}
+	if got := readString(t, filepath.Join(out, "a", "p1", "a.out")); !strings.Contains(got, "a.mp4") {
+		t.Errorf("out/a/p1 holds %q, want a.mp4's delivery kept", got)
+	}
+	if got := readString(t, filepath.Join(out, "a.mov", "p1", "a.mov.out")); !strings.Contains(got, "a.mov") {
+		t.Errorf("out/a.mov/p1 holds %q, want a.mov's delivery", got)
+	}
+	if jobs[1].Output != filepath.Join(out, "a.mov", "p1") {
+		t.Errorf("second job's output %s, want out/a.mov/p1", jobs[1].Output)
+	}
+	full := td.job(jobs[1].ID)
+	if !strings.Contains(string(full.Report), "published to a.mov/ rather than a/") {
+		t.Errorf("report of the second job does not say why its folder is a.mov/: %s", full.Report)
+	}
+	if len(td.logs.records("output folder renamed so that no delivery is replaced")) != 1 {
+		t.Errorf("the log does not say once that a.mov's output folder was renamed")
+	}
+
+	// The first file again, new content: a new drop, versioned.
+	waitFor(t, 10*time.Second, "a.mp4 filed to done/", func() bool {
+		_, err := os.Stat(filepath.Join(in, "done", "a.mp4"))
+		return err == nil
+	})
+	dropBytes(t, in, "a.mp4", "first source, corrected")
+	jobs = td.waitJobs(3, 20*time.Second)
+	if jobs[2].State != "done" || jobs[2].Output != filepath.Join(out, "a~2", "p1") {
+		t.Errorf("re-dropped a.mp4: job %s into %s, want done into out/a~2/p1", jobs[2].State, jobs[2].Output)
+	}
+	if got := readString(t, filepath.Join(out, "a", "p1", "a.out")); !strings.Contains(got, "a.mp4") {
+		t.Errorf("the first delivery was touched: %q", got)
+	}
+	for _, dir := range []string{"a", "a/p1", "a~2/p1"} {
+		st, err := os.Stat(filepath.Join(out, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o750 {
+			t.Errorf("published folder %s is %v, want 0750 (group-readable)", dir, st.Mode().Perm())
+		}
+	}
+	st, _ := os.Stat(filepath.Join(out, "a", "p1", "a.out"))
+	if st.Mode().Perm() != 0o640 {
+		t.Errorf("published file is %v, want 0640", st.Mode().Perm())
+	}
+}
+
+// on_redrop = "fail": a file dropped again under a delivered name goes to
+// failed/ with the reason, and the delivery stays as it was.
+func TestRedropFailsWhenTheWatchSaysSo(t *testing.T) {
+	td := startDaemon(t, intakeConfig(`on_redrop = "fail"`))
+	in, out := filepath.Join(td.root, "in"), filepath.Join(td.root, "out")
+	dropBytes(t, in, "x.mp4", "first")
+	td.waitJobs(1, 20*time.Second)
+	waitFor(t, 10*time.Second, "x.mp4 filed to done/", func() bool {
+		_, err := os.Stat(filepath.Join(in, "done", "x.mp4"))
+		return err == nil
+	})
+	dropBytes(t, in, "x.mp4", "again")
+	var ef ErrorFile
+	waitFor(t, 20*time.Second, "the re-drop filed to failed/", func() bool {
+		b, err := os.ReadFile(filepath.Join(in, "failed", "x.error.json"))
+		return err == nil && json.Unmarshal(b, &ef) == nil
+	})
+	if !strings.Contains(ef.Reason, "delivered before") || !strings.Contains(ef.Reason, `on_redrop = "fail"`) {
+		t.Errorf("reason %q does not say the name was delivered before and on_redrop refuses it", ef.Reason)
+	}
+	if got := readString(t, filepath.Join(in, "failed", "x.mp4")); got != "again" {
+		t.Errorf("failed/x.mp4 holds %q, want the re-drop", got)
+	}
+	var jobs []api.Job
+	td.getJSON("/v1/jobs", &jobs)
+	if len(jobs) != 1 {
+		t.Errorf("%d jobs, want only the first drop's", len(jobs))
+	}
+	if got := readString(t, filepath.Join(out, "x", "p1", "x.out")); !strings.Contains(got, "x.mp4") {
+		t.Errorf("the delivery changed: %q", got)
+	}
+}
+
+// An API submission whose output is a watch's output folder gets a folder
+// of its own there, instead of publishing over the watch's delivery.
+func TestSubmissionIntoWatchOutputKeepsItsDeliveries(t *testing.T) {
+	td := startDaemon(t, intakeConfig(""))
+	in, out := filepath.Join(td.root, "in"), filepath.Join(td.root, "out")
+	dropBytes(t, in, "clip.mxf", "from the inbox")
+	td.waitJobs(1, 20*time.Second)
+	src := td.source("clip.mxf")
+	b, _ := json.Marshal(api.SubmitRequest{Source: src, Profile: "p1", Output: out})
+	status, body := td.call("POST", "/v1/jobs", string(b))
+	if status != 201 {
+		t.Fatalf("submit: %d %s", status, body)
+	}
+	jobs := td.waitJobs(2, 20*time.Second)
+	if jobs[1].State != "done" || jobs[1].Output == filepath.Join(out, "clip", "p1") {
+		t.Errorf("submitted job %s into %s; want done, into a folder other than the watch's out/clip/p1", jobs[1].State, jobs[1].Output)
+	}
+	if got := readString(t, filepath.Join(out, "clip", "p1", "clip.out")); !strings.Contains(got, in) {
+		t.Errorf("the watch's delivery was replaced: %q", got)
+	}
+}
+
+// Issue 21, item 2: a file moved over the source while its job runs is not
+// filed to done/ as if it had been encoded; it stays in the inbox and is
+// taken in as a new source.
+func TestReplacedSourceIsNotFiledAsEncoded(t *testing.T) {
+	td := startDaemon(t, intakeConfig(""))
+	in := filepath.Join(td.root, "in")
+	dropBytes(t, in, "rep-slow.mp4", "the original")
+	var first api.Job
+	waitFor(t, 20*time.Second, "the job to run", func() bool {
+		var jobs []api.Job
+		td.getJSON("/v1/jobs", &jobs)
+		if len(jobs) == 1 {
+			first = jobs[0]
+		}
+		return len(jobs) == 1 && jobs[0].State == "running"
+	})
+	other := filepath.Join(td.root, "other.mov")
+	os.WriteFile(other, []byte("another file altogether, longer"), 0o644)
+	if err := os.Rename(other, filepath.Join(in, "rep-slow.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	td.waitState(first.ID, "done", 20*time.Second)
+	waitFor(t, 10*time.Second, "the log to say the source was replaced", func() bool {
+		return len(td.logs.records("source not filed: it was replaced while its jobs ran; the new file is taken in as a new source")) == 1
+	})
+	// The replacement is new work: a job of its own, then done/.
+	jobs := td.waitJobs(2, 30*time.Second)
+	if jobs[1].State != "done" {
+		t.Fatalf("the replacement's job: %s %s", jobs[1].State, jobs[1].Reason)
+	}
+	waitFor(t, 10*time.Second, "the replacement filed to done/", func() bool {
+		b, err := os.ReadFile(filepath.Join(in, "done", "rep-slow.mp4"))
+		return err == nil && string(b) == "another file altogether, longer"
+	})
+	if _, err := os.Stat(filepath.Join(in, "done", "rep-slow-2.mp4")); err == nil {
+		t.Errorf("two files in done/ for one replacement")
+	}
+}
+
+// Issue 21, item 11: a name too long for Kiln's report and error files is
+// refused at intake, with the limit in the reason, and filed to failed/
+// next to an error file whose own name fits.
+func TestOverlongNameRefusedAtIntake(t *testing.T) {
+	td := startDaemon(t, intakeConfig(""))
+	in := filepath.Join(td.root, "in")
+	name := strings.Repeat("n", 251) + ".mp4" // 255 bytes, the most a name can be
+	dropBytes(t, in, name, "long")
+	waitFor(t, 20*time.Second, "the file filed to failed/", func() bool {
+		_, err := os.Stat(filepath.Join(in, "failed", name))
+		return err == nil
+	})
+	entries, _ := os.ReadDir(filepath.Join(in, "failed"))
+	var ef ErrorFile
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".error.json") {
+			b, _ := os.ReadFile(filepath.Join(in, "failed", e.Name()))
+			json.Unmarshal(b, &ef)
+		}
+	}
+	want := fmt.Sprintf("at most %d bytes", maxNameBytes)
+	if !strings.Contains(ef.Reason, want) || ef.Source != name {
+		t.Errorf("error file %+v; want the full name and a reason saying %q", ef, want)
+	}
+	var jobs []api.Job
+	td.getJSON("/v1/jobs", &jobs)
+	if len(jobs) != 0 {
+		t.Errorf("%d jobs made of a name Kiln cannot report on", len(jobs))
+	}
+}
+
+// Issue 21, items 12 and 16: entries Kiln never takes in are told once in
+// the log and listed in /v1/health; a missing inbox makes the daemon
+// degraded, with a note naming it, until it is back.
+func TestHealthTellsSkippedEntriesAndMissingInbox(t *testing.T) {
+	td := startDaemon(t, intakeConfig(""))
+	in := filepath.Join(td.root, "in")
+	os.MkdirAll(in, 0o755)
+	os.Symlink("/etc/hostname", filepath.Join(in, "link.mxf"))
+	os.Symlink(filepath.Join(td.root, "nowhere.mxf"), filepath.Join(in, "dangling.mxf"))
+	syscall.Mkfifo(filepath.Join(in, "pipe.ts"), 0o644)
+	var h api.Health
+	waitFor(t, 10*time.Second, "health notes for the three entries", func() bool {
+		h = api.Health{}
+		td.getJSON("/v1/health", &h)
+		return len(h.Notes) == 3
+	})
+	joined := strings.Join(h.Notes, "\n")
+	for _, want := range []string{`"link.mxf" is not taken in: a symbolic link`, `"dangling.mxf" is not taken in: a broken symbolic link`, `"pipe.ts" is not taken in: a named pipe`} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("health notes %q lack %q", h.Notes, want)
+		}
+	}
+	if h.Status != "ok" {
+		t.Errorf("status %s; entries not taken in are notes, not a fault", h.Status)
+	}
+	time.Sleep(2500 * time.Millisecond) // a few rescans
+	if n := len(td.logs.records("inbox entry not taken in")); n != 3 {
+		t.Errorf("%d log lines for three skipped entries over several scans, want 3 (once each)", n)
+	}
+
+	if err := os.RemoveAll(in); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "health to turn degraded", func() bool {
+		h = api.Health{}
+		td.getJSON("/v1/health", &h)
+		return h.Status == "degraded"
+	})
+	if len(h.Notes) == 0 || !strings.Contains(h.Notes[0], in) || !strings.Contains(h.Notes[0], "missing") {
+		t.Errorf("notes %q; want the first to say inbox %s is missing", h.Notes, in)
+	}
+	os.MkdirAll(in, 0o755)
+	defer func() {
+		if t.Failed() {
+			t.Logf("last health: %+v", h)
+		}
+	}()
+	waitFor(t, 10*time.Second, "health to be ok again", func() bool {
+		h = api.Health{}
+		td.getJSON("/v1/health", &h)
+		return h.Status == "ok" && len(h.Notes) == 0
+	})
+}
+
+// Issue 21, item 8: a file kilnd may not read waits no longer than
+// incomplete_timeout; then it goes to failed/ with the reason. Tests run as
+// root, which reads any file, so the check sees the file as a non-root
+// kilnd would: mode 000 is "permission denied".
+func TestUnreadableFileFailsAfterIncompleteTimeout(t *testing.T) {
+	td := initDaemon(t, intakeConfig(`incomplete_timeout = "2s"`))
+	w := td.d.cfg.Load().Watches[0]
+	wf := &watchFolder{watch: w, rescan: time.Second, d: td.d, log: td.d.Logger,
+		checkComplete: func(path string) (intake.Completeness, error) {
+			if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o444 == 0 {
+				return intake.Completeness{}, fmt.Errorf("checking completeness: open %s: %w", path, fs.ErrPermission)
+			}
+			return intake.CheckComplete(path)
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); wf.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	in := filepath.Join(td.root, "in")
+	p := dropBytes(t, in, "locked.mxf", "unreadable")
+	os.Chmod(p, 0)
+	var ef ErrorFile
+	waitFor(t, 15*time.Second, "the unreadable file filed to failed/", func() bool {
+		b, err := os.ReadFile(filepath.Join(in, "failed", "locked.error.json"))
+		return err == nil && json.Unmarshal(b, &ef) == nil
+	})
+	if !strings.Contains(ef.Reason, "permission denied") || !strings.Contains(ef.Reason, "after 2s unchanged") {
+		t.Errorf("reason %q; want the read error and the timeout", ef.Reason)
+	}
+}
