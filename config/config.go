@@ -2,7 +2,8 @@
 // decoded strictly, filled with defaults and validated into an immutable value.
 //
 // It is pure Go and touches nothing but the config text: no files beyond the one
-// it is asked to read, no libav, no CUDA. The daemon, the worker and the
+// it is asked to read, no libav, no CUDA. The one exception is CheckFolders,
+// which looks at (and never changes) the folders a config names. The daemon, the worker and the
 // transcode command all read the same value, so a profile means the same thing
 // everywhere.
 package config

@@ -348,3 +348,32 @@ func TestUnreadableFileFailsAfterIncompleteTimeout(t *testing.T) {
 		t.Errorf("reason %q; want the read error and the timeout", ef.Reason)
 	}
 }
+
+// Issue 21, item 3: an inbox that is state_dir through a link made after the
+// config was checked is not watched: Kiln never takes its own job store for
+// media. The health answer says so.
+func TestInboxLinkedToStateDirIsNotWatched(t *testing.T) {
+	td := initDaemon(t, intakeConfig(""))
+	in := filepath.Join(td.root, "in")
+	os.RemoveAll(in)
+	if err := os.Symlink(filepath.Join(td.root, "state"), in); err != nil {
+		t.Fatal(err)
+	}
+	td.run()
+	var h api.Health
+	waitFor(t, 10*time.Second, "health to say the watch is disabled", func() bool {
+		h = api.Health{}
+		status, body := td.call("GET", "/v1/health", "")
+		return status == 200 && json.Unmarshal(body, &h) == nil && h.Status == "degraded"
+	})
+	if len(h.Notes) != 1 || !strings.Contains(h.Notes[0], "is state_dir") {
+		t.Errorf("notes %q; want one saying the inbox is state_dir", h.Notes)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if _, err := os.Stat(filepath.Join(td.root, "state", "kiln.db")); err != nil {
+		t.Errorf("the job store moved: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(td.root, "state", "failed")); err == nil {
+		t.Errorf("a failed/ folder was made in state_dir")
+	}
+}

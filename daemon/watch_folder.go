@@ -49,6 +49,14 @@ func (wf *watchFolder) run(ctx context.Context) {
 	w := wf.watch
 	notes := &wf.d.notes
 	notes.retain(w.Name, func(string) bool { return false }) // a restarted watch starts afresh
+	// The config check refuses this, links followed; a link made after
+	// the start must still not make Kiln take its own job store for media.
+	if how := ownStateDir(w.Inbox, wf.d.cfg.Load().Daemon.StateDir); how != "" {
+		wf.log.Error("inbox "+how+" state_dir; watch disabled until reload", "inbox", w.Inbox)
+		notes.set(w.Name, noteInbox, fmt.Sprintf("watch %q is disabled until a reload: its inbox %s %s state_dir, whose job store Kiln must not take for media",
+			w.Name, w.Inbox, how), true)
+		return
+	}
 	for _, dir := range []string{w.Inbox, filepath.Join(w.Inbox, "done"), filepath.Join(w.Inbox, "failed"), w.Output} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			wf.log.Error("cannot create folder; watch disabled until reload", "dir", dir, "err", err)
@@ -353,4 +361,25 @@ func contentHash(path string) (string, error) {
 		return "", fmt.Errorf("hashing %s: %w", filepath.Base(path), err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ownStateDir says how the inbox, links followed, stands to state_dir ("is",
+// "is inside", "holds"), or "" when they are apart.
+func ownStateDir(inbox, stateDir string) string {
+	resolve := func(p string) string {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		return filepath.Clean(p)
+	}
+	in, state := resolve(inbox), resolve(stateDir)
+	switch {
+	case in == state:
+		return "is"
+	case strings.HasPrefix(in, state+"/"):
+		return "is inside"
+	case strings.HasPrefix(state, in+"/"):
+		return "holds"
+	}
+	return ""
 }

@@ -54,6 +54,12 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	// What the config text cannot show: folders shared through links, a
+	// state_dir that cannot be made.
+	if err := config.CheckFolders(cfg); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	if *check {
 		stdout.Write(cfg.Effective())
 		return 0
