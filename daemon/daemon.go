@@ -269,6 +269,9 @@ func (d *Daemon) loadAndSwap(ctx context.Context) error {
 	} else {
 		cfg, err = config.Load(d.ConfigPath)
 	}
+	if err == nil {
+		err = config.CheckFolders(cfg) // as kilnd --check: folders shared through links
+	}
 	old := d.cfg.Load()
 	if err == nil && cfg.Daemon.StateDir != old.Daemon.StateDir {
 		err = errors.New("state_dir cannot change on reload; restart kilnd")
