@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -375,5 +376,65 @@ func TestInboxLinkedToStateDirIsNotWatched(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(td.root, "state", "failed")); err == nil {
 		t.Errorf("a failed/ folder was made in state_dir")
+	}
+}
+
+// Issue 21, item 5: a TS appended in bursts of whole packets, with pauses
+// longer than settle (open, append, close, pause), is taken in only once it
+// is whole: one job, and the file filed to done/ has every byte.
+func TestBurstWrittenTSIsNotTakenTruncated(t *testing.T) {
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatal("ffmpeg is not on PATH: run make setup (it installs ffmpeg)")
+	}
+	src := filepath.Join(t.TempDir(), "clip.ts")
+	cmd := exec.Command(ffmpeg, "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc=d=3:s=320x240:r=25",
+		"-f", "lavfi", "-i", "sine=d=3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "mp2", "-f", "mpegts", src)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, b)
+	}
+	whole, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	td := startDaemon(t, intakeConfig(""))
+	in := filepath.Join(td.root, "in")
+	os.MkdirAll(in, 0o755)
+	dst := filepath.Join(in, "burst.ts")
+	const bursts = 4
+	packets := len(whole) / 188
+	for i := 1; i <= bursts; i++ {
+		from, to := (i-1)*packets/bursts*188, i*packets/bursts*188
+		if i == bursts {
+			to = len(whole)
+		}
+		f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(whole[from:to])
+		f.Close()
+		if i < bursts {
+			time.Sleep(1500 * time.Millisecond) // settle is 1 s
+		}
+	}
+	jobs := td.waitJobs(1, 30*time.Second)
+	if jobs[0].State != "done" {
+		t.Fatalf("job %s: %s", jobs[0].State, jobs[0].Reason)
+	}
+	waitFor(t, 10*time.Second, "burst.ts filed to done/", func() bool {
+		_, err := os.Stat(filepath.Join(in, "done", "burst.ts"))
+		return err == nil
+	})
+	st, _ := os.Stat(filepath.Join(in, "done", "burst.ts"))
+	if st.Size() != int64(len(whole)) {
+		t.Errorf("done/burst.ts is %d bytes, want all %d: taken in before the writer finished", st.Size(), len(whole))
+	}
+	time.Sleep(1500 * time.Millisecond)
+	var all []api.Job
+	td.getJSON("/v1/jobs", &all)
+	if len(all) != 1 {
+		t.Errorf("%d jobs for one file written in bursts", len(all))
 	}
 }

@@ -177,7 +177,14 @@ func (wf *watchFolder) scan(ctx context.Context) {
 			wf.giveUp(c, why)
 			continue
 		}
-		if reason := wf.notReady(c.Path); reason != "" {
+		reason, format := wf.notReady(c.Path)
+		if reason == "" && intake.NoEndMarker(format) && wf.tracker.StableFor(c.Path, now) < 2*wf.watch.Settle.Duration {
+			// A TS has nothing that marks its end, and a writer that
+			// appends whole packets in bursts leaves one that looks whole
+			// between bursts: it must stay unchanged for a second settle.
+			reason = "waiting a second settle: an MPEG-TS has no end marker, so a pause in a bursty writer looks like the end"
+		}
+		if reason != "" {
 			if wf.tracker.StableFor(c.Path, now) > wf.watch.IncompleteTimeout.Duration {
 				wf.overdueFile(c, reason)
 				continue
@@ -244,19 +251,20 @@ func (wf *watchFolder) tellSkipped(skipped []intake.Skipped) {
 
 const reasonOpenForWriting = "still open for writing"
 
-// notReady says why a settled file cannot be taken yet, or "".
-func (wf *watchFolder) notReady(path string) string {
+// notReady says why a settled file cannot be taken yet, or "", and the
+// container its content shows.
+func (wf *watchFolder) notReady(path string) (reason, format string) {
 	if open, err := intake.OpenForWriting(path); err == nil && open {
-		return reasonOpenForWriting
+		return reasonOpenForWriting, ""
 	}
 	c, err := wf.checkComplete(path)
 	if err != nil {
-		return "cannot read: " + err.Error()
+		return "cannot read: " + err.Error(), ""
 	}
 	if !c.Complete {
-		return "incomplete: " + c.Reason
+		return "incomplete: " + c.Reason, c.Format
 	}
-	return ""
+	return "", c.Format
 }
 
 // take records the file and one job per profile. Every node of a fleet
