@@ -438,3 +438,41 @@ func TestBurstWrittenTSIsNotTakenTruncated(t *testing.T) {
 		t.Errorf("%d jobs for one file written in bursts", len(all))
 	}
 }
+
+// Issue 21, item 6: when kilnd cannot see other users' processes (User=kiln
+// without CAP_SYS_PTRACE), a file held open by another user's writer looks
+// closed. The watch says so once (log and health note) and makes every file
+// wait a second settle. The writer check sees as such a kilnd does: three
+// processes it may not look into.
+func TestUnseenWritersMakeFilesWaitASecondSettle(t *testing.T) {
+	td := initDaemon(t, intakeConfig(""))
+	w := td.d.cfg.Load().Watches[0]
+	wf := &watchFolder{watch: w, rescan: time.Second, d: td.d, log: td.d.Logger,
+		openForWriting: func(path string) (bool, int, error) { return false, 3, nil }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); wf.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	in := filepath.Join(td.root, "in")
+	dropped := time.Now()
+	dropBytes(t, in, "held.mxf", "written by another user")
+	var took time.Duration
+	waitFor(t, 15*time.Second, "the file to be taken in", func() bool {
+		_, active, err := td.d.store.ActiveSource(context.Background(), filepath.Join(in, "held.mxf"))
+		took = time.Since(dropped)
+		return err == nil && active
+	})
+	if took < 2*w.Settle.Duration {
+		t.Errorf("taken in after %s; with other users' writers unseen it must stay unchanged for 2 × settle (%s)", took, 2*w.Settle.Duration)
+	}
+	notes, _ := td.d.notes.list()
+	if len(notes) != 1 || !strings.Contains(notes[0], "cannot see which files other users' processes hold open") {
+		t.Errorf("health notes %q; want one saying other users' writers are unseen", notes)
+	}
+	dropBytes(t, in, "second.mxf", "another")
+	time.Sleep(2500 * time.Millisecond)
+	if n := len(td.logs.records("cannot see other users' writers; files wait a second settle")); n != 1 {
+		t.Errorf("%d log lines about unseen writers, want 1", n)
+	}
+}

@@ -43,6 +43,11 @@ type watchFolder struct {
 	// checkComplete is intake.CheckComplete; a test replaces it to see a
 	// file kilnd may not read, which root (running the tests) always can.
 	checkComplete func(path string) (intake.Completeness, error)
+	// openForWriting is intake.OpenForWritingSeen; a test replaces it to
+	// see as kilnd under User=kiln does.
+	openForWriting func(path string) (open bool, unseen int, err error)
+	// blind: the last writer check could not see some processes.
+	blind bool
 }
 
 func (wf *watchFolder) run(ctx context.Context) {
@@ -70,6 +75,9 @@ func (wf *watchFolder) run(ctx context.Context) {
 	wf.overdue = map[string]bool{}
 	if wf.checkComplete == nil {
 		wf.checkComplete = intake.CheckComplete
+	}
+	if wf.openForWriting == nil {
+		wf.openForWriting = intake.OpenForWritingSeen
 	}
 
 	events := make(<-chan fsnotify.Event)
@@ -178,11 +186,17 @@ func (wf *watchFolder) scan(ctx context.Context) {
 			continue
 		}
 		reason, format := wf.notReady(c.Path)
-		if reason == "" && intake.NoEndMarker(format) && wf.tracker.StableFor(c.Path, now) < 2*wf.watch.Settle.Duration {
-			// A TS has nothing that marks its end, and a writer that
-			// appends whole packets in bursts leaves one that looks whole
-			// between bursts: it must stay unchanged for a second settle.
-			reason = "waiting a second settle: an MPEG-TS has no end marker, so a pause in a bursty writer looks like the end"
+		if reason == "" && wf.tracker.StableFor(c.Path, now) < 2*wf.watch.Settle.Duration {
+			switch {
+			case intake.NoEndMarker(format):
+				// A TS has nothing that marks its end, and a writer that
+				// appends whole packets in bursts leaves one that looks
+				// whole between bursts: it must stay unchanged for a
+				// second settle.
+				reason = "waiting a second settle: an MPEG-TS has no end marker, so a pause in a bursty writer looks like the end"
+			case wf.blind:
+				reason = "waiting a second settle: kilnd cannot see other users' writers"
+			}
 		}
 		if reason != "" {
 			if wf.tracker.StableFor(c.Path, now) > wf.watch.IncompleteTimeout.Duration {
@@ -254,8 +268,12 @@ const reasonOpenForWriting = "still open for writing"
 // notReady says why a settled file cannot be taken yet, or "", and the
 // container its content shows.
 func (wf *watchFolder) notReady(path string) (reason, format string) {
-	if open, err := intake.OpenForWriting(path); err == nil && open {
+	open, unseen, err := wf.openForWriting(path)
+	if err == nil && open {
 		return reasonOpenForWriting, ""
+	}
+	if err == nil {
+		wf.tellUnseen(unseen)
 	}
 	c, err := wf.checkComplete(path)
 	if err != nil {
@@ -266,6 +284,28 @@ func (wf *watchFolder) notReady(path string) (reason, format string) {
 	}
 	return "", c.Format
 }
+
+// tellUnseen records whether the last writer check could see every
+// process, and says once (log and health note) when it could not: under
+// User=kiln without CAP_SYS_PTRACE, other users' writers are invisible, and
+// every file must then stay unchanged for a second settle.
+func (wf *watchFolder) tellUnseen(unseen int) {
+	wf.blind = unseen > 0
+	if !wf.blind {
+		if wf.d.notes.clear(wf.watch.Name, noteBlind) {
+			wf.log.Info("writers of every process are visible again")
+		}
+		return
+	}
+	note := fmt.Sprintf("watch %q: kilnd cannot see which files other users' processes hold open for writing, so every file waits a second settle (%s in all); give kilnd CAP_SYS_PTRACE, or have writers use a *.part name and rename when done (see the README)",
+		wf.watch.Name, 2*wf.watch.Settle.Duration)
+	if wf.d.notes.set(wf.watch.Name, noteBlind, note, false) {
+		wf.log.Warn("cannot see other users' writers; files wait a second settle", "unseen_processes", unseen,
+			"settle", wf.watch.Settle.Duration.String())
+	}
+}
+
+const noteBlind = " writers unseen"
 
 // take records the file and one job per profile. Every node of a fleet
 // watches the same inbox; the store takes each drop of a file once, and the
