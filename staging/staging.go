@@ -39,6 +39,10 @@ type Dir struct {
 	// Mode is what Publish gives the published folders; files get it
 	// without execute and setgid. 0 means DefaultMode.
 	Mode fs.FileMode
+	// ParentMode is what Publish gives <output root>/<source name>, which
+	// other publications share; 0 means Mode. A private folder (content
+	// keys) sets it so as not to close the shared folder to readers.
+	ParentMode fs.FileMode
 
 	root, source, profile string
 	id                    int64
@@ -102,7 +106,11 @@ func (d *Dir) Publish() error {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("creating output folder %s: %w", parent, err)
 	}
-	if err := os.Chmod(parent, mode); err != nil {
+	parentMode := d.ParentMode
+	if parentMode == 0 {
+		parentMode = mode
+	}
+	if err := os.Chmod(parent, parentMode); err != nil {
 		return fmt.Errorf("setting the mode of output folder %s: %w", parent, err)
 	}
 

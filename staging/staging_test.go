@@ -191,3 +191,24 @@ func TestQuarantineKeepsOutputsAside(t *testing.T) {
 		t.Error("a quarantined output was published")
 	}
 }
+
+// A private publication (content keys, 0700) beside a public one leaves the
+// shared <output>/<source>/ folder readable: ParentMode, not Mode, sets it.
+func TestPrivatePublishKeepsSharedFolderOpen(t *testing.T) {
+	root := t.TempDir()
+	keys, _ := New(root, "clip", "web.keys", 1)
+	keys.Mode, keys.ParentMode = 0o700, 0o750
+	os.WriteFile(keys.File("key-1.key"), []byte("k"), 0o600)
+	if err := keys.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]fs.FileMode{"clip": 0o750, "clip/web.keys": 0o700, "clip/web.keys/key-1.key": 0o600} {
+		st, err := os.Stat(filepath.Join(root, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != want {
+			t.Errorf("%s is %v, want %v", path, st.Mode().Perm(), want)
+		}
+	}
+}
