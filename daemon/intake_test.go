@@ -476,3 +476,43 @@ func TestUnseenWritersMakeFilesWaitASecondSettle(t *testing.T) {
 		t.Errorf("%d log lines about unseen writers, want 1", n)
 	}
 }
+
+// Issue 21, item 2, before the job starts: a queued job whose source was
+// moved over does not encode the replacement under its name; it fails with
+// the reason, and the replacement is taken in as a new source.
+func TestSourceReplacedWhileQueuedIsNotEncodedAsIt(t *testing.T) {
+	td := startDaemon(t, strings.Replace(intakeConfig(""), "cpu_jobs = 2", "cpu_jobs = 1", 1))
+	in := filepath.Join(td.root, "in")
+	dropBytes(t, in, "a-slow.mp4", "keeps the only slot busy")
+	dropBytes(t, in, "b.mp4", "the original b")
+	var queued api.Job
+	waitFor(t, 20*time.Second, "b's job to be queued behind a's", func() bool {
+		var jobs []api.Job
+		td.getJSON("/v1/jobs?state=queued", &jobs)
+		if len(jobs) == 1 && strings.HasSuffix(jobs[0].Source, "b.mp4") {
+			queued = jobs[0]
+			return true
+		}
+		return false
+	})
+	other := filepath.Join(td.root, "other.mov")
+	os.WriteFile(other, []byte("a replacement for b, longer than the original"), 0o644)
+	if err := os.Rename(other, filepath.Join(in, "b.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	j := td.waitState(queued.ID, "failed", 30*time.Second)
+	if !strings.Contains(j.Reason, "not started") || !strings.Contains(j.Reason, "another file now") {
+		t.Errorf("reason %q; want it to say the job did not start on a replaced source", j.Reason)
+	}
+	jobs := td.waitJobs(3, 30*time.Second)
+	if jobs[2].State != "done" || !strings.HasSuffix(jobs[2].Source, "b.mp4") {
+		t.Errorf("the replacement's job: %+v", jobs[2])
+	}
+	waitFor(t, 10*time.Second, "the replacement filed to done/", func() bool {
+		b, err := os.ReadFile(filepath.Join(in, "done", "b.mp4"))
+		return err == nil && string(b) == "a replacement for b, longer than the original"
+	})
+	if _, err := os.Stat(filepath.Join(in, "failed", "b.mp4")); err == nil {
+		t.Errorf("the replacement was filed to failed/ with the old job's outcome")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,26 @@ func (d *Daemon) file(j store.Job, state store.State, reason string, report []by
 	} else if err != nil {
 		d.Logger.Error("moving source out of the inbox", "source", outcome.Source.Path, "err", err)
 	}
+}
+
+// sourceReplaced says why a watch folder job must not start because its
+// source is no longer the file taken in (moved over, or gone), or "": the
+// worker opens the path, and would encode the replacement under this job.
+// The replacement stays in the inbox and is taken in as a new source.
+func (d *Daemon) sourceReplaced(j store.Job) string {
+	if j.Watch == "" {
+		return "" // API submissions are the caller's files, not tracked
+	}
+	o, err := d.store.Outcome(context.Background(), j.SourceID)
+	if err != nil {
+		return "" // the worker will say what it finds
+	}
+	if err := sameFile(o.Source, j.SourcePath); errors.Is(err, errSourceReplaced) {
+		return "not started: " + err.Error() + "; the file now there is taken in as a new source"
+	} else if errors.Is(err, fs.ErrNotExist) {
+		return "not started: the source is gone from the inbox"
+	}
+	return ""
 }
 
 // errSourceReplaced: the path no longer names the file that was taken in.

@@ -124,6 +124,11 @@ func (d *Daemon) start(j store.Job, onGPU bool) {
 		d.poke()
 		return
 	}
+	if why := d.sourceReplaced(j); why != "" {
+		d.file(j, store.Failed, why, nil)
+		d.poke()
+		return
+	}
 	w := &workerProcess{
 		job: j,
 		spec: job.Spec{ID: j.ID, Source: j.SourcePath, Profile: *profile, OutputRoot: j.OutputDir,
