@@ -193,13 +193,15 @@ func (wf *watchFolder) scan(ctx context.Context) {
 				// appends whole packets in bursts leaves one that looks
 				// whole between bursts: it must stay unchanged for a
 				// second settle.
-				reason = "waiting a second settle: an MPEG-TS has no end marker, so a pause in a bursty writer looks like the end"
+				reason = reasonSecondSettle + ": an MPEG-TS has no end marker, so a pause in a bursty writer looks like the end"
 			case wf.blind:
-				reason = "waiting a second settle: kilnd cannot see other users' writers"
+				reason = reasonSecondSettle + ": kilnd cannot see other users' writers"
 			}
 		}
 		if reason != "" {
-			if wf.tracker.StableFor(c.Path, now) > wf.watch.IncompleteTimeout.Duration {
+			// A second settle ends by itself; everything else that has
+			// not changed for incomplete_timeout will not by waiting.
+			if !strings.HasPrefix(reason, reasonSecondSettle) && wf.tracker.StableFor(c.Path, now) > wf.watch.IncompleteTimeout.Duration {
 				wf.overdueFile(c, reason)
 				continue
 			}
@@ -263,7 +265,10 @@ func (wf *watchFolder) tellSkipped(skipped []intake.Skipped) {
 	})
 }
 
-const reasonOpenForWriting = "still open for writing"
+const (
+	reasonOpenForWriting = "still open for writing"
+	reasonSecondSettle   = "waiting a second settle"
+)
 
 // notReady says why a settled file cannot be taken yet, or "", and the
 // container its content shows.
@@ -369,6 +374,10 @@ func (wf *watchFolder) take(ctx context.Context, c intake.Candidate) {
 	}
 	wf.tracker.Forget(c.Path)
 	delete(wf.waiting, c.Path)
+	if wf.overdue[c.Path] {
+		delete(wf.overdue, c.Path)
+		wf.d.notes.clear(wf.watch.Name, "overdue "+c.Name)
+	}
 	wf.d.metrics.fileTaken(wf.watch.Name)
 	wf.log.Info("file taken", "file", c.Name, "source", src.ID, "jobs", len(jobs), "output", filepath.Join(wf.watch.Output, outName))
 	if outNote != "" {
