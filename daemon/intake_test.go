@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -515,4 +516,36 @@ func TestSourceReplacedWhileQueuedIsNotEncodedAsIt(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(in, "failed", "b.mp4")); err == nil {
 		t.Errorf("the replacement was filed to failed/ with the old job's outcome")
 	}
+}
+
+// Issue 21, item 8, a writer that never lets go: past incomplete_timeout
+// the file becomes a health note (it is not moved under its writer, which
+// would go on writing into failed/), and the note goes once it is taken.
+func TestFileHeldOpenPastTimeoutIsTold(t *testing.T) {
+	td := initDaemon(t, intakeConfig(`incomplete_timeout = "2s"`))
+	w := td.d.cfg.Load().Watches[0]
+	var held atomic.Bool
+	held.Store(true)
+	wf := &watchFolder{watch: w, rescan: time.Second, d: td.d, log: td.d.Logger,
+		openForWriting: func(path string) (bool, int, error) { return held.Load(), 0, nil }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); wf.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	in := filepath.Join(td.root, "in")
+	p := dropBytes(t, in, "held.mxf", "a writer holds this")
+	waitFor(t, 15*time.Second, "a health note for the held file", func() bool {
+		notes, _ := td.d.notes.list()
+		return len(notes) == 1 && strings.Contains(notes[0], "held.mxf has been held open for writing")
+	})
+	if _, err := os.Stat(p); err != nil {
+		t.Errorf("the held file was moved: %v", err)
+	}
+	held.Store(false)
+	waitFor(t, 15*time.Second, "the file taken in and the note gone", func() bool {
+		notes, _ := td.d.notes.list()
+		_, active, _ := td.d.store.ActiveSource(context.Background(), p)
+		return active && len(notes) == 0
+	})
 }
