@@ -328,6 +328,8 @@ func (d *Daemon) syncWatchers(ctx context.Context, cfg *config.Config) {
 	for _, rw := range stop {
 		rw.cancel()
 		<-rw.done
+		// A watch that gave up returned without clearing its health notes.
+		d.notes.retain(rw.watch.Name, func(string) bool { return false })
 		d.Logger.Info("watch folder stopped", "watch", rw.watch.Name)
 	}
 	for _, w := range cfg.Watches {
