@@ -341,15 +341,10 @@ func (a *apiServer) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	// A name of its own under the output folder, as a watch's file gets:
 	// a submission into a watch's output must not replace its deliveries.
-	outName, _, err := a.d.chooseOutputName(r.Context(), out, source, "version")
-	if err != nil {
-		apiError(w, http.StatusInternalServerError, "store", err.Error())
-		return
-	}
-	_, jobs, err := a.d.store.AddSource(r.Context(), store.NewSource{
-		Path: source, OutputDir: out, Size: st.Size(), Mtime: st.ModTime(), OutputName: outName,
+	_, jobs, _, err := a.d.addSource(r.Context(), store.NewSource{
+		Path: source, OutputDir: out, Size: st.Size(), Mtime: st.ModTime(),
 		Jobs: []store.NewJob{{Profile: req.Profile, Priority: pr}},
-	})
+	}, "version")
 	if errors.Is(err, store.ErrSourceActive) {
 		apiError(w, http.StatusConflict, "source_active", "this file already has unfinished jobs")
 		return

@@ -161,3 +161,23 @@ func outputFolder(j store.Job) string {
 	}
 	return stemOf(filepath.Base(j.SourcePath))
 }
+
+// addSource chooses ns's output name and records it with its jobs. In a
+// fleet, another node may take the same name under the same output folder
+// at the same instant; the store refuses the second insert
+// (ErrOutputNameTaken), and the name is chosen again, now seeing the
+// other's.
+func (d *Daemon) addSource(ctx context.Context, ns store.NewSource, onRedrop string) (store.Source, []store.Job, string, error) {
+	for tries := 0; ; tries++ {
+		name, note, err := d.chooseOutputName(ctx, ns.OutputDir, ns.Path, onRedrop)
+		if err != nil {
+			return store.Source{}, nil, "", err
+		}
+		ns.OutputName = name
+		src, jobs, err := d.store.AddSource(ctx, ns)
+		if errors.Is(err, store.ErrOutputNameTaken) && tries < 5 {
+			continue
+		}
+		return src, jobs, note, err
+	}
+}

@@ -326,17 +326,8 @@ func (wf *watchFolder) take(ctx context.Context, c intake.Candidate) {
 		wf.log.Error("reading new file", "file", c.Name, "err", err)
 		return
 	}
-	outName, outNote, err := wf.d.chooseOutputName(ctx, wf.watch.Output, c.Path, wf.watch.OnRedrop)
-	if errors.Is(err, errRedropRefused) {
-		wf.giveUp(c, err.Error())
-		return
-	}
-	if err != nil {
-		wf.log.Error("choosing the output folder", "file", c.Name, "err", err)
-		return
-	}
 	ns := store.NewSource{Path: c.Path, Watch: wf.watch.Name, OutputDir: wf.watch.Output, Size: c.Size, Mtime: c.Mtime,
-		ContentHash: hash, OutputName: outName, Inode: c.Inode}
+		ContentHash: hash, Inode: c.Inode}
 	for _, name := range wf.watch.Profiles {
 		p, ok := cfg.Profile(name)
 		if !ok {
@@ -352,7 +343,11 @@ func (wf *watchFolder) take(ctx context.Context, c intake.Candidate) {
 		}
 		ns.Jobs = append(ns.Jobs, store.NewJob{Profile: name, Priority: pr})
 	}
-	src, jobs, err := wf.d.store.AddSource(ctx, ns)
+	src, jobs, outNote, err := wf.d.addSource(ctx, ns, wf.watch.OnRedrop)
+	if errors.Is(err, errRedropRefused) {
+		wf.giveUp(c, err.Error())
+		return
+	}
 	if errors.Is(err, store.ErrSourceActive) {
 		return
 	}
@@ -379,9 +374,9 @@ func (wf *watchFolder) take(ctx context.Context, c intake.Candidate) {
 		wf.d.notes.clear(wf.watch.Name, "overdue "+c.Name)
 	}
 	wf.d.metrics.fileTaken(wf.watch.Name)
-	wf.log.Info("file taken", "file", c.Name, "source", src.ID, "jobs", len(jobs), "output", filepath.Join(wf.watch.Output, outName))
+	wf.log.Info("file taken", "file", c.Name, "source", src.ID, "jobs", len(jobs), "output", filepath.Join(wf.watch.Output, src.OutputName))
 	if outNote != "" {
-		wf.log.Warn("output folder renamed so that no delivery is replaced", "file", c.Name, "source", src.ID, "output_name", outName, "reason", outNote)
+		wf.log.Warn("output folder renamed so that no delivery is replaced", "file", c.Name, "source", src.ID, "output_name", src.OutputName, "reason", outNote)
 	}
 	wf.d.poke()
 }

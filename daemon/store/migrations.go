@@ -106,6 +106,10 @@ var migrations = []migration{
 			// into one folder; '' (rows from before this step) means the
 			// file name's stem.
 			`ALTER TABLE sources ADD COLUMN output_name TEXT NOT NULL DEFAULT ''`,
+			// Nodes of a fleet sharing an output folder choose names apart;
+			// this makes the second of two that chose alike fail its insert.
+			`CREATE UNIQUE INDEX sources_one_output_name ON sources (output_dir, output_name)
+				WHERE state = 'active' AND output_name <> ''`,
 			// The inode the file had when taken in: filing checks that the
 			// path still names that file, not one moved over it meanwhile.
 			// 0 for rows from before this step and for API submissions.

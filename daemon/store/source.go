@@ -127,6 +127,11 @@ func (s *Store) AddSource(ctx context.Context, ns NewSource) (Source, []Job, err
 		if _, active, aerr := s.ActiveSource(ctx, ns.Path); aerr == nil && active {
 			return Source{}, nil, fmt.Errorf("%s: %w", ns.Path, ErrSourceActive)
 		}
+		if ns.OutputName != "" {
+			if inUse, aerr := s.OutputNamesInUse(ctx, ns.OutputDir); aerr == nil && inUse[ns.OutputName] {
+				return Source{}, nil, fmt.Errorf("%s: %s: %w", ns.Path, ns.OutputName, ErrOutputNameTaken)
+			}
+		}
 		return Source{}, nil, fmt.Errorf("%s: %w", ns.Path, ErrAlreadyTaken)
 	}
 	if err != nil {
