@@ -18,8 +18,8 @@ import (
 // outputNameMu serialises the choice of output names in this process, so
 // that a watch folder and an API submission naming the same output folder
 // cannot both take one free name. Nodes of a fleet sharing an output
-// folder can still race; staging's Publish then refuses the second
-// delivery with a reason rather than replacing the first.
+// folder are kept apart by the store (ErrOutputNameTaken, see addSource);
+// staging's Publish, which never replaces a delivery, is the last guard.
 var outputNameMu sync.Mutex
 
 // errRedropRefused: the watch's on_redrop = "fail" refuses a file dropped
