@@ -103,6 +103,7 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 		// Content keys are for the key server to take, not for the
 		// playout accounts that read the package.
 		keyStage.Mode, keyStage.ParentMode = 0o700, spec.PublishMode()
+		keyStage.Companion = spec.Profile.Name // published first, then the package
 		if keyInfos, err = packaging.WriteKeys(keyStage.Path, keys.Keys()); err != nil {
 			return report, err
 		}

@@ -43,6 +43,13 @@ type Dir struct {
 	// other publications share; 0 means Mode. A private folder (content
 	// keys) sets it so as not to close the shared folder to readers.
 	ParentMode fs.FileMode
+	// Companion names the sibling folder published right after this one
+	// (the package whose content keys this folder holds). A folder of
+	// this name with no companion beside it, and no report of its own, is
+	// what an earlier run of the same job left when it died between the
+	// two publications: the daemon gives each source an output name of its
+	// own, so nothing else publishes there. Publish replaces it.
+	Companion string
 
 	root, source, profile string
 	id                    int64
@@ -117,6 +124,9 @@ func (d *Dir) Publish() error {
 	err := renameNoReplace(d.Path, d.Final)
 	if err != nil && (errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY)) {
 		owner, known := d.publishedBy()
+		if !known && d.orphaned() {
+			owner, known = d.id, true
+		}
 		if !known || owner != d.id {
 			who := "a delivery Kiln did not make"
 			if known {
@@ -153,6 +163,16 @@ func (d *Dir) publishedBy() (int64, bool) {
 		return 0, false
 	}
 	return *r.JobID, true
+}
+
+// orphaned reports whether d.Final is a companion folder whose main
+// publication never followed (see Companion).
+func (d *Dir) orphaned() bool {
+	if d.Companion == "" {
+		return false
+	}
+	_, err := os.Lstat(filepath.Join(filepath.Dir(d.Final), d.Companion))
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // applyMode gives every folder under root mode and every file mode without

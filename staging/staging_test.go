@@ -212,3 +212,42 @@ func TestPrivatePublishKeepsSharedFolderOpen(t *testing.T) {
 		}
 	}
 }
+
+// Content keys are published just before their package. A run that died
+// between the two leaves the keys alone; the job's next run replaces them
+// (nothing else publishes under this source's name), but keys beside a
+// published package are never replaced.
+func TestCompanionLeftAloneIsReplaced(t *testing.T) {
+	root := t.TempDir()
+	publishKeys := func(id int64, key string) error {
+		keys, _ := New(root, "clip", "web.keys", id)
+		keys.Mode, keys.Companion = 0o700, "web"
+		os.WriteFile(keys.File("key-1.key"), []byte(key), 0o600)
+		err := keys.Publish()
+		if err != nil {
+			keys.Discard()
+		}
+		return err
+	}
+	if err := publishKeys(4, "first run"); err != nil {
+		t.Fatal(err)
+	}
+	// The run died here, before the package; the next run of job 4:
+	if err := publishKeys(4, "second run"); err != nil {
+		t.Fatalf("keys left by a run that died before its package: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "clip", "web.keys", "key-1.key")); string(got) != "second run" {
+		t.Errorf("keys hold %q, want the second run's", got)
+	}
+	pkg, _ := New(root, "clip", "web", 4)
+	os.WriteFile(pkg.File("clip.kiln.json"), []byte(`{"job_id": 4}`), 0o644)
+	if err := pkg.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	if err := publishKeys(5, "another job"); !errors.Is(err, ErrPublished) {
+		t.Errorf("keys beside a published package: %v, want ErrPublished", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "clip", "web.keys", "key-1.key")); string(got) != "second run" {
+		t.Errorf("keys hold %q after a refused publication", got)
+	}
+}
