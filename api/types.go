@@ -17,6 +17,10 @@ type Health struct {
 	QueueDepth  int     `json:"queue_depth"`
 	Running     int     `json:"running"`
 	ReloadError string  `json:"reload_error,omitempty"` // the last rejected reload
+	// Notes are what the watch folders want an operator to know: a missing
+	// inbox (status degraded), entries an inbox holds that Kiln never takes
+	// in, with the reason.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Job is a job as the API shows it.

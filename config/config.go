@@ -3,12 +3,14 @@
 // decoded strictly, filled with defaults and validated into an immutable value.
 //
 // It is pure Go and touches nothing but the config text: no files beyond the one
-// it is asked to read, no libav, no CUDA. The daemon, the worker and the
+// it is asked to read, no libav, no CUDA. The one exception is CheckFolders,
+// which looks at (and never changes) the folders a config names. The daemon, the worker and the
 // transcode command all read the same value, so a profile means the same thing
 // everywhere.
 package config
 
 import (
+	"io/fs"
 	"time"
 
 	"kiln/dsn"
@@ -89,6 +91,24 @@ type Daemon struct {
 	// last heartbeat (sent every lease/3); a node silent for longer is
 	// taken for dead and its jobs go to the other nodes.
 	Lease Duration `toml:"lease" json:"lease"`
+	// OutputMode is the permission of published output folders, in octal
+	// ("0750", "2750" with setgid); their files get the same bits without
+	// execute and setgid. Group-readable by default, so that playout
+	// accounts in kilnd's group can read deliverables.
+	OutputMode string `toml:"output_mode" json:"output_mode"`
+}
+
+// OutputDirMode is OutputMode as a file mode for folders.
+func (d Daemon) OutputDirMode() fs.FileMode { return OutputDirMode(d.OutputMode) }
+
+// OutputDirMode reads an output_mode value; "" or a value validation would
+// refuse gives the default, 0750.
+func OutputDirMode(s string) fs.FileMode {
+	m, err := parseOutputMode(s)
+	if err != nil {
+		return defaultOutputMode
+	}
+	return m
 }
 
 // StoreRedacted is Store fit to print: a password in the URL is replaced by
@@ -113,6 +133,11 @@ type Watch struct {
 	// structurally incomplete (an MP4 without its moov, a TS cut mid-packet)
 	// before it goes to failed/ with the reason.
 	IncompleteTimeout Duration `toml:"incomplete_timeout" json:"incomplete_timeout"`
+	// OnRedrop says what a file dropped again under a name already
+	// delivered to this watch's output gets: "version" publishes it next to
+	// the earlier delivery (<output>/S~2/P/), "fail" files it to failed/
+	// with the reason. Nothing published is ever replaced.
+	OnRedrop string `toml:"on_redrop" json:"on_redrop"`
 }
 
 // Profile is one [profile.NAME] table. Which keys apply depends on Kind.

@@ -301,6 +301,67 @@ codec = "h264"
 		`t.toml:19: watch "d": inbox /srv/out/d/in is inside output /srv/out/d`,
 		`t.toml:25: watch "e": inbox /srv/kiln/in/c is already watched by watch "c"`,
 		`t.toml:31: watch "f": inbox is empty`,
+		`t.toml:32: watch "f": output / holds the output of watch "d" (/srv/out/d): each watch needs an output folder of its own`,
+		`t.toml:32: watch "f": output / holds the output of watch "e" (/srv/kiln/out/e): each watch needs an output folder of its own`,
+	}},
+	// Issue 21, item 3: folders watches share with each other or with
+	// state_dir.
+	{"watch folders shared with state_dir or another watch", `
+[daemon]
+state_dir = "/var/lib/kiln"
+
+[[watch]]
+name = "a"
+inbox = "/var/lib/kiln"
+output = "/srv/out/a"
+profiles = ["p"]
+
+[[watch]]
+name = "b"
+inbox = "/var/lib/kiln/in"
+output = "/srv/out/a"
+profiles = ["p"]
+
+[[watch]]
+name = "c"
+inbox = "/var"
+output = "/srv/out/a/c"
+profiles = ["p"]
+
+[[watch]]
+name = "d"
+inbox = "/srv/out/a/drop"
+output = "/srv/out/d"
+profiles = ["p"]
+
+[profile.p]
+kind = "file"
+codec = "h264"
+`, []string{
+		`t.toml:6: watch "a": inbox /var/lib/kiln is state_dir /var/lib/kiln: Kiln would take its own job store and staging for media; keep the inbox apart`,
+		`t.toml:12: watch "b": inbox /var/lib/kiln/in is inside state_dir /var/lib/kiln: Kiln would take its own job store and staging for media; keep the inbox apart`,
+		`t.toml:13: watch "b": output /srv/out/a is the output of watch "a" (/srv/out/a): each watch needs an output folder of its own`,
+		`t.toml:18: watch "c": inbox /var holds state_dir /var/lib/kiln: Kiln would take its own job store and staging for media; keep the inbox apart`,
+		`t.toml:19: watch "c": output /srv/out/a/c is inside the output of watch "a" (/srv/out/a): each watch needs an output folder of its own`,
+		`t.toml:24: watch "d": inbox /srv/out/a/drop is inside the output of watch "a" (/srv/out/a): deliveries would be taken in as sources`,
+	}},
+	{"output_mode and on_redrop", `
+[daemon]
+output_mode = "0777"
+
+[[watch]]
+name = "a"
+inbox = "/srv/in/a"
+output = "/srv/out/a"
+profiles = ["p"]
+on_redrop = "replace"
+
+[profile.p]
+kind = "file"
+codec = "h264"
+`, []string{
+		`t.toml:2: daemon: output_mode = "0777" may not let group or others write: published outputs are read-only to everyone but kilnd`,
+		`t.toml:9: watch "a": on_redrop = "replace" is not valid; want "version" or "fail"`,
 	}},
 	{"watch profiles", `
 [[watch]]

@@ -83,7 +83,7 @@ var acceptCases = []struct {
 			StateDir: "/var/lib/kiln", Socket: "/run/kiln/kiln.sock", CPUJobs: 2, GPUJobs: 2,
 			Rescan: Duration{10 * time.Second}, MaxAttempts: 2, LogLevel: "info",
 			StopGrace: Duration{30 * time.Second}, SocketGroup: "kiln", WorkerMemoryMB: 8192, JobTimeoutFactor: 20, WorkerStallTimeout: Duration{5 * time.Minute}, APIConnections: 256, APIConnectionsPerUser: 64,
-			Lease: Duration{30 * time.Second},
+			Lease: Duration{30 * time.Second}, OutputMode: "0750",
 		}
 		if !reflect.DeepEqual(c.Daemon, want) {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
@@ -108,7 +108,7 @@ socket_group = ""
 			StateDir: "/srv/kiln/var/state", Socket: "/run/k.sock", CPUJobs: 64, GPUJobs: 0,
 			Rescan: Duration{time.Second}, MaxAttempts: 10, LogLevel: "debug",
 			StopGrace: Duration{0}, SocketGroup: "", WorkerMemoryMB: 8192, JobTimeoutFactor: 20, WorkerStallTimeout: Duration{5 * time.Minute}, APIConnections: 256, APIConnectionsPerUser: 64,
-			Lease: Duration{30 * time.Second},
+			Lease: Duration{30 * time.Second}, OutputMode: "0750",
 		}
 		if !reflect.DeepEqual(c.Daemon, want) {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
@@ -142,7 +142,7 @@ socket_group = "1042"
 			StateDir: "/var/lib/kiln", Socket: "/run/kiln/kiln.sock", CPUJobs: 2, GPUJobs: 2,
 			Rescan: Duration{10 * time.Second}, MaxAttempts: 2, LogLevel: "info",
 			StopGrace: Duration{30 * time.Second}, SocketGroup: "1042", WorkerMemoryMB: 8192, JobTimeoutFactor: 20, WorkerStallTimeout: Duration{5 * time.Minute}, APIConnections: 256, APIConnectionsPerUser: 64,
-			Lease: Duration{30 * time.Second},
+			Lease: Duration{30 * time.Second}, OutputMode: "0750",
 		}
 		if !reflect.DeepEqual(c.Daemon, want) {
 			t.Errorf("daemon = %+v; want %+v", c.Daemon, want)
@@ -173,7 +173,7 @@ codec = "h264"
 			t.Fatal("Watch(pal-playout) not found")
 		}
 		want := Watch{Name: "pal-playout", Inbox: "/srv/kiln/in/pal", Output: "/srv/out/pal",
-			Profiles: []string{"p"}, Settle: Duration{5 * time.Second}, IncompleteTimeout: Duration{30 * time.Minute}}
+			Profiles: []string{"p"}, Settle: Duration{5 * time.Second}, IncompleteTimeout: Duration{30 * time.Minute}, OnRedrop: "version"}
 		if !reflect.DeepEqual(*w, want) {
 			t.Errorf("watch = %+v; want %+v", *w, want)
 		}

@@ -52,6 +52,7 @@ func (c *Config) Effective() []byte {
 		w.str("node_name", d.NodeName)
 	}
 	w.str("lease", d.Lease.String())
+	w.str("output_mode", d.OutputMode)
 
 	for _, wt := range c.Watches {
 		w.line("")
@@ -65,6 +66,7 @@ func (c *Config) Effective() []byte {
 		}
 		w.str("settle", wt.Settle.String())
 		w.str("incomplete_timeout", wt.IncompleteTimeout.String())
+		w.str("on_redrop", wt.OnRedrop)
 	}
 
 	for _, name := range slices.Sorted(maps.Keys(c.Profiles)) {

@@ -27,6 +27,9 @@ type lineIndex struct {
 
 // lookup gives the line of path, or of its nearest ancestor that has one, or 0.
 func (x *lineIndex) lookup(p keyPath) int {
+	if x == nil {
+		return 0
+	}
 	for n := len(p); n > 0; n-- {
 		if l, ok := x.lines[p[:n].id()]; ok {
 			return l

@@ -32,6 +32,11 @@ func (c *checker) config(cfg *Config) {
 		c.profile(cfg.Profiles[name], keyPath{"profile", name})
 	}
 	c.watches(cfg.Watches, names)
+	stateDir := cfg.Daemon.StateDir
+	if c.bad[keyPath{"daemon", "state_dir"}.id()] {
+		stateDir = ""
+	}
+	c.watchOverlaps(cfg.Watches, stateDir)
 }
 
 // tableCheck carries what messages about one table need: its label
@@ -200,6 +205,13 @@ func (c *checker) daemon(d *Daemon) {
 	} else if t.usable("socket_group") && d.SocketGroup != "" && !validGroup(d.SocketGroup) {
 		t.errorf("socket_group", "socket_group = %q is not a group name or number; \"\" keeps kilnd's own group", d.SocketGroup)
 	}
+	if !t.has("output_mode") {
+		d.OutputMode = fmt.Sprintf("%04o", uint32(defaultOutputMode.Perm())|modeBits(defaultOutputMode))
+	} else if t.usable("output_mode") {
+		if _, err := parseOutputMode(d.OutputMode); err != nil {
+			t.errorf("output_mode", "output_mode = %q %v", d.OutputMode, err)
+		}
+	}
 }
 
 // fleet checks the keys that let several appliances share one job store.
@@ -349,7 +361,75 @@ func (c *checker) watches(ws []Watch, profiles []string) {
 		t.duration("settle", &w.Settle, 5*time.Second, time.Second, 0,
 			" (file times have 1 s resolution on many filesystems and shares)")
 		t.duration("incomplete_timeout", &w.IncompleteTimeout, 30*time.Minute, time.Second, 0, "")
+		t.enum("on_redrop", &w.OnRedrop, "version", "version", "fail")
 	}
+}
+
+// watchOverlaps refuses folders that watches share with each other or with
+// state_dir, as written in the config (CheckFolders repeats this on the
+// folders as the file system resolves them, links followed):
+//   - an inbox that is, holds or lies in state_dir: Kiln would take its own
+//     job store and staging for media, and file them to failed/;
+//   - an output shared by two watches (or one inside another): their
+//     deliveries would be named alike and mixed;
+//   - an inbox that is, holds or lies in another watch's output.
+func (c *checker) watchOverlaps(ws []Watch, stateDir string) {
+	usable := func(i int, key string) bool {
+		return c.set[keyPath{"watch"}.index(i).with(key).id()] && !c.bad[keyPath{"watch"}.index(i).with(key).id()] && (key != "inbox" || ws[i].Inbox != "") && (key != "output" || ws[i].Output != "")
+	}
+	dupInbox := map[int]bool{}
+	for i := range ws {
+		for j := range i {
+			if usable(i, "inbox") && usable(j, "inbox") && ws[i].Inbox == ws[j].Inbox {
+				dupInbox[i] = true // reported by watches
+			}
+		}
+	}
+	for i, w := range ws {
+		t := c.table(watchLabel(ws, i), keyPath{"watch"}.index(i))
+		if usable(i, "inbox") && stateDir != "" {
+			if how := overlap(w.Inbox, stateDir); how != "" {
+				t.errorf("inbox", "inbox %s %s state_dir %s: Kiln would take its own job store and staging for media; keep the inbox apart", w.Inbox, how, stateDir)
+			}
+		}
+		if !usable(i, "output") {
+			continue
+		}
+		for j := range i {
+			if usable(j, "output") {
+				if how := overlap(w.Output, ws[j].Output); how != "" {
+					t.errorf("output", "output %s %s the output of %s (%s): each watch needs an output folder of its own", w.Output, how, watchLabel(ws, j), ws[j].Output)
+				}
+			}
+		}
+	}
+	for i, w := range ws {
+		if !usable(i, "inbox") || dupInbox[i] {
+			continue
+		}
+		t := c.table(watchLabel(ws, i), keyPath{"watch"}.index(i))
+		for j := range ws {
+			if j != i && usable(j, "output") {
+				if how := overlap(w.Inbox, ws[j].Output); how != "" {
+					t.errorf("inbox", "inbox %s %s the output of %s (%s): deliveries would be taken in as sources", w.Inbox, how, watchLabel(ws, j), ws[j].Output)
+				}
+			}
+		}
+	}
+}
+
+// overlap says how folder a stands to folder b: "is", "is inside", "holds",
+// or "" when they are apart. Both are clean and absolute.
+func overlap(a, b string) string {
+	switch {
+	case a == b:
+		return "is"
+	case within(a, b):
+		return "is inside"
+	case within(b, a):
+		return "holds"
+	}
+	return ""
 }
 
 func watchLabel(ws []Watch, i int) string {

@@ -227,7 +227,9 @@ func (a *apiServer) health(w http.ResponseWriter, r *http.Request) {
 	h := api.Health{Status: "ok", Version: a.d.Version, Uptime: time.Since(a.d.started).Seconds(),
 		QueueDepth: counts[store.Queued], Running: counts[store.Running], ReloadError: a.d.reloadErr}
 	a.d.mu.Unlock()
-	if h.ReloadError != "" {
+	notes, degraded := a.d.notes.list()
+	h.Notes = notes
+	if h.ReloadError != "" || degraded {
 		h.Status = "degraded"
 	}
 	writeJSON(w, http.StatusOK, h)
@@ -276,7 +278,7 @@ func (a *apiServer) watches(w http.ResponseWriter, r *http.Request) {
 func (a *apiServer) view(j store.Job, withReport bool) api.Job {
 	v := api.Job{ID: j.ID, Source: j.SourcePath, Profile: j.Profile, Watch: j.Watch, Priority: j.Priority.String(),
 		State: string(j.State), Attempts: j.Attempts, Node: j.Node, Reason: j.Reason, CreatedAt: j.CreatedAt.UTC(),
-		Output:   filepath.Join(j.OutputDir, sourceName(j.SourcePath), j.Profile),
+		Output:   filepath.Join(j.OutputDir, outputFolder(j), j.Profile),
 		Progress: api.Progress{Fraction: j.Progress, FPS: j.FPS}}
 	if !j.StartedAt.IsZero() {
 		t := j.StartedAt.UTC()
@@ -381,10 +383,12 @@ func (a *apiServer) submit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	_, jobs, err := a.d.store.AddSource(r.Context(), store.NewSource{
+	// A name of its own under the output folder, as a watch's file gets:
+	// a submission into a watch's output must not replace its deliveries.
+	_, jobs, _, err := a.d.addSource(r.Context(), store.NewSource{
 		Path: source, OutputDir: out, Size: st.Size(), Mtime: st.ModTime(),
 		Jobs: []store.NewJob{{Profile: req.Profile, Priority: pr}},
-	})
+	}, "version")
 	if errors.Is(err, store.ErrSourceActive) {
 		apiError(w, http.StatusConflict, "source_active", "this file already has unfinished jobs")
 		return
@@ -594,9 +598,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
-}
-
-func sourceName(path string) string {
-	base := filepath.Base(path)
-	return base[:len(base)-len(filepath.Ext(base))]
 }

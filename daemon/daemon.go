@@ -61,6 +61,8 @@ type Daemon struct {
 	// claimOutage and heartbeatOutage keep a job store that stays
 	// unreachable from logging a line on every attempt.
 	claimOutage, heartbeatOutage, recordOutage outageLog
+	// notes is what the watch folders show in /v1/health (intake_notes.go).
+	notes intakeNotes
 
 	// claiming is held from a claim until its worker is in running, so
 	// that requeueOrphans never takes a job in between for an orphan.
@@ -286,6 +288,9 @@ func (d *Daemon) loadAndSwap(ctx context.Context) error {
 	} else {
 		cfg, err = config.Load(d.ConfigPath)
 	}
+	if err == nil {
+		err = config.CheckFolders(cfg) // as kilnd --check: folders shared through links
+	}
 	old := d.cfg.Load()
 	if err == nil && cfg.Daemon.StateDir != old.Daemon.StateDir {
 		err = errors.New("state_dir cannot change on reload; restart kilnd")
@@ -344,6 +349,8 @@ func (d *Daemon) syncWatchers(ctx context.Context, cfg *config.Config) {
 	for _, rw := range stop {
 		rw.cancel()
 		<-rw.done
+		// A watch that gave up returned without clearing its health notes.
+		d.notes.retain(rw.watch.Name, func(string) bool { return false })
 		d.Logger.Info("watch folder stopped", "watch", rw.watch.Name)
 	}
 	for _, w := range cfg.Watches {

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"kiln/daemon/store"
 )
@@ -35,9 +38,61 @@ func (d *Daemon) file(j store.Job, state store.State, reason string, report []by
 		// API submissions are the caller's files: Kiln leaves them where they are.
 		return
 	}
-	if err := fileSource(outcome); err != nil {
+	if err := fileSource(outcome); errors.Is(err, errSourceReplaced) {
+		// The file at the path is not the one that was encoded: it stays
+		// in the inbox, where the watch takes it in as a new source.
+		d.Logger.Warn("source not filed: it was replaced while its jobs ran; the new file is taken in as a new source",
+			"source", outcome.Source.Path, "err", err)
+	} else if err != nil {
 		d.Logger.Error("moving source out of the inbox", "source", outcome.Source.Path, "err", err)
 	}
+}
+
+// sourceReplaced says why a watch folder job must not start because its
+// source is no longer the file taken in (moved over, or gone), or "": the
+// worker opens the path, and would encode the replacement under this job.
+// The replacement stays in the inbox and is taken in as a new source.
+func (d *Daemon) sourceReplaced(j store.Job) string {
+	if j.Watch == "" {
+		return "" // API submissions are the caller's files, not tracked
+	}
+	o, err := d.store.Outcome(context.Background(), j.SourceID)
+	if err != nil {
+		return "" // the worker will say what it finds
+	}
+	if err := sameFile(o.Source, j.SourcePath); errors.Is(err, errSourceReplaced) {
+		return "not started: " + err.Error() + "; the file now there is taken in as a new source"
+	} else if errors.Is(err, fs.ErrNotExist) {
+		return "not started: the source is gone from the inbox"
+	}
+	return ""
+}
+
+// errSourceReplaced: the path no longer names the file that was taken in.
+var errSourceReplaced = errors.New("the source was replaced")
+
+// sameFile checks that the file at path is still the one taken in as src:
+// the same inode, size and mtime. Rows from before the store recorded
+// inodes (Inode 0) are checked on size and mtime alone.
+func sameFile(src store.Source, path string) error {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	var ino uint64
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		ino = sys.Ino
+	}
+	switch {
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%w: %s is no longer a regular file", errSourceReplaced, filepath.Base(path))
+	case src.Inode != 0 && ino != src.Inode:
+		return fmt.Errorf("%w: %s is another file now (inode %d, was %d when taken in)", errSourceReplaced, filepath.Base(path), ino, src.Inode)
+	case st.Size() != src.Size || !st.ModTime().Equal(src.Mtime):
+		return fmt.Errorf("%w: %s changed since it was taken in (size %d, was %d; mtime %s, was %s)", errSourceReplaced,
+			filepath.Base(path), st.Size(), src.Size, st.ModTime().UTC().Format(time.RFC3339Nano), src.Mtime.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
 }
 
 // recordEndRetryMax is the longest wait between attempts to record a job's
@@ -106,6 +161,9 @@ type ErrorFileJob struct {
 
 func fileSource(o store.SourceOutcome) error {
 	src := o.Source.Path
+	if err := sameFile(o.Source, src); err != nil {
+		return err
+	}
 	inbox := filepath.Dir(src)
 	sub := "done"
 	if !o.AllDone {
@@ -124,8 +182,7 @@ func fileSource(o store.SourceOutcome) error {
 			}
 		}
 		b, _ := json.MarshalIndent(ef, "", "  ")
-		base := strings.TrimSuffix(filepath.Base(dest), filepath.Ext(dest))
-		if err := writeFileAtomic(filepath.Join(filepath.Dir(dest), base+".error.json"), append(b, '\n')); err != nil {
+		if err := writeFileAtomic(filepath.Join(filepath.Dir(dest), errorFileName(dest)), append(b, '\n')); err != nil {
 			return err
 		}
 	}
@@ -147,6 +204,14 @@ func freeName(dir, name string) (string, error) {
 		candidate := name
 		if i > 1 {
 			candidate = fmt.Sprintf("%s-%d%s", stem, i, ext)
+			if over := len(candidate) - 255; over > 0 {
+				// A name near NAME_MAX: shorten the stem, not the suffix.
+				cut := max(len(stem)-over, 0)
+				for cut > 0 && !utf8.RuneStart(stem[cut]) {
+					cut--
+				}
+				candidate = fmt.Sprintf("%s-%d%s", stem[:cut], i, ext)
+			}
 		}
 		p := filepath.Join(dir, candidate)
 		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
@@ -188,8 +253,7 @@ func failUntaken(path, reason string) error {
 	}
 	ef := ErrorFile{Source: filepath.Base(path), Reason: reason, FailedAt: time.Now().UTC(), Jobs: []ErrorFileJob{}}
 	b, _ := json.MarshalIndent(ef, "", "  ")
-	base := strings.TrimSuffix(filepath.Base(dest), filepath.Ext(dest))
-	if err := writeFileAtomic(filepath.Join(filepath.Dir(dest), base+".error.json"), append(b, '\n')); err != nil {
+	if err := writeFileAtomic(filepath.Join(filepath.Dir(dest), errorFileName(dest)), append(b, '\n')); err != nil {
 		return err
 	}
 	return os.Rename(path, dest)

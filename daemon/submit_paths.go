@@ -55,6 +55,9 @@ func submitSource(cfg *config.Config, raw string) (string, error) {
 	if err != nil || !st.Mode().IsRegular() {
 		return "", &pathError{400, "bad_source", "source is not a regular file (a device, fifo or folder cannot be transcoded): " + raw}
 	}
+	if why := nameTooLong(filepath.Base(resolved)); why != "" {
+		return "", &pathError{400, "bad_source", "source " + raw + ": " + why}
+	}
 	return resolved, nil
 }
 

@@ -139,6 +139,6 @@ func (t *Transcode) runWorker(ctx context.Context, argv []string, spec job.Spec,
 // ReportPath is where the report of spec's job is written: next to its
 // outputs, <output>/<source name>/<profile>/<source name>.kiln.json.
 func ReportPath(spec job.Spec) string {
-	name := sourceName(spec.Source)
+	name := spec.OutputFolder()
 	return filepath.Join(spec.OutputRoot, name, spec.Profile.Name, name+".kiln.json")
 }

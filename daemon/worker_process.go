@@ -132,9 +132,15 @@ func (d *Daemon) start(j store.Job, onGPU bool) {
 		d.poke()
 		return
 	}
+	if why := d.sourceReplaced(j); why != "" {
+		d.file(j, store.Failed, why, nil)
+		d.poke()
+		return
+	}
 	w := &workerProcess{
 		job: j,
 		spec: job.Spec{ID: j.ID, Source: j.SourcePath, Profile: *profile, OutputRoot: j.OutputDir,
+			OutputName: j.OutputName, OutputNote: outputNote(j), OutputMode: d.cfg.Load().Daemon.OutputMode,
 			Limits: job.Limits{
 				MemoryBytes:   int64(d.cfg.Load().Daemon.WorkerMemoryMB) << 20,
 				TimeoutFactor: d.cfg.Load().Daemon.JobTimeoutFactor,

@@ -10,6 +10,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
+	"path/filepath"
+	"strings"
 
 	"kiln/config"
 )
@@ -24,6 +27,17 @@ type Spec struct {
 	// OutputRoot/<source name>/<profile>/ and are staged in
 	// OutputRoot/.kiln-staging/ so that the final rename stays on one filesystem.
 	OutputRoot string `json:"output_root"`
+	// OutputName is the S of OutputRoot/S/P/ and of S.kiln.json: "" for the
+	// source's file name without its extension, or the name the daemon chose
+	// so that this delivery cannot replace another of the same stem ("a.mov"
+	// beside an earlier "a.mp4", "a~2" for a file dropped again).
+	OutputName string `json:"output_name,omitempty"`
+	// OutputNote says why OutputName is not the stem; the report carries it
+	// as a warning.
+	OutputNote string `json:"output_note,omitempty"`
+	// OutputMode is the mode of published folders in octal ("0750", "2750");
+	// "" for the default, group-readable.
+	OutputMode string `json:"output_mode,omitempty"`
 	// BackendNote says why the job runs on the backend it does, when that is
 	// not the one a user would expect ("no CUDA device: …; kernels on the
 	// CPU"). The report carries it as backend_note.
@@ -121,4 +135,19 @@ func WriteMessage(w io.Writer, m Message) error {
 	b = append(b, '\n')
 	_, err = w.Write(b)
 	return err
+}
+
+// OutputFolder is the S of OutputRoot/S/P/: OutputName, or the source's file
+// name without its extension.
+func (s Spec) OutputFolder() string {
+	if s.OutputName != "" {
+		return s.OutputName
+	}
+	base := filepath.Base(s.Source)
+	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+// PublishMode is OutputMode as the mode of published folders.
+func (s Spec) PublishMode() fs.FileMode {
+	return config.OutputDirMode(s.OutputMode)
 }

@@ -33,11 +33,12 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 			err = &SpaceError{Dir: spec.OutputRoot, Need: need, DuringTheWrite: true}
 		}
 	}()
-	name := SourceName(spec.Source)
+	name := spec.OutputFolder()
 	stage, err := staging.New(spec.OutputRoot, name, spec.Profile.Name, spec.ID)
 	if err != nil {
 		return report, err
 	}
+	stage.Mode = spec.PublishMode()
 	published := false
 	var keyStage *staging.Dir
 	defer func() {
@@ -99,6 +100,10 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 		if keyStage, err = staging.New(spec.OutputRoot, name, spec.Profile.Name+".keys", spec.ID); err != nil {
 			return report, err
 		}
+		// Content keys are for the key server to take, not for the
+		// playout accounts that read the package.
+		keyStage.Mode, keyStage.ParentMode = 0o700, spec.PublishMode()
+		keyStage.Companion = spec.Profile.Name // published first, then the package
 		if keyInfos, err = packaging.WriteKeys(keyStage.Path, keys.Keys()); err != nil {
 			return report, err
 		}

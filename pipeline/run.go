@@ -53,6 +53,9 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	}
 	report.Timings.Started = began.UTC()
 	report.BackendNote = spec.BackendNote
+	if spec.OutputNote != "" {
+		report.Warnings = append(report.Warnings, spec.OutputNote)
+	}
 
 	info, err := Probe(spec.Source)
 	if err != nil {
@@ -99,11 +102,12 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	if err := checkFreeSpace(spec.OutputRoot, need); err != nil {
 		return report, err
 	}
-	name := SourceName(spec.Source)
+	name := spec.OutputFolder()
 	stage, err := staging.New(spec.OutputRoot, name, spec.Profile.Name, spec.ID)
 	if err != nil {
 		return report, err
 	}
+	stage.Mode = spec.PublishMode()
 	published := false
 	defer func() {
 		if !published {

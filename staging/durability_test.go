@@ -13,7 +13,7 @@ type fsEvents struct{ log []string }
 func recordFS(t *testing.T) *fsEvents {
 	t.Helper()
 	ev := &fsEvents{}
-	oldSync, oldRename, oldExchange := syncFile, rename, exchange
+	oldSync, oldRename, oldNoReplace, oldExchange := syncFile, rename, renameNoReplace, exchange
 	syncFile = func(f *os.File) error {
 		ev.log = append(ev.log, "sync "+f.Name())
 		return oldSync(f)
@@ -22,11 +22,15 @@ func recordFS(t *testing.T) *fsEvents {
 		ev.log = append(ev.log, "rename "+a)
 		return oldRename(a, b)
 	}
+	renameNoReplace = func(a, b string) error {
+		ev.log = append(ev.log, "rename "+a)
+		return oldNoReplace(a, b)
+	}
 	exchange = func(a, b string) error {
 		ev.log = append(ev.log, "rename "+a)
 		return oldExchange(a, b)
 	}
-	t.Cleanup(func() { syncFile, rename, exchange = oldSync, oldRename, oldExchange })
+	t.Cleanup(func() { syncFile, rename, renameNoReplace, exchange = oldSync, oldRename, oldNoReplace, oldExchange })
 	return ev
 }
 
@@ -53,11 +57,13 @@ func TestPublishSyncsEverythingBeforeTheRename(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			root := t.TempDir()
 			if replacing {
-				old, err := New(root, "clip", "hls", 1)
+				// The same job's earlier run: the one delivery Publish replaces.
+				old, err := New(root, "clip", "hls", 2)
 				if err != nil {
 					t.Fatal(err)
 				}
 				os.WriteFile(old.File("old.m3u8"), []byte("old"), 0o644)
+				os.WriteFile(old.File("clip.kiln.json"), []byte(`{"job_id": 2}`), 0o644)
 				if err := old.Publish(); err != nil {
 					t.Fatal(err)
 				}

@@ -83,7 +83,7 @@ func runTranscode(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	quietLibav()
 	// The same time bound as a daemon job; the memory cap is the worker's
 	// and stays off in a foreground command.
-	spec := job.Spec{Source: input, Profile: *profile, OutputRoot: outDir,
+	spec := job.Spec{Source: input, Profile: *profile, OutputRoot: outDir, OutputMode: cfg.Daemon.OutputMode,
 		Limits: job.Limits{TimeoutFactor: cfg.Daemon.JobTimeoutFactor}}
 	report, err := pipeline.Run(ctx, spec, func(p job.Progress) {
 		fmt.Fprintf(stderr, "\r%-8s %5.1f%%  %6d frames  %6.1f fps", p.Stage, p.Fraction*100, p.Frames, p.FPS)

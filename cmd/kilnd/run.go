@@ -247,6 +247,12 @@ func runDaemon(ctx context.Context, flagPath string, embedded, check bool, stdou
 		fmt.Fprintln(journal.ErrorLines(stderr), err) // file:line: reason, one per line
 		return exitStatus(exitError)
 	}
+	// What the config text cannot show: folders shared through links, a
+	// state_dir that cannot be made.
+	if err := config.CheckFolders(cfg); err != nil {
+		fmt.Fprintln(journal.ErrorLines(stderr), err)
+		return exitStatus(exitError)
+	}
 	shown := configPath
 	if shown == "" {
 		shown = "embedded default (under ./var)"

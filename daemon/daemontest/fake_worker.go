@@ -69,8 +69,9 @@ func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fake worker: reading job spec:", err)
 		return 2
 	}
-	name := strings.TrimSuffix(filepath.Base(spec.Source), filepath.Ext(spec.Source))
-	has := func(word string) bool { return strings.Contains(name, word) }
+	name := spec.OutputFolder()
+	stem := strings.TrimSuffix(filepath.Base(spec.Source), filepath.Ext(spec.Source))
+	has := func(word string) bool { return strings.Contains(stem, word) }
 	burnCPU(30 * time.Millisecond)
 	var held []byte
 	if i := strings.Index(name, "alloc"); i >= 0 {
@@ -130,6 +131,7 @@ func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fake worker:", err)
 		return 2
 	}
+	dir.Mode = spec.PublishMode()
 	for i := 1; i <= steps; i++ {
 		time.Sleep(pause)
 		progress(int64(i*25), float64(i)/float64(steps+1))
@@ -149,6 +151,9 @@ func FakeWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 		Warnings: leakedEnv(), BackendNote: spec.BackendNote,
 		Timings: job.Timings{Started: started.UTC(), Finished: time.Now().UTC(),
 			Seconds: time.Since(started).Seconds(), Frames: int64(steps * 25), EncodeFPS: 50},
+	}
+	if spec.OutputNote != "" {
+		report.Warnings = append(report.Warnings, spec.OutputNote)
 	}
 	if spec.NVENCNote != "" {
 		report.Warnings = append(report.Warnings, spec.NVENCNote)

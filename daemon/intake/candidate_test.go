@@ -3,6 +3,8 @@ package intake
 import (
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -80,5 +82,59 @@ func TestScanRelativeDirGivesAbsolutePaths(t *testing.T) {
 func TestScanMissingInbox(t *testing.T) {
 	if _, err := Scan(filepath.Join(t.TempDir(), "nope")); err == nil {
 		t.Fatal("no error for a missing inbox")
+	}
+}
+
+// Entries Kiln never takes are told with a reason, not skipped in silence
+// (issue 21, item 12): links (broken or not), FIFOs, device nodes and folders
+// named like media. Hidden names, in-transit names and plain subfolders are
+// the documented convention and stay quiet.
+func TestScanAllTellsWhatItSkips(t *testing.T) {
+	inbox := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "real.mov")
+	os.WriteFile(outside, []byte("x"), 0o644)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Symlink(outside, filepath.Join(inbox, "link.mov")))
+	must(os.Symlink(filepath.Join(inbox, "gone.mov"), filepath.Join(inbox, "dangling.mov")))
+	must(syscall.Mkfifo(filepath.Join(inbox, "pipe.ts"), 0o644))
+	must(os.Mkdir(filepath.Join(inbox, "package.mxf"), 0o755))
+	must(os.Mkdir(filepath.Join(inbox, "done"), 0o755))
+	must(os.Mkdir(filepath.Join(inbox, "plain"), 0o755))
+	must(os.WriteFile(filepath.Join(inbox, "clip.mp4"), []byte("x"), 0o644))
+	must(os.WriteFile(filepath.Join(inbox, ".hidden.mp4"), []byte("x"), 0o644))
+	if os.Geteuid() == 0 {
+		must(syscall.Mknod(filepath.Join(inbox, "null.mxf"), syscall.S_IFCHR|0o644, 1<<8|3))
+	}
+
+	cands, skipped, err := ScanAll(inbox)
+	must(err)
+	if len(cands) != 1 || cands[0].Name != "clip.mp4" || cands[0].Inode == 0 {
+		t.Errorf("candidates %+v, want clip.mp4 with its inode", cands)
+	}
+	want := map[string]string{
+		"link.mov":     "symbolic link (to " + outside,
+		"dangling.mov": "broken symbolic link",
+		"pipe.ts":      "named pipe",
+		"package.mxf":  "folder named like a media file",
+	}
+	if os.Geteuid() == 0 {
+		want["null.mxf"] = "device node"
+	}
+	got := map[string]string{}
+	for _, s := range skipped {
+		got[s.Name] = s.Reason
+	}
+	for name, frag := range want {
+		if !strings.Contains(got[name], frag) {
+			t.Errorf("%s: reason %q, want it to say %q", name, got[name], frag)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("skipped %v, want exactly %v", got, want)
 	}
 }

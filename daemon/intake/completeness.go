@@ -18,6 +18,13 @@ type Completeness struct {
 	Reason string
 }
 
+// NoEndMarker reports whether a container format has nothing that marks the
+// end of a file, so that a file written in bursts of whole packets looks
+// complete between bursts: MPEG-TS and M2TS.
+func NoEndMarker(format string) bool {
+	return format == "MPEG-TS" || format == "M2TS"
+}
+
 func (c Completeness) String() string {
 	if c.Complete {
 		return "complete " + c.Format

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,53 +12,66 @@ import (
 
 // OpenForWriting reports whether a process other than this one holds the file
 // open for writing, which a copy or a recorder in progress does even while it
-// pauses longer than the settle time. It reads /proc/PID/fd of every process.
+// pauses longer than the settle time; see OpenForWritingSeen.
+func OpenForWriting(path string) (bool, error) {
+	open, _, err := OpenForWritingSeen(path)
+	return open, err
+}
+
+// OpenForWritingSeen is OpenForWriting that also counts the processes whose
+// descriptors it could not see: those of other users, when kilnd runs as its
+// own user (User=kiln) without CAP_SYS_PTRACE. unseen > 0 means a writer of
+// another user would go unnoticed; the watch folder then waits longer, and
+// says why. It reads /proc/PID/fd of every process.
 //
-// What it cannot see, and why settle remains the main guard: writers on
-// another machine (SMB, NFS), and processes of other users unless kilnd has
-// CAP_SYS_PTRACE; their /proc entries are skipped, not reported as errors.
+// What it cannot see in any case, and why settle remains the main guard:
+// writers on another machine (SMB, NFS).
 //
 // To keep a scan of a thousand processes fast, a descriptor is examined (stat
 // and fdinfo) only when its link target has the file's base name; the stat
 // then compares device and inode, so another file of the same name elsewhere,
 // or a path seen through another mount namespace, is judged correctly. A
 // writer that opened the file under another hard link is missed.
-func OpenForWriting(path string) (bool, error) {
+func OpenForWritingSeen(path string) (open bool, unseen int, err error) {
 	target, err := os.Stat(path)
 	if err != nil {
-		return false, fmt.Errorf("checking for writers: %w", err)
+		return false, 0, fmt.Errorf("checking for writers: %w", err)
 	}
 	base := filepath.Base(path)
 	self := os.Getpid()
 
 	names, err := readDirNames("/proc")
 	if err != nil {
-		return false, fmt.Errorf("checking for writers: reading /proc: %w", err)
+		return false, 0, fmt.Errorf("checking for writers: reading /proc: %w", err)
 	}
 	for _, name := range names {
 		pid, err := strconv.Atoi(name)
 		if err != nil || pid == self {
 			continue
 		}
-		if processWrites(name, base, target) {
-			return true, nil
+		writes, denied := processWrites(name, base, target)
+		if writes {
+			return true, unseen, nil
+		}
+		if denied {
+			unseen++
 		}
 	}
-	return false, nil
+	return false, unseen, nil
 }
 
 // processWrites scans one process's descriptors. A process whose fd folder
-// cannot be read (another user's, or one that has just exited) counts as not
-// writing.
+// cannot be read counts as not writing; denied says that was for want of
+// permission (another user's process), not because it has just exited.
 //
 // It uses raw system calls rather than os.Open and os.Readlink: a scan makes
 // tens of thousands of these calls, and skipping the runtime poller and the
 // per-call allocations makes it several times faster.
-func processWrites(pid, base string, target os.FileInfo) bool {
+func processWrites(pid, base string, target os.FileInfo) (writes, denied bool) {
 	fdDir := "/proc/" + pid + "/fd/"
 	fds, err := readDirNames(fdDir)
 	if err != nil {
-		return false
+		return false, errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)
 	}
 	var buf [4096]byte
 	for _, fd := range fds {
@@ -75,10 +89,10 @@ func processWrites(pid, base string, target os.FileInfo) bool {
 			continue
 		}
 		if fdWritable("/proc/" + pid + "/fdinfo/" + fd) {
-			return true
+			return true, false
 		}
 	}
-	return false
+	return false, false
 }
 
 // readDirNames lists a /proc folder with getdents.

@@ -14,6 +14,10 @@ var (
 	// content hash) was taken in before, by this node or another; a node
 	// that scans the shared inbox just after another took it sees this.
 	ErrAlreadyTaken = errors.New("this drop of the file was taken in already")
+	// ErrOutputNameTaken: another unfinished source (of another node, in a
+	// fleet) took the same output folder name under the same output folder
+	// first; choose another.
+	ErrOutputNameTaken = errors.New("the output folder name is taken by another unfinished source")
 	// ErrNotQueued: the change applies only to a job that has not started.
 	ErrNotQueued = errors.New("job is no longer queued")
 	// ErrNotRunning: the change applies only to a running job.

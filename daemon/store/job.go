@@ -41,6 +41,7 @@ type Job struct {
 	SourcePath string
 	Watch      string
 	OutputDir  string
+	OutputName string // the S of <OutputDir>/S/P/; "" for the stem of SourcePath
 }
 
 // Filter selects jobs for List.
@@ -51,7 +52,7 @@ type Filter struct {
 
 const jobSelect = `SELECT j.id, j.source_id, j.profile, j.priority, j.state, j.attempts, j.reason,
 		j.created_at, j.queued_at, j.started_at, j.finished_at, j.progress, j.fps, j.report, j.worker_pid,
-		j.node, s.path, s.watch, s.output_dir
+		j.node, s.path, s.watch, s.output_dir, s.output_name
 	FROM jobs j JOIN sources s ON s.id = j.source_id`
 
 // jobReturning is jobSelect's column list for a RETURNING clause of an
@@ -61,7 +62,8 @@ const jobReturning = `id, source_id, profile, priority, state, attempts, reason,
 		created_at, queued_at, started_at, finished_at, progress, fps, report, worker_pid, node,
 		(SELECT path FROM sources WHERE sources.id = jobs.source_id),
 		(SELECT watch FROM sources WHERE sources.id = jobs.source_id),
-		(SELECT output_dir FROM sources WHERE sources.id = jobs.source_id)`
+		(SELECT output_dir FROM sources WHERE sources.id = jobs.source_id),
+		(SELECT output_name FROM sources WHERE sources.id = jobs.source_id)`
 
 // Get returns one job, or an error wrapping ErrNotFound.
 func (s *Store) Get(ctx context.Context, id int64) (Job, error) {
@@ -160,7 +162,7 @@ func queryJobs(ctx context.Context, q querier, query string, args ...any) ([]Job
 		)
 		if err := rows.Scan(&j.ID, &j.SourceID, &j.Profile, &j.Priority, &j.State, &j.Attempts, &j.Reason,
 			&created, &queued, &started, &finished, &j.Progress, &j.FPS, &report, &j.WorkerPID,
-			&j.Node, &j.SourcePath, &j.Watch, &j.OutputDir); err != nil {
+			&j.Node, &j.SourcePath, &j.Watch, &j.OutputDir, &j.OutputName); err != nil {
 			return nil, err
 		}
 		j.CreatedAt = time.Unix(0, created)

@@ -114,6 +114,25 @@ var migrations = []migration{
 			`ALTER TABLE jobs ADD COLUMN instance TEXT NOT NULL DEFAULT ''`,
 		},
 	},
+	{
+		version: 4,
+		name:    "intake: output names and file identity",
+		statements: []string{
+			// The S of <output>/S/P/ the daemon chose at intake, so that two
+			// sources of one stem, or a file dropped again, never publish
+			// into one folder; '' (rows from before this step) means the
+			// file name's stem.
+			`ALTER TABLE sources ADD COLUMN output_name TEXT NOT NULL DEFAULT ''`,
+			// Nodes of a fleet sharing an output folder choose names apart;
+			// this makes the second of two that chose alike fail its insert.
+			`CREATE UNIQUE INDEX sources_one_output_name ON sources (output_dir, output_name)
+				WHERE state = 'active' AND output_name <> ''`,
+			// The inode the file had when taken in: filing checks that the
+			// path still names that file, not one moved over it meanwhile.
+			// 0 for rows from before this step and for API submissions.
+			`ALTER TABLE sources ADD COLUMN inode BIGINT NOT NULL DEFAULT 0`,
+		},
+	},
 }
 
 // schemaLockKey is the PostgreSQL advisory lock that serialises migrations:

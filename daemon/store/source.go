@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -20,7 +22,11 @@ type Source struct {
 	// ContentHash identifies the file's content (the daemon hashes its
 	// first bytes); "" for API submissions and older rows.
 	ContentHash string
-	State       SourceState
+	// OutputName is the S of <OutputDir>/S/P/; "" for the stem of Path.
+	OutputName string
+	// Inode is the file's inode when it was taken in; 0 when unknown.
+	Inode uint64
+	State SourceState
 
 	CreatedAt  time.Time
 	FinishedAt time.Time // zero while active
@@ -38,6 +44,8 @@ type NewSource struct {
 	// node or another sharing the store, adds nothing and returns
 	// ErrAlreadyTaken, even after the first drop's jobs have finished.
 	ContentHash string
+	OutputName  string // the S of <OutputDir>/S/P/; "" for the stem of Path
+	Inode       uint64 // the file's inode, checked again at filing; 0 for none
 	Jobs        []NewJob
 }
 
@@ -57,7 +65,7 @@ type SourceOutcome struct {
 	Jobs     []Job // all of the source's jobs, as they stand after the change
 }
 
-const sourceColumns = `id, path, watch, output_dir, size, mtime, content_hash, state, created_at, finished_at`
+const sourceColumns = `id, path, watch, output_dir, size, mtime, content_hash, output_name, inode, state, created_at, finished_at`
 
 // AddSource takes in a file: it inserts the source and one queued job per
 // NewJob, all or nothing. If the path already has an active source it inserts
@@ -88,9 +96,9 @@ func (s *Store) AddSource(ctx context.Context, ns NewSource) (Source, []Job, err
 		// RETURNING hands back the rows as stored, so nothing is read back.
 		now := s.now()
 		var err error
-		src, err = scanSource(tx.QueryRowContext(ctx, `INSERT INTO sources (path, watch, output_dir, size, mtime, content_hash, state, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+sourceColumns,
-			ns.Path, ns.Watch, ns.OutputDir, ns.Size, mtimeNanos(ns.Mtime), ns.ContentHash, SourceActive, now))
+		src, err = scanSource(tx.QueryRowContext(ctx, `INSERT INTO sources (path, watch, output_dir, size, mtime, content_hash, output_name, inode, state, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+sourceColumns,
+			ns.Path, ns.Watch, ns.OutputDir, ns.Size, mtimeNanos(ns.Mtime), ns.ContentHash, ns.OutputName, int64(ns.Inode), SourceActive, now))
 		if isUniqueViolation(err) {
 			// Another node inserted the same file between the checks and
 			// the insert (PostgreSQL; SQLite's write lock rules this out).
@@ -118,6 +126,11 @@ func (s *Store) AddSource(ctx context.Context, ns NewSource) (Source, []Job, err
 		// other node's insert filled.
 		if _, active, aerr := s.ActiveSource(ctx, ns.Path); aerr == nil && active {
 			return Source{}, nil, fmt.Errorf("%s: %w", ns.Path, ErrSourceActive)
+		}
+		if ns.OutputName != "" {
+			if inUse, aerr := s.OutputNamesInUse(ctx, ns.OutputDir); aerr == nil && inUse[ns.OutputName] {
+				return Source{}, nil, fmt.Errorf("%s: %s: %w", ns.Path, ns.OutputName, ErrOutputNameTaken)
+			}
 		}
 		return Source{}, nil, fmt.Errorf("%s: %w", ns.Path, ErrAlreadyTaken)
 	}
@@ -189,6 +202,34 @@ func activeSource(ctx context.Context, q querier, path string) (Source, bool, er
 	return src, true, nil
 }
 
+// OutputNamesInUse lists the output names that active sources hold under
+// outputDir (the stem of the path for rows that named none): the names a new
+// source of that output folder may not take, though nothing is published
+// under them yet.
+func (s *Store) OutputNamesInUse(ctx context.Context, outputDir string) (map[string]bool, error) {
+	rows, err := s.conn.QueryContext(ctx, `SELECT path, output_name FROM sources WHERE output_dir = ? AND state = 'active'`, outputDir)
+	if err != nil {
+		return nil, fmt.Errorf("job store: listing output names: %w", err)
+	}
+	defer rows.Close()
+	names := map[string]bool{}
+	for rows.Next() {
+		var path, name string
+		if err := rows.Scan(&path, &name); err != nil {
+			return nil, fmt.Errorf("job store: listing output names: %w", err)
+		}
+		if name == "" {
+			base := filepath.Base(path)
+			name = strings.TrimSuffix(base, filepath.Ext(base))
+		}
+		names[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("job store: listing output names: %w", err)
+	}
+	return names, nil
+}
+
 // Outcome reports where a source stands, as Finish does. The daemon uses it
 // after Cancel has cancelled a queued job, to learn whether the file must now
 // move to failed/.
@@ -257,11 +298,14 @@ func scanSource(row *sql.Row) (Source, error) {
 		src            Source
 		mtime, created int64
 		finished       sql.NullInt64
+		inode          int64
 	)
-	err := row.Scan(&src.ID, &src.Path, &src.Watch, &src.OutputDir, &src.Size, &mtime, &src.ContentHash, &src.State, &created, &finished)
+	err := row.Scan(&src.ID, &src.Path, &src.Watch, &src.OutputDir, &src.Size, &mtime, &src.ContentHash, &src.OutputName, &inode,
+		&src.State, &created, &finished)
 	if err != nil {
 		return Source{}, err
 	}
+	src.Inode = uint64(inode)
 	src.Mtime = mtimeFromNanos(mtime)
 	src.CreatedAt = time.Unix(0, created)
 	src.FinishedAt = fromNanos(finished)
