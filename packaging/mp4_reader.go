@@ -21,6 +21,10 @@ type Fragment struct {
 	Samples  int
 	// Sync reports whether the fragment's first sample is a sync sample.
 	Sync bool
+	// Presentation is when the first sample is shown, as a player reads
+	// it: Smooth's tfxd time (already a presentation time), or the decode
+	// time plus the first sample's composition offset.
+	Presentation int64
 }
 
 // tfxdUUID marks Smooth Streaming's TrackFragmentExtendedHeaderBox, which
@@ -113,13 +117,19 @@ func children(b []byte) ([]rawBox, error) {
 	return out, nil
 }
 
-func parseMoof(b []byte) (Fragment, error) {
-	var fr Fragment
+func parseMoof(b []byte) (fr Fragment, err error) {
 	boxes, err := children(b)
 	if err != nil {
 		return fr, err
 	}
 	haveTfxd := false
+	var firstOffset int64
+	defer func() {
+		fr.Presentation = int64(fr.Time)
+		if !haveTfxd {
+			fr.Presentation += firstOffset
+		}
+	}()
 	for _, bx := range boxes {
 		if bx.typ != "traf" {
 			continue
@@ -178,12 +188,12 @@ func parseMoof(b []byte) (Fragment, error) {
 				}
 				haveTfxd = true
 			case "trun":
-				n, dur, sync, err := parseTrun(p, defaultDur, defaultFlags)
+				n, dur, sync, cto, err := parseTrun(p, defaultDur, defaultFlags)
 				if err != nil {
 					return fr, err
 				}
 				if fr.Samples == 0 {
-					fr.Sync = sync
+					fr.Sync, firstOffset = sync, cto
 				}
 				fr.Samples += n
 				if !haveTfxd {
@@ -195,25 +205,27 @@ func parseMoof(b []byte) (Fragment, error) {
 	return fr, nil
 }
 
-// parseTrun returns a trun's sample count, total duration and whether its
-// first sample is a sync sample.
-func parseTrun(p []byte, defaultDur, defaultFlags uint32) (int, uint64, bool, error) {
+// parseTrun returns a trun's sample count, total duration, whether its
+// first sample is a sync sample, and the first sample's composition offset
+// (signed in a version 1 trun).
+func parseTrun(p []byte, defaultDur, defaultFlags uint32) (int, uint64, bool, int64, error) {
 	if len(p) < 8 {
-		return 0, 0, false, errors.New("short trun")
+		return 0, 0, false, 0, errors.New("short trun")
 	}
+	version := p[0]
 	flags := binary.BigEndian.Uint32(p) & 0xffffff
 	n := int(binary.BigEndian.Uint32(p[4:]))
 	q := p[8:]
 	if flags&0x01 != 0 {
 		if len(q) < 4 {
-			return 0, 0, false, errors.New("short trun")
+			return 0, 0, false, 0, errors.New("short trun")
 		}
 		q = q[4:]
 	}
 	firstFlags, haveFirst := uint32(0), false
 	if flags&0x04 != 0 {
 		if len(q) < 4 {
-			return 0, 0, false, errors.New("short trun")
+			return 0, 0, false, 0, errors.New("short trun")
 		}
 		firstFlags, haveFirst = binary.BigEndian.Uint32(q), true
 		q = q[4:]
@@ -225,9 +237,10 @@ func parseTrun(p []byte, defaultDur, defaultFlags uint32) (int, uint64, bool, er
 		}
 	}
 	if len(q) < per*n || (per == 0 && n > 1<<20) {
-		return 0, 0, false, fmt.Errorf("trun of %d samples is truncated", n)
+		return 0, 0, false, 0, fmt.Errorf("trun of %d samples is truncated", n)
 	}
 	var total uint64
+	var cto int64
 	sampleFlags := defaultFlags
 	for i := 0; i < n; i++ {
 		e := q[i*per:]
@@ -239,13 +252,23 @@ func parseTrun(p []byte, defaultDur, defaultFlags uint32) (int, uint64, bool, er
 		if flags&0x200 != 0 {
 			e = e[4:]
 		}
-		if i == 0 && flags&0x400 != 0 {
-			sampleFlags = binary.BigEndian.Uint32(e)
+		if flags&0x400 != 0 {
+			if i == 0 {
+				sampleFlags = binary.BigEndian.Uint32(e)
+			}
+			e = e[4:]
+		}
+		if i == 0 && flags&0x800 != 0 {
+			if version == 0 {
+				cto = int64(binary.BigEndian.Uint32(e))
+			} else {
+				cto = int64(int32(binary.BigEndian.Uint32(e)))
+			}
 		}
 		total += uint64(d)
 	}
 	if haveFirst {
 		sampleFlags = firstFlags
 	}
-	return n, total, sampleFlags&0x00010000 == 0, nil
+	return n, total, sampleFlags&0x00010000 == 0, cto, nil
 }
