@@ -22,8 +22,8 @@ type Fragment struct {
 	// Sync reports whether the fragment's first sample is a sync sample.
 	Sync bool
 	// Presentation is when the first sample is shown, as a player reads
-	// it: Smooth's tfxd time (already a presentation time), or the decode
-	// time plus the first sample's composition offset.
+	// it: its decode time (tfdt, or Smooth's tfxd, which players take as
+	// the fragment's decode time) plus its composition offset.
 	Presentation int64
 }
 
@@ -124,12 +124,7 @@ func parseMoof(b []byte) (fr Fragment, err error) {
 	}
 	haveTfxd := false
 	var firstOffset int64
-	defer func() {
-		fr.Presentation = int64(fr.Time)
-		if !haveTfxd {
-			fr.Presentation += firstOffset
-		}
-	}()
+	defer func() { fr.Presentation = int64(fr.Time) + firstOffset }()
 	for _, bx := range boxes {
 		if bx.typ != "traf" {
 			continue
