@@ -13,6 +13,9 @@ set -eu
 want="libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev
 libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd chromium openssl procps
 postgresql"
+# GStreamer: the ABR timeline test reads every rung with a second demuxer
+# (qtdemux, tsdemux), as GStreamer-based players do.
+want="$want gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
 # The ABR browser test installs hls.js and dash.js with npm. Machines that
 # already have Node.js (from another source) keep theirs.
 if ! command -v npm >/dev/null 2>&1; then
