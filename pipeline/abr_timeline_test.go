@@ -19,11 +19,12 @@ import (
 	"kiln/job"
 	"kiln/kernels"
 	"kiln/packaging"
+	"kiln/sdi"
 )
 
 // The ABR profiles of the timeline test, as a user writes them: the plain
-// profile of issue 13, and one with every other format (Smooth, and HLS over
-// MPEG-TS with AES-128).
+// profile of issue 13, one with every other format (Smooth, and HLS over
+// MPEG-TS with AES-128), and every format in the clear (HLS over CMAF too).
 const timelineConfig = `
 [daemon]
 state_dir = "{{root}}/state"
@@ -38,6 +39,11 @@ kind = "abr"
 formats = ["hls", "dash", "smooth"]
 segment = "2s"
 encryption = { method = "aes-128", key_uri = "https://keys.example/{job}.key" }
+
+[profile.clear]
+kind = "abr"
+formats = ["hls", "dash", "smooth"]
+segment = "2s"
 `
 
 // TestABRRungsShareOneTimeline encodes real HD sources with the ABR
@@ -91,7 +97,7 @@ func TestABRRungsShareOneTimeline(t *testing.T) {
 		{"1080p23.976 H.264, plain profile", "p2398.mp4", "web", false},
 		{"1080p23.976 H.264, Smooth and AES-128", "p2398.mp4", "every", false},
 		{"1080i25 ProRes 422, plain profile", "i25.mov", "web", false},
-		{"rungs whose encoders reorder differently", "p25.mp4", "every", true},
+		{"rungs whose encoders reorder differently", "p25.mp4", "clear", true},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -112,7 +118,93 @@ func TestABRRungsShareOneTimeline(t *testing.T) {
 				keys = readTimelineKeys(t, report.ABR.Encryption)
 			}
 			checkRungTimelines(t, dir, report, keys)
+			if c.mixed {
+				checkVerifierCatchesShift(t, dir, report, sdi.Rational{Num: 25, Den: 1})
+			}
 		})
+	}
+}
+
+// checkVerifierCatchesShift breaks a published package on purpose: the
+// second rung's CMAF segments and Smooth file show every picture one
+// picture later than the first rung's. The verifier's timeline checks pass
+// on an untouched copy of the two rungs and fail on the broken one: in CMAF
+// and Smooth as it reads the boxes, and in libav's reading of the CMAF
+// playlist.
+func checkVerifierCatchesShift(t *testing.T, dir string, report *job.Report, rate sdi.Rational) {
+	t.Helper()
+	broken := t.TempDir()
+	var video []packaging.VideoRendition
+	for _, r := range report.ABR.Ladder[:2] {
+		cmaf := filepath.Join(packaging.CMAFFolder, r.Name)
+		if err := os.CopyFS(filepath.Join(broken, cmaf), os.DirFS(filepath.Join(dir, cmaf))); err != nil {
+			t.Fatal(err)
+		}
+		smooth := filepath.Join(packaging.SmoothFolder, r.Name+".ismv")
+		b, err := os.ReadFile(filepath.Join(dir, smooth))
+		if err == nil {
+			err = os.MkdirAll(filepath.Join(broken, packaging.SmoothFolder), 0o755)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(broken, smooth), b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		video = append(video, packaging.VideoRendition{Rung: packaging.Rung{Name: r.Name}, Smooth: r.Name + ".ismv"})
+	}
+	segments := func(i int) []string {
+		m, _ := filepath.Glob(filepath.Join(broken, packaging.CMAFFolder, video[i].Rung.Name, "seg-*.m4s"))
+		sort.Strings(m)
+		return m
+	}
+	timescale := float64(cmafTimescale(rate))
+	v := &abrVerifier{dir: broken, pkg: &packaging.Package{Video: video}}
+	failed := func() []string {
+		v.checks = nil
+		if err := v.checkFragmentTimelines("CMAF", func(int) float64 { return timescale }, segments); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.checkFragmentTimelines("Smooth Streaming", func(int) float64 { return 1e7 },
+			func(i int) []string { return []string{filepath.Join(broken, packaging.SmoothFolder, video[i].Smooth)} }); err != nil {
+			t.Fatal(err)
+		}
+		var tl [2]rungTimeline
+		for i := range tl {
+			var err error
+			if tl[i], _, err = keyframeTimes(filepath.Join(broken, packaging.CMAFFolder, video[i].Rung.Name, "index.m3u8")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v.checkTimeline("libav reads CMAF", tl[0], tl[1])
+		var names []string
+		for _, c := range v.checks {
+			if !c.Pass {
+				names = append(names, c.Name)
+			}
+		}
+		return names
+	}
+	if f := failed(); len(f) > 0 {
+		t.Fatalf("an untouched package fails %q", f)
+	}
+	picture := float64(rate.Den) / float64(rate.Num)
+	for _, seg := range segments(1) {
+		if err := packaging.RaiseCompositionOffsets(seg, int64(math.Round(picture*timescale))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := packaging.RaiseCompositionOffsets(filepath.Join(broken, packaging.SmoothFolder, video[1].Smooth), int64(math.Round(picture*1e7))); err != nil {
+		t.Fatal(err)
+	}
+	f := failed()
+	want := []string{
+		fmt.Sprintf("CMAF %s: first picture and IDRs at %s's times", video[1].Rung.Name, video[0].Rung.Name),
+		fmt.Sprintf("Smooth Streaming %s: first picture and IDRs at %s's times", video[1].Rung.Name, video[0].Rung.Name),
+		"libav reads CMAF",
+	}
+	if strings.Join(f, "\n") != strings.Join(want, "\n") {
+		t.Errorf("a rung shown one picture late fails %q, want %q", f, want)
 	}
 }
 
@@ -267,7 +359,7 @@ func timelineKeyFor(keys []*packaging.Key, segment int) *packaging.Key {
 }
 
 func sameTimeline(a, b rungTimeline) bool {
-	if math.Abs(a.first-b.first) >= timelineTolerance || len(a.keys) != len(b.keys) {
+	if math.Abs(a.first-b.first) >= timelineTolerance || math.Abs(a.decode-b.decode) >= timelineTolerance || len(a.keys) != len(b.keys) {
 		return false
 	}
 	for i := range a.keys {
@@ -279,10 +371,11 @@ func sameTimeline(a, b rungTimeline) bool {
 }
 
 // ffprobeRungTimeline reads the first video stream's packets with
-// libavformat: presentation times, and the keyframes among them.
+// libavformat: presentation times, the keyframes among them, and the first
+// packet's decode time.
 func ffprobeRungTimeline(t *testing.T, path string) rungTimeline {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,dts_time,flags",
 		"-of", "csv=p=0", path).Output()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v", path, err)
@@ -290,10 +383,17 @@ func ffprobeRungTimeline(t *testing.T, path string) rungTimeline {
 	var tl rungTimeline
 	first := true
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		pts, flags, _ := strings.Cut(line, ",")
+		f := strings.Split(line, ",")
+		if len(f) < 3 {
+			continue
+		}
+		pts, dts, flags := f[0], f[1], f[2]
 		v, err := strconv.ParseFloat(pts, 64)
 		if err != nil {
 			continue // a packet without a time
+		}
+		if first {
+			tl.decode, _ = strconv.ParseFloat(dts, 64)
 		}
 		if first || v < tl.first {
 			tl.first, first = v, false
@@ -306,7 +406,7 @@ func ffprobeRungTimeline(t *testing.T, path string) rungTimeline {
 	return tl
 }
 
-var gstBuffer = regexp.MustCompile(`chain .*pts: (\d+):(\d+):(\d+\.\d+).*flags: [0-9a-f]+ ?(.*), meta`)
+var gstBuffer = regexp.MustCompile(`chain .*dts: (none|\d+:\d+:\d+\.\d+), pts: (\d+):(\d+):(\d+\.\d+).*flags: [0-9a-f]+ ?(.*), meta`)
 
 // gstRungTimeline reads the video with GStreamer: each buffer's
 // presentation time as identity logs it, keyframes being those without the
@@ -324,15 +424,22 @@ func gstRungTimeline(t *testing.T, path, demux string) rungTimeline {
 	}
 	var tl rungTimeline
 	first := true
+	clock := func(h, m, s string) float64 {
+		hv, _ := strconv.ParseFloat(h, 64)
+		mv, _ := strconv.ParseFloat(m, 64)
+		sv, _ := strconv.ParseFloat(s, 64)
+		return hv*3600 + mv*60 + sv
+	}
 	for _, m := range gstBuffer.FindAllStringSubmatch(string(out), -1) {
-		h, _ := strconv.ParseFloat(m[1], 64)
-		mi, _ := strconv.ParseFloat(m[2], 64)
-		s, _ := strconv.ParseFloat(m[3], 64)
-		v := h*3600 + mi*60 + s
+		v := clock(m[2], m[3], m[4])
+		if first && m[1] != "none" {
+			d := strings.Split(m[1], ":")
+			tl.decode = clock(d[0], d[1], d[2])
+		}
 		if first || v < tl.first {
 			tl.first, first = v, false
 		}
-		if !strings.Contains(m[4], "delta-unit") {
+		if !strings.Contains(m[5], "delta-unit") {
 			tl.keys = append(tl.keys, v)
 		}
 	}

@@ -232,10 +232,13 @@ func nearAny(t float64, list []float64, tol float64) bool {
 }
 
 // rungTimeline is where a player shows a rendition's pictures, in seconds:
-// its first picture and its IDRs.
+// its first picture and its IDRs; and when it decodes the first, which
+// demuxers that anchor a stream on its first decode time (GStreamer's
+// tsdemux) start from.
 type rungTimeline struct {
-	first float64
-	keys  []float64
+	first  float64
+	keys   []float64
+	decode float64
 }
 
 // timelineTolerance is how far two rungs' times may differ and still be
@@ -251,14 +254,15 @@ func (t rungTimeline) String() string {
 		}
 		keys = append(keys, fmt.Sprintf("%.4f", k))
 	}
-	return fmt.Sprintf("first picture at %.4f s, %d IDRs at %s s", t.first, len(t.keys), strings.Join(keys, " "))
+	return fmt.Sprintf("first picture at %.4f s (decoded at %.4f s), %d IDRs at %s s", t.first, t.decode, len(t.keys), strings.Join(keys, " "))
 }
 
 // checkTimeline compares a rung's timeline with the reference rung's: a
 // player switching between them must find the same first picture time and
 // the same IDR times, or it shows a jump at every switch.
 func (v *abrVerifier) checkTimeline(name string, ref, got rungTimeline) {
-	same := math.Abs(ref.first-got.first) < timelineTolerance && len(ref.keys) == len(got.keys)
+	same := math.Abs(ref.first-got.first) < timelineTolerance && math.Abs(ref.decode-got.decode) < timelineTolerance &&
+		len(ref.keys) == len(got.keys)
 	for i := 0; same && i < len(ref.keys); i++ {
 		same = math.Abs(ref.keys[i]-got.keys[i]) < timelineTolerance
 	}
@@ -279,6 +283,9 @@ func fragmentTimeline(paths []string, timescale float64) (tl rungTimeline, negat
 		}
 		for _, f := range frags {
 			t := float64(f.Presentation) / timescale
+			if first {
+				tl.decode = float64(f.Time) / timescale
+			}
 			if first || t < tl.first {
 				tl.first, first = t, false
 			}
@@ -710,6 +717,9 @@ func keyframeTimes(path string) (rungTimeline, []streamCodec, error) {
 		}
 		if pkt.StreamIndex() == video && pkt.Pts() != astiav.NoPtsValue {
 			t := seconds(pkt.Pts(), tb)
+			if first && pkt.Dts() != astiav.NoPtsValue {
+				tl.decode = seconds(pkt.Dts(), tb)
+			}
 			if first || t < tl.first {
 				tl.first, first = t, false
 			}
