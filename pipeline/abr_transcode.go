@@ -145,9 +145,10 @@ func transcodeABR(parent context.Context, b kernels.Backend, plan Plan, srcPath,
 	// Players read negative offsets differently (libavformat and GStreamer
 	// each shift by the largest they have seen so far), so rungs whose
 	// encoders reordered differently showed their IDRs at different times.
-	// Counted in pictures of the shared rate, rounded up to whole pictures
-	// of the slowest rung, so that it is a whole number of ticks in every
-	// rung's time base.
+	//
+	// The delay is counted in pictures of the shared rate and rounded up to
+	// whole pictures of the slowest rung, so that it is a whole number of
+	// ticks in every rung's time base.
 	var reorder, step int64 = 0, 1
 	for _, r := range abr.rungs {
 		reorder = max(reorder, encoderReorder(r.enc.ctx)*int64(r.rung.Step))
