@@ -68,15 +68,18 @@ const CMAFSegmentTemplate = "seg-$Number%05d$.m4s"
 // keyframe starts a fragment that an I-frame playlist can address, and one
 // fragment per segment for audio.
 //
-// Decode times are shifted so that the first sample's decode time equals its
-// presentation time; B-frames then get negative composition offsets
-// (version 1 trun), as CMAF prefers to edit lists.
+// Decode and presentation times are the samples' own plus Lead, with no
+// edit list: the caller stamps decode times no later than presentation
+// times and picks a Lead that keeps decode times at zero or later, so that
+// every composition offset is zero or positive (version 0 trun). Players do
+// not agree on negative offsets (libavformat and GStreamer shift a track by
+// the largest they have seen so far), and tracks of one package whose
+// encoders reorder differently must still present on one timeline.
 type CMAFTrack struct {
 	dir string
 	cfg TrackConfig
 
 	started bool
-	shift   int64 // added to DTS+Lead to make decode times
 	seq     uint32
 	pending []Sample
 	segs    []Segment
@@ -108,14 +111,16 @@ func (t *CMAFTrack) Config() TrackConfig { return t.cfg }
 func (t *CMAFTrack) WriteSample(s Sample, newSegment bool) error {
 	if !t.started {
 		t.started = true
-		t.shift = s.PTS - s.DTS
-		if s.PTS+t.cfg.Lead < 0 {
-			return fmt.Errorf("CMAF %s track starts at %d ticks, before zero even with a lead of %d", t.cfg.Kind, s.PTS, t.cfg.Lead)
+		if s.DTS+t.cfg.Lead < 0 {
+			return fmt.Errorf("CMAF %s track starts decoding at %d ticks, before zero even with a lead of %d", t.cfg.Kind, s.DTS, t.cfg.Lead)
 		}
 		if err := os.WriteFile(filepath.Join(t.dir, CMAFInit), t.initSegment(), 0o644); err != nil {
 			return fmt.Errorf("writing CMAF init segment: %w", err)
 		}
 		newSegment = true
+	}
+	if s.PTS < s.DTS {
+		return fmt.Errorf("CMAF %s track: a sample presented at %d ticks is decoded later, at %d", t.cfg.Kind, s.PTS, s.DTS)
 	}
 	if t.cfg.Kind == "video" && t.cfg.AVC != nil && IsAnnexB(s.Data) {
 		s.Data = AnnexBToAVCC(s.Data)
@@ -144,7 +149,7 @@ func (t *CMAFTrack) Finish() error {
 // Segments lists what the track wrote, once finished.
 func (t *CMAFTrack) Segments() []Segment { return t.segs }
 
-func (t *CMAFTrack) decodeTime(s Sample) int64 { return s.DTS + t.cfg.Lead + t.shift }
+func (t *CMAFTrack) decodeTime(s Sample) int64 { return s.DTS + t.cfg.Lead }
 func (t *CMAFTrack) presentation(s Sample) int64 {
 	return s.PTS + t.cfg.Lead
 }
@@ -250,7 +255,7 @@ func (t *CMAFTrack) moof(samples []Sample, durations []int64) []byte {
 		if video {
 			flags |= 0x000800 // composition offsets
 		}
-		trun := newFullBox("trun", 1, flags).u32(uint32(len(samples))).u32(uint32(dataOffset))
+		trun := newFullBox("trun", 0, flags).u32(uint32(len(samples))).u32(uint32(dataOffset))
 		for i, s := range samples {
 			trun.u32(uint32(durations[i])).u32(uint32(len(s.Data)))
 			if s.Key || !video {
@@ -259,8 +264,7 @@ func (t *CMAFTrack) moof(samples []Sample, durations []int64) []byte {
 				trun.u32(nonSyncSampleFlags)
 			}
 			if video {
-				cto := t.presentation(s) - t.decodeTime(s)
-				trun.u32(uint32(int32(cto)))
+				trun.u32(uint32(t.presentation(s) - t.decodeTime(s)))
 			}
 		}
 		traf := newBox("traf").add(

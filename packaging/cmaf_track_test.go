@@ -44,7 +44,9 @@ func TestCMAFVideoTrack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := NewCMAFTrack(dir, TrackConfig{Kind: "video", Timescale: 90000, Lead: 1920, Width: 640, Height: 360,
+	// The lead covers the audio priming (1920) and the two pictures by which
+	// gopSamples decodes ahead of presentation (7200).
+	tr, err := NewCMAFTrack(dir, TrackConfig{Kind: "video", Timescale: 90000, Lead: 9120, Width: 640, Height: 360,
 		SAR: sdi.Rational{Num: 1, Den: 1}, AVC: &avc})
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +66,7 @@ func TestCMAFVideoTrack(t *testing.T) {
 	}
 	for i, s := range segs {
 		// Presentation times carry the lead; each segment lasts 2 s.
-		if s.Start != 1920+int64(i)*180000 || s.Duration != 180000 {
+		if s.Start != 9120+int64(i)*180000 || s.Duration != 180000 {
 			t.Errorf("segment %d: start %d duration %d", i+1, s.Start, s.Duration)
 		}
 		if len(s.Keyframes) != 2 || s.Keyframes[0].Offset == 0 || s.Keyframes[1].Time != s.Start+90000 || s.Keyframes[0].Duration != 90000 {
@@ -78,19 +80,22 @@ func TestCMAFVideoTrack(t *testing.T) {
 			t.Fatalf("segment %d has %d fragments, want one per GOP", i+1, len(frags))
 		}
 		for j, f := range frags {
-			// A fragment's decode time is its keyframe's presentation time.
-			if !f.Sync || f.Samples != 25 || f.Time != uint64(s.Keyframes[j].Time) || f.Duration != 90000 {
+			// A fragment's keyframe is decoded two pictures before it is
+			// shown, as the encoder stamped it, and a player reading decode
+			// time plus composition offset shows it at its time.
+			if !f.Sync || f.Samples != 25 || f.Presentation != s.Keyframes[j].Time || f.Time != uint64(s.Keyframes[j].Time-7200) || f.Duration != 90000 {
 				t.Errorf("segment %d fragment %d: %+v", i+1, j+1, f)
 			}
 			if f.Offset != s.Keyframes[j].Offset {
 				t.Errorf("keyframe %d of segment %d at %d, its moof at %d", j+1, i+1, s.Keyframes[j].Offset, f.Offset)
 			}
 		}
-		// B-frames show before they decode: version 1 trun, signed offsets.
+		// No negative composition offsets, which players read differently:
+		// version 0 trun, unsigned offsets.
 		b, _ := os.ReadFile(filepath.Join(dir, s.URI))
 		trun := bytes.Index(b, []byte("trun"))
-		if trun < 0 || b[trun+4] != 1 {
-			t.Errorf("segment %d: no version 1 trun", i+1)
+		if trun < 0 || b[trun+4] != 0 {
+			t.Errorf("segment %d: no version 0 trun", i+1)
 		}
 		if !bytes.Contains(b, []byte{0, 0, 0, 3, 0x65}) {
 			t.Errorf("segment %d: the IDR is not length-prefixed", i+1)
@@ -153,6 +158,26 @@ func TestCMAFTrackRefusesTimeBeforeZero(t *testing.T) {
 	}
 	if err := tr.WriteSample(Sample{PTS: -1024, DTS: -1024, Duration: 1024, Key: true, Data: []byte{1}}, true); err == nil {
 		t.Error("a sample before zero without a lead was accepted")
+	}
+	// A video track whose first picture decodes before zero (a lead short
+	// of the encoder's reorder delay), or a sample shown before it is
+	// decoded, would need a negative offset: refused.
+	avc, err := ParseAVCConfig(mustHex(t, x264Extradata))
+	if err != nil {
+		t.Fatal(err)
+	}
+	video := TrackConfig{Kind: "video", Timescale: 90000, Lead: 1920, Width: 640, Height: 360, AVC: &avc}
+	tr, _ = NewCMAFTrack(t.TempDir(), video)
+	if err := tr.WriteSample(gopSamples(3, 3)[0], true); err == nil {
+		t.Error("a video track decoding before zero was accepted")
+	}
+	video.Lead = 9120
+	tr, _ = NewCMAFTrack(t.TempDir(), video)
+	if err := tr.WriteSample(gopSamples(3, 3)[0], true); err != nil {
+		t.Errorf("a lead that covers the reorder delay: %v", err)
+	}
+	if err := tr.WriteSample(Sample{PTS: 0, DTS: 3600, Duration: 3600, Data: []byte{0, 0, 0, 1, 0x41}}, false); err == nil {
+		t.Error("a sample shown before it is decoded was accepted")
 	}
 	if _, err := NewCMAFTrack(t.TempDir(), TrackConfig{Kind: "video", Timescale: 90000}); err == nil {
 		t.Error("a video track without an H.264 configuration was accepted")

@@ -21,6 +21,13 @@ type Fragment struct {
 	Samples  int
 	// Sync reports whether the fragment's first sample is a sync sample.
 	Sync bool
+	// Presentation is when the first sample is shown, as a player reads
+	// it: its decode time (tfdt, or Smooth's tfxd, which players take as
+	// the fragment's decode time) plus its composition offset.
+	Presentation int64
+	// NegativeOffsets reports a sample shown before it is decoded: players
+	// do not agree where to show such a fragment's pictures.
+	NegativeOffsets bool
 }
 
 // tfxdUUID marks Smooth Streaming's TrackFragmentExtendedHeaderBox, which
@@ -113,13 +120,14 @@ func children(b []byte) ([]rawBox, error) {
 	return out, nil
 }
 
-func parseMoof(b []byte) (Fragment, error) {
-	var fr Fragment
+func parseMoof(b []byte) (fr Fragment, err error) {
 	boxes, err := children(b)
 	if err != nil {
 		return fr, err
 	}
 	haveTfxd := false
+	var firstOffset int64
+	defer func() { fr.Presentation = int64(fr.Time) + firstOffset }()
 	for _, bx := range boxes {
 		if bx.typ != "traf" {
 			continue
@@ -178,12 +186,13 @@ func parseMoof(b []byte) (Fragment, error) {
 				}
 				haveTfxd = true
 			case "trun":
-				n, dur, sync, err := parseTrun(p, defaultDur, defaultFlags)
+				n, dur, sync, cto, negative, err := parseTrun(p, defaultDur, defaultFlags)
 				if err != nil {
 					return fr, err
 				}
+				fr.NegativeOffsets = fr.NegativeOffsets || negative
 				if fr.Samples == 0 {
-					fr.Sync = sync
+					fr.Sync, firstOffset = sync, cto
 				}
 				fr.Samples += n
 				if !haveTfxd {
@@ -195,25 +204,28 @@ func parseMoof(b []byte) (Fragment, error) {
 	return fr, nil
 }
 
-// parseTrun returns a trun's sample count, total duration and whether its
-// first sample is a sync sample.
-func parseTrun(p []byte, defaultDur, defaultFlags uint32) (int, uint64, bool, error) {
+// parseTrun returns a trun's sample count, total duration, whether its
+// first sample is a sync sample, the first sample's composition offset
+// (signed in a version 1 trun) and whether any offset is negative.
+func parseTrun(p []byte, defaultDur, defaultFlags uint32) (n int, total uint64, sync bool, cto int64, negative bool, err error) {
+	short := errors.New("short trun")
 	if len(p) < 8 {
-		return 0, 0, false, errors.New("short trun")
+		return 0, 0, false, 0, false, short
 	}
+	version := p[0]
 	flags := binary.BigEndian.Uint32(p) & 0xffffff
-	n := int(binary.BigEndian.Uint32(p[4:]))
+	n = int(binary.BigEndian.Uint32(p[4:]))
 	q := p[8:]
 	if flags&0x01 != 0 {
 		if len(q) < 4 {
-			return 0, 0, false, errors.New("short trun")
+			return 0, 0, false, 0, false, short
 		}
 		q = q[4:]
 	}
 	firstFlags, haveFirst := uint32(0), false
 	if flags&0x04 != 0 {
 		if len(q) < 4 {
-			return 0, 0, false, errors.New("short trun")
+			return 0, 0, false, 0, false, short
 		}
 		firstFlags, haveFirst = binary.BigEndian.Uint32(q), true
 		q = q[4:]
@@ -225,9 +237,8 @@ func parseTrun(p []byte, defaultDur, defaultFlags uint32) (int, uint64, bool, er
 		}
 	}
 	if len(q) < per*n || (per == 0 && n > 1<<20) {
-		return 0, 0, false, fmt.Errorf("trun of %d samples is truncated", n)
+		return 0, 0, false, 0, false, fmt.Errorf("trun of %d samples is truncated", n)
 	}
-	var total uint64
 	sampleFlags := defaultFlags
 	for i := 0; i < n; i++ {
 		e := q[i*per:]
@@ -239,13 +250,26 @@ func parseTrun(p []byte, defaultDur, defaultFlags uint32) (int, uint64, bool, er
 		if flags&0x200 != 0 {
 			e = e[4:]
 		}
-		if i == 0 && flags&0x400 != 0 {
-			sampleFlags = binary.BigEndian.Uint32(e)
+		if flags&0x400 != 0 {
+			if i == 0 {
+				sampleFlags = binary.BigEndian.Uint32(e)
+			}
+			e = e[4:]
+		}
+		if flags&0x800 != 0 {
+			c := int64(binary.BigEndian.Uint32(e))
+			if version != 0 {
+				c = int64(int32(binary.BigEndian.Uint32(e)))
+			}
+			if i == 0 {
+				cto = c
+			}
+			negative = negative || c < 0
 		}
 		total += uint64(d)
 	}
 	if haveFirst {
 		sampleFlags = firstFlags
 	}
-	return n, total, sampleFlags&0x00010000 == 0, nil
+	return n, total, sampleFlags&0x00010000 == 0, cto, negative, nil
 }

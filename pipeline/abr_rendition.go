@@ -43,6 +43,15 @@ type renditionWriter struct {
 	bitrate int64
 	smooth  *smoothMuxer
 
+	// reorder is the package's reorder delay in the encoder's time base: every
+	// video rendition's decode times are stamped exactly this far before
+	// its presentation times at a keyframe, whatever its own encoder's delay
+	// (x264 with or without a B-pyramid, NVENC), so that every rung has the
+	// same decode-to-presentation offsets at its IDRs and, with the lead,
+	// no negative composition offset in any format. dtsShift is how much
+	// earlier than the encoder this rendition's decode times are stamped.
+	reorder, dtsShift int64
+
 	end90     int64     // presentation end so far, 90 kHz
 	keyTimes  []float64 // video keyframes, seconds from the first picture
 	segStarts []float64 // seconds
@@ -68,6 +77,16 @@ func (w *renditionWriter) write(pkt *astiav.Packet) error {
 	key := pkt.Flags().Has(astiav.PacketFlagKey)
 	if !w.started && w.video && !key {
 		return fmt.Errorf("rendition %s does not start with a keyframe", w.name)
+	}
+	if w.video {
+		if !w.started {
+			own := pkt.Pts() - pkt.Dts()
+			if own < 0 || own > w.reorder {
+				return fmt.Errorf("rendition %s: its encoder stamps decode times %d ticks before presentation, outside the package's reorder delay of %d", w.name, own, w.reorder)
+			}
+			w.dtsShift = w.reorder - own
+		}
+		pkt.SetDts(pkt.Dts() - w.dtsShift)
 	}
 	newSeg := w.startsSegment(pkt, key)
 	w.started = true
@@ -183,6 +202,8 @@ type renditionOutputs struct {
 	cmafDir  string             // "" without DASH
 	smooth   string             // .ismv/.isma path; "" without Smooth
 	leadSecs float64
+	// reorderSecs is the part of the lead that is the rungs' reorder delay.
+	reorderSecs float64
 }
 
 // openRenditionWriter sets up a rendition's formats for encoder enc.
@@ -199,7 +220,7 @@ func openRenditionWriter(name string, enc *encoder, video bool, outs renditionOu
 			w.Close()
 			return nil, fmt.Errorf("creating Smooth Streaming folder: %w", err)
 		}
-		if w.smooth, err = newSmoothMuxer(outs.smooth, enc, !video, outs.leadSecs); err != nil {
+		if w.smooth, err = newSmoothMuxer(outs.smooth, enc, !video, outs.leadSecs, outs.reorderSecs); err != nil {
 			w.Close()
 			return nil, fmt.Errorf("rendition %s: %w", name, err)
 		}

@@ -2,8 +2,11 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/asticode/go-astiav"
+
+	"kiln/packaging"
 )
 
 // smoothMuxer writes one rendition as a Smooth Streaming .ismv or .isma file
@@ -15,14 +18,30 @@ type smoothMuxer struct {
 	st    *astiav.Stream
 	encTB astiav.Rational
 	lead  float64 // seconds added to every timestamp
+	path  string
+	// raise is the package's reorder delay in the file's time base, added
+	// to every video composition offset once the file is written: libav's
+	// ismv muxer decodes each fragment's first picture when it is shown and
+	// gives the B-frames after it negative offsets, which players read
+	// differently on rungs whose encoders reordered differently.
+	raise int64
 }
 
 // smoothAudioFragment is the length of an audio fragment in microseconds:
 // audio has no keyframes to cut at, and 2 s matches the video's GOPs.
 const smoothAudioFragment = "2000000"
 
-func newSmoothMuxer(path string, enc *encoder, audio bool, lead float64) (*smoothMuxer, error) {
-	m := &smoothMuxer{encTB: enc.ctx.TimeBase(), lead: lead}
+// newSmoothMuxer opens a Smooth Streaming file at path. lead is the
+// package's lead in seconds, reorder the part of it that is the rungs'
+// reorder delay: a video file decodes its keyframes that much before it
+// shows them, as every other format of the package does.
+func newSmoothMuxer(path string, enc *encoder, audio bool, lead, reorder float64) (*smoothMuxer, error) {
+	m := &smoothMuxer{encTB: enc.ctx.TimeBase(), lead: lead, path: path}
+	if !audio {
+		// The raised offsets show every picture reorder later than the
+		// muxer stamps it; its stamps start that much earlier.
+		m.lead -= reorder
+	}
 	fc, err := astiav.AllocOutputFormatContext(nil, "ismv", path)
 	if err != nil || fc == nil {
 		return nil, fmt.Errorf("creating the Smooth Streaming muxer: %v", err)
@@ -60,6 +79,10 @@ func newSmoothMuxer(path string, enc *encoder, audio bool, lead float64) (*smoot
 		m.Close()
 		return nil, fmt.Errorf("starting the Smooth Streaming muxer: %w", err)
 	}
+	if !audio {
+		tb := m.st.TimeBase()
+		m.raise = int64(math.Round(reorder * float64(tb.Den()) / float64(tb.Num())))
+	}
 	return m, nil
 }
 
@@ -80,6 +103,14 @@ func (m *smoothMuxer) write(pkt *astiav.Packet) error {
 
 func (m *smoothMuxer) finish() error {
 	if err := m.fc.WriteTrailer(); err != nil {
+		return fmt.Errorf("finishing Smooth Streaming: %w", err)
+	}
+	if m.raise == 0 {
+		return nil
+	}
+	m.ioc.Close()
+	m.ioc = nil
+	if err := packaging.RaiseCompositionOffsets(m.path, m.raise); err != nil {
 		return fmt.Errorf("finishing Smooth Streaming: %w", err)
 	}
 	return nil

@@ -21,13 +21,16 @@ import (
 // abrEncode is what an ABR encode produced: the renditions with their
 // tracks, and the stills for the thumbnails.
 type abrEncode struct {
-	stats  transcodeStats
-	rungs  []*rungBranch
-	avc    []packaging.AVCConfig
-	audio  []*abrAudio
-	lead   float64 // seconds every package timeline is shifted by
-	stills []packaging.Still
-	poster *image.YCbCr
+	stats transcodeStats
+	rungs []*rungBranch
+	avc   []packaging.AVCConfig
+	audio []*abrAudio
+	lead  float64 // seconds every package timeline is shifted by
+	// reorder is the package's reorder delay in seconds (part of lead): how
+	// far before its presentation every rung's keyframes are decoded.
+	reorder float64
+	stills  []packaging.Still
+	poster  *image.YCbCr
 }
 
 // abrAudio is one audio rendition.
@@ -133,12 +136,34 @@ func transcodeABR(parent context.Context, b kernels.Backend, plan Plan, srcPath,
 		for _, k := range r.enc.unused {
 			res.stats.Warnings = append(res.stats.Warnings, fmt.Sprintf("encoder %s ignored option %q", r.encName, k))
 		}
+	}
+	// Every rung presents its pictures on one timeline: decode times are
+	// stamped the package's reorder delay (the largest any rung's encoder
+	// needs) before presentation, on every rung, and every track of every
+	// format starts that much later, together with the audio, so that no
+	// decode time falls before zero and no composition offset is negative.
+	// Players read negative offsets differently (libavformat and GStreamer
+	// each shift by the largest they have seen so far), so rungs whose
+	// encoders reordered differently showed their IDRs at different times.
+	//
+	// The delay is counted in pictures of the shared rate and rounded up to
+	// whole pictures of the slowest rung, so that it is a whole number of
+	// ticks in every rung's time base.
+	var reorder, step int64 = 0, 1
+	for _, r := range abr.rungs {
+		reorder = max(reorder, encoderReorder(r.enc.ctx)*int64(r.rung.Step))
+		step = max(step, int64(r.rung.Step))
+	}
+	reorder = (reorder + step - 1) / step * step
+	res.reorder = float64(reorder) * float64(a.Rate.Den) / float64(a.Rate.Num)
+	res.lead += res.reorder
+	for _, r := range abr.rungs {
 		avc, err := packaging.ParseAVCConfig(r.enc.ctx.ExtraData())
 		if err != nil {
 			return res, fmt.Errorf("rung %s: %w", r.rung.Name, err)
 		}
 		res.avc = append(res.avc, avc)
-		outs, err := renditionFolders(dir, a, r.rung.Name, ".ismv", keys, res.lead)
+		outs, err := renditionFolders(dir, a, r.rung.Name, ".ismv", keys, res.lead, res.reorder)
 		if err != nil {
 			return res, err
 		}
@@ -148,6 +173,7 @@ func transcodeABR(parent context.Context, b kernels.Backend, plan Plan, srcPath,
 			return res, err
 		}
 		r.writer.step, r.writer.segFrames = r.rung.Step, a.GOP.SegmentFrames
+		r.writer.reorder = reorder / int64(r.rung.Step)
 	}
 	for _, au := range res.audio {
 		enc := au.path.enc
@@ -160,7 +186,7 @@ func transcodeABR(parent context.Context, b kernels.Backend, plan Plan, srcPath,
 			}
 			cfg.Audio = &ac
 		}
-		outs, err := renditionFolders(dir, a, au.name, ".isma", keys, res.lead)
+		outs, err := renditionFolders(dir, a, au.name, ".isma", keys, res.lead, res.reorder)
 		if err != nil {
 			return res, err
 		}
@@ -310,8 +336,8 @@ func videoDuration(info job.MediaInfo, index int) float64 {
 
 // renditionFolders creates a rendition's folders in the package and says
 // where each format goes.
-func renditionFolders(dir string, a *ABRPlan, name, smoothExt string, keys *packaging.KeySchedule, lead float64) (renditionOutputs, error) {
-	outs := renditionOutputs{leadSecs: lead}
+func renditionFolders(dir string, a *ABRPlan, name, smoothExt string, keys *packaging.KeySchedule, lead, reorder float64) (renditionOutputs, error) {
+	outs := renditionOutputs{leadSecs: lead, reorderSecs: reorder}
 	if a.Has("hls") {
 		d := filepath.Join(dir, packaging.HLSFolder, name)
 		if err := os.MkdirAll(d, 0o755); err != nil {

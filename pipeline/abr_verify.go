@@ -143,7 +143,7 @@ func (v *abrVerifier) verifyHLS(master, label string, encrypted bool) error {
 			v.add(label+": libav reads the audio rendition", "reads", Reason(err), false)
 		}
 	}
-	var reference []float64
+	var reference rungTimeline
 	for i, vr := range variants {
 		rung := v.plan.ABR.Rungs[i]
 		playlist := filepath.Join(v.dir, filepath.FromSlash(vr.uri))
@@ -159,16 +159,16 @@ func (v *abrVerifier) verifyHLS(master, label string, encrypted bool) error {
 				return err
 			}
 		}
-		keys, codecs, err := keyframeTimes(open)
+		tl, codecs, err := keyframeTimes(open)
 		if err != nil {
 			v.add(fmt.Sprintf("%s %s: libav reads the rendition", label, rung.Name), "reads", Reason(err), false)
 			continue
 		}
-		v.checkSegmentsStartOnKeyframes(fmt.Sprintf("%s %s: every segment starts with an IDR", label, rung.Name), durs, keys)
+		v.checkSegmentsStartOnKeyframes(fmt.Sprintf("%s %s: every segment starts with an IDR", label, rung.Name), durs, tl.keys)
 		if i == 0 {
-			reference = keys
+			reference = tl
 		} else {
-			v.checkAligned(fmt.Sprintf("%s %s: keyframes aligned with %s", label, rung.Name, v.plan.ABR.Rungs[0].Name), reference, keys)
+			v.checkTimeline(fmt.Sprintf("%s %s: first picture and IDRs at %s's times (libav)", label, rung.Name, v.plan.ABR.Rungs[0].Name), reference, tl)
 		}
 		v.checkCodecs(fmt.Sprintf("%s %s: CODECS", label, rung.Name), vr.codecs, append(codecs, audioCodecs...))
 	}
@@ -231,16 +231,93 @@ func nearAny(t float64, list []float64, tol float64) bool {
 	return i < len(list) && math.Abs(list[i]-t) <= tol
 }
 
-func (v *abrVerifier) checkAligned(name string, ref, keys []float64) {
-	same := len(ref) == len(keys)
-	for i := 0; same && i < len(ref); i++ {
-		same = math.Abs(ref[i]-keys[i]) < 0.002
+// rungTimeline is where a player shows a rendition's pictures, in seconds:
+// its first picture and its IDRs; and when it decodes the first, which
+// demuxers that anchor a stream on its first decode time (GStreamer's
+// tsdemux) start from.
+type rungTimeline struct {
+	first  float64
+	keys   []float64
+	decode float64
+}
+
+// timelineTolerance is how far two rungs' times may differ and still be
+// one: rounding to a 90 kHz or 10 MHz clock, far below a picture.
+const timelineTolerance = 0.0005
+
+func (t rungTimeline) String() string {
+	var keys []string
+	for i, k := range t.keys {
+		if i == 8 {
+			keys = append(keys, "…")
+			break
+		}
+		keys = append(keys, fmt.Sprintf("%.4f", k))
 	}
-	actual := fmt.Sprintf("%d IDRs at the same times", len(keys))
-	if !same {
-		actual = fmt.Sprintf("%d IDRs, at other times", len(keys))
+	return fmt.Sprintf("first picture at %.4f s (decoded at %.4f s), %d IDRs at %s s", t.first, t.decode, len(t.keys), strings.Join(keys, " "))
+}
+
+// checkTimeline compares a rung's timeline with the reference rung's: a
+// player switching between them must find the same first picture time and
+// the same IDR times, or it shows a jump at every switch.
+func (v *abrVerifier) checkTimeline(name string, ref, got rungTimeline) {
+	same := math.Abs(ref.first-got.first) < timelineTolerance && math.Abs(ref.decode-got.decode) < timelineTolerance &&
+		len(ref.keys) == len(got.keys)
+	for i := 0; same && i < len(ref.keys); i++ {
+		same = math.Abs(ref.keys[i]-got.keys[i]) < timelineTolerance
 	}
-	v.add(name, fmt.Sprintf("%d IDRs at the same times", len(ref)), actual, same)
+	v.add(name, ref.String(), got.String(), same)
+}
+
+// fragmentTimeline reads fragmented MP4 files (a rendition's segments, in
+// order) as a player places their pictures: decode time plus composition
+// offset. A fragment per GOP makes each sync fragment's time an IDR time.
+// negative counts the fragments with a negative composition offset, which
+// players read differently.
+func fragmentTimeline(paths []string, timescale float64) (tl rungTimeline, negative int, err error) {
+	first := true
+	for _, p := range paths {
+		frags, err := packaging.ReadFragments(p)
+		if err != nil {
+			return tl, 0, fmt.Errorf("verifying: %w", err)
+		}
+		for _, f := range frags {
+			t := float64(f.Presentation) / timescale
+			if first {
+				tl.decode = float64(f.Time) / timescale
+			}
+			if first || t < tl.first {
+				tl.first, first = t, false
+			}
+			if f.Sync {
+				tl.keys = append(tl.keys, t)
+			}
+			if f.NegativeOffsets {
+				negative++
+			}
+		}
+	}
+	return tl, negative, nil
+}
+
+// checkFragmentTimelines compares every rung's fragment timeline with the
+// first rung's, and looks for negative composition offsets.
+func (v *abrVerifier) checkFragmentTimelines(label string, timescale func(i int) float64, files func(i int) []string) error {
+	var ref rungTimeline
+	for i, r := range v.pkg.Video {
+		tl, negative, err := fragmentTimeline(files(i), timescale(i))
+		if err != nil {
+			return err
+		}
+		v.add(fmt.Sprintf("%s %s: no negative composition offsets", label, r.Rung.Name), "0 fragments with one",
+			fmt.Sprintf("%d fragments with one", negative), negative == 0)
+		if i == 0 {
+			ref = tl
+			continue
+		}
+		v.checkTimeline(fmt.Sprintf("%s %s: first picture and IDRs at %s's times", label, r.Rung.Name, v.pkg.Video[0].Rung.Name), ref, tl)
+	}
+	return nil
 }
 
 // streamCodec is what a decoder reports about one stream: the codec, its
@@ -463,9 +540,7 @@ func (v *abrVerifier) verifyDASH() error {
 		v.outputs = append(v.outputs, job.Output{Name: packaging.DASHManifestFile, Probe: info})
 		v.add("DASH: libav opens manifest.mpd (video representations)", v.sortedLadder(), probedSizes(info), probedSizes(info) == v.sortedLadder())
 	}
-	var ref []uint64
 	for i, r := range v.pkg.Video {
-		var starts []uint64
 		unsynced := 0
 		for _, s := range r.CMAF.Segments() {
 			frags, err := packaging.ReadFragments(filepath.Join(v.dir, packaging.CMAFFolder, r.Rung.Name, s.URI))
@@ -475,9 +550,6 @@ func (v *abrVerifier) verifyDASH() error {
 			if len(frags) == 0 || !frags[0].Sync {
 				unsynced++
 			}
-			if len(frags) > 0 {
-				starts = append(starts, frags[0].Time)
-			}
 		}
 		v.add(fmt.Sprintf("DASH %s: every segment starts with a sync sample", r.Rung.Name), "all", fmt.Sprintf("%d without", unsynced), unsynced == 0)
 		durs := make([]float64, 0, len(r.CMAF.Segments()))
@@ -485,21 +557,19 @@ func (v *abrVerifier) verifyDASH() error {
 			durs = append(durs, float64(s.Duration)/float64(r.CMAF.Config().Timescale))
 		}
 		v.checkDurations(fmt.Sprintf("DASH %s: segment durations", r.Rung.Name), durs, v.plan.ABR.Rungs[i])
-		if i == 0 {
-			ref = starts
-			continue
-		}
-		same := len(ref) == len(starts)
-		for j := 0; same && j < len(ref); j++ {
-			same = ref[j] == starts[j]
-		}
-		actual := fmt.Sprintf("%d aligned", len(starts))
-		if !same {
-			actual = fmt.Sprintf("%d, not aligned", len(starts))
-		}
-		v.add(fmt.Sprintf("DASH %s: segments start with %s's", r.Rung.Name, v.pkg.Video[0].Rung.Name), fmt.Sprintf("%d aligned", len(ref)), actual, same)
 	}
-	return nil
+	// CMAF as DASH and HLS players read it: the segments after the init
+	// segment, each picture at decode time plus composition offset.
+	return v.checkFragmentTimelines("CMAF",
+		func(i int) float64 { return float64(v.pkg.Video[i].CMAF.Config().Timescale) },
+		func(i int) []string {
+			r := v.pkg.Video[i]
+			var files []string
+			for _, s := range r.CMAF.Segments() {
+				files = append(files, filepath.Join(v.dir, packaging.CMAFFolder, r.Rung.Name, s.URI))
+			}
+			return files
+		})
 }
 
 // verifySmooth opens every .ismv and .isma with libav.
@@ -518,8 +588,14 @@ func (v *abrVerifier) verifySmooth() error {
 		pass := err == nil && len(info.AudioStreams()) == 1
 		v.add("Smooth Streaming: "+a.Smooth, "one audio track", fmt.Sprintf("%d audio tracks", len(info.AudioStreams())), pass)
 	}
-	// The static layout: what a client fetches from a plain HTTP server.
+	// Smooth's clock is 10 MHz: libav's ismv muxer and every client use it.
 	dir := filepath.Join(v.dir, packaging.SmoothFolder)
+	if err := v.checkFragmentTimelines("Smooth Streaming",
+		func(int) float64 { return 1e7 },
+		func(i int) []string { return []string{filepath.Join(dir, v.pkg.Video[i].Smooth)} }); err != nil {
+		return err
+	}
+	// The static layout: what a client fetches from a plain HTTP server.
 	var files []string
 	for _, r := range v.pkg.Video {
 		files = append(files, r.Smooth)
@@ -591,28 +667,29 @@ func probeWith(path string, opts map[string]string) (job.MediaInfo, error) {
 	return describeInput(fc), nil
 }
 
-// keyframeTimes reads a rendition (a media playlist) and returns the
-// presentation times of its video keyframes and what a decoder says about
-// its streams.
-func keyframeTimes(path string) ([]float64, []streamCodec, error) {
+// keyframeTimes reads a rendition (a media playlist) and returns where
+// libav presents its first video picture and its keyframes, and what a
+// decoder says about its streams.
+func keyframeTimes(path string) (rungTimeline, []streamCodec, error) {
+	var tl rungTimeline
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
-		return nil, nil, errors.New("allocating a libav format context failed")
+		return tl, nil, errors.New("allocating a libav format context failed")
 	}
 	defer fc.Free()
 	dict := astiav.NewDictionary()
 	defer dict.Free()
 	for k, val := range openOptions {
 		if err := dict.Set(k, val, 0); err != nil {
-			return nil, nil, err
+			return tl, nil, err
 		}
 	}
 	if err := fc.OpenInput(path, nil, dict); err != nil {
-		return nil, nil, inputErrorf(err, "libav cannot open %s", filepath.Base(path))
+		return tl, nil, inputErrorf(err, "libav cannot open %s", filepath.Base(path))
 	}
 	defer fc.CloseInput()
 	if err := fc.FindStreamInfo(nil); err != nil {
-		return nil, nil, inputErrorf(err, "libav cannot read the streams of %s", filepath.Base(path))
+		return tl, nil, inputErrorf(err, "libav cannot read the streams of %s", filepath.Base(path))
 	}
 	video := -1
 	var tb astiav.Rational
@@ -625,26 +702,35 @@ func keyframeTimes(path string) ([]float64, []streamCodec, error) {
 		}
 	}
 	if video < 0 {
-		return nil, codecs, nil
+		return tl, codecs, nil
 	}
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
-	var keys []float64
+	first := true
 	for {
 		err := fc.ReadFrame(pkt)
 		if errors.Is(err, astiav.ErrEof) {
 			break
 		}
 		if err != nil {
-			return nil, codecs, fmt.Errorf("reading %s: %w", filepath.Base(path), err)
+			return tl, codecs, fmt.Errorf("reading %s: %w", filepath.Base(path), err)
 		}
-		if pkt.StreamIndex() == video && pkt.Flags().Has(astiav.PacketFlagKey) && pkt.Pts() != astiav.NoPtsValue {
-			keys = append(keys, seconds(pkt.Pts(), tb))
+		if pkt.StreamIndex() == video && pkt.Pts() != astiav.NoPtsValue {
+			t := seconds(pkt.Pts(), tb)
+			if first && pkt.Dts() != astiav.NoPtsValue {
+				tl.decode = seconds(pkt.Dts(), tb)
+			}
+			if first || t < tl.first {
+				tl.first, first = t, false
+			}
+			if pkt.Flags().Has(astiav.PacketFlagKey) {
+				tl.keys = append(tl.keys, t)
+			}
 		}
 		pkt.Unref()
 	}
-	sort.Float64s(keys)
-	return keys, codecs, nil
+	sort.Float64s(tl.keys)
+	return tl, codecs, nil
 }
 
 // audioPlaylist is the first audio rendition's media playlist of a master.
