@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -341,8 +342,25 @@ func TestFleetStartKeepsOtherNodesStaging(t *testing.T) {
 	defer other.Close()
 	add := func(s *store.Store, name string) store.Job {
 		t.Helper()
-		if _, _, err := s.AddSource(ctx, store.NewSource{Path: filepath.Join(f.shared, "in", name), Watch: "shared",
-			OutputDir: filepath.Join(f.shared, "out"), Jobs: []store.NewJob{{Profile: "mezz"}}}); err != nil {
+		// The source is in the inbox as intake saw it: a job whose file
+		// is gone or replaced is not started (sourceReplaced).
+		path := filepath.Join(f.shared, "in", name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("source "+name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hash, err := contentHash(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.AddSource(ctx, store.NewSource{Path: path, Watch: "shared", Size: st.Size(), Mtime: st.ModTime(), ContentHash: hash,
+			Inode: st.Sys().(*syscall.Stat_t).Ino, OutputDir: filepath.Join(f.shared, "out"), Jobs: []store.NewJob{{Profile: "mezz"}}}); err != nil {
 			t.Fatal(err)
 		}
 		j, ok, err := s.Claim(ctx)
