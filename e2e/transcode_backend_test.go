@@ -16,9 +16,14 @@ import (
 // worker, and its report (and its output) say so with the probe's reason,
 // as a daemon job's report would.
 func TestTranscodeSaysWhyCPU(t *testing.T) {
-	gpuWorker := filepath.Join(filepath.Dir(kilndBin), "kiln-gpu-worker")
-	if _, err := os.Stat(gpuWorker); err == nil {
-		t.Fatalf("%s is installed: this test needs the machine as make build leaves it", gpuWorker)
+	// kilnd looks for its workers in ../libexec/kiln, then next to itself;
+	// when the GPU worker is in neither, the reason names the first, where
+	// make install would put it.
+	gpuWorker := filepath.Clean(filepath.Join(filepath.Dir(kilndBin), "..", "libexec", "kiln", "kiln-gpu-worker"))
+	for _, p := range []string{gpuWorker, filepath.Join(filepath.Dir(kilndBin), "kiln-gpu-worker")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Fatalf("%s is installed: this test needs the machine as make build leaves it", p)
+		}
 	}
 	root := t.TempDir()
 	cfg := filepath.Join(root, "kiln.toml")
