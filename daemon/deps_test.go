@@ -36,6 +36,7 @@ var importRules = map[string][]string{
 	"kiln/api":                 {stdlibOnly},
 	"kiln/staging":             append([]string{"kiln/job", "kiln/config", "kiln/daemon", "kiln/packaging"}, cgoLinked...),
 	"kiln/dsn":                 {stdlibOnly},
+	"kiln/manpage":             append([]string{"kiln/daemon", "kiln/config"}, cgoLinked...),
 	"kiln/systemd/journal":     append([]string{"kiln/daemon", "kiln/config"}, cgoLinked...),
 	"kiln/version":             {stdlibOnly},
 	"kiln/kernels":             {stdlibOnly},

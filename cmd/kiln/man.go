@@ -1,12 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"strings"
-
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
+
+	"kiln/manpage"
 )
 
 // genManCmd writes a man page for each command into DIR: kiln.1,
@@ -19,26 +16,7 @@ func genManCmd(root *cobra.Command) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			if err := os.MkdirAll(args[0], 0o755); err != nil {
-				return err
-			}
-			root.DisableAutoGenTag = true // a date in the page would make builds differ
-			escapeForMan(root)
-			header := &doc.GenManHeader{Title: "KILN", Section: "1", Source: "Kiln", Manual: "Kiln manual"}
-			if err := doc.GenManTree(root, header, args[0]); err != nil {
-				return fmt.Errorf("writing man pages: %w", err)
-			}
-			return nil
+			return manpage.Write(root, "KILN", args[0])
 		}),
-	}
-}
-
-// escapeForMan escapes what the help texts write as <placeholders>: the man
-// pages go through Markdown, which takes <output> for an HTML tag and drops
-// it. Examples are code blocks there and stay as they are.
-func escapeForMan(cmd *cobra.Command) {
-	cmd.Long = strings.ReplaceAll(cmd.Long, "<", `\<`)
-	for _, sub := range cmd.Commands() {
-		escapeForMan(sub)
 	}
 }

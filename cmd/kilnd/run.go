@@ -13,10 +13,10 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 
 	"kiln/config"
 	"kiln/daemon"
+	"kiln/manpage"
 	"kiln/systemd/journal"
 	"kiln/version"
 )
@@ -330,22 +330,7 @@ func genManCmd(root *cobra.Command) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			if err := os.MkdirAll(args[0], 0o755); err != nil {
-				return err
-			}
-			root.DisableAutoGenTag = true // a date in the page would make builds differ
-			escapeForMan(root)
-			header := &doc.GenManHeader{Title: "KILND", Section: "1", Source: "Kiln", Manual: "Kiln manual"}
-			return doc.GenManTree(root, header, args[0])
+			return manpage.Write(root, "KILND", args[0])
 		}),
-	}
-}
-
-// escapeForMan escapes <placeholders> in the help texts: the man pages go
-// through Markdown, which would take them for HTML tags and drop them.
-func escapeForMan(cmd *cobra.Command) {
-	cmd.Long = strings.ReplaceAll(cmd.Long, "<", `\<`)
-	for _, sub := range cmd.Commands() {
-		escapeForMan(sub)
 	}
 }
