@@ -1,0 +1,302 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"kiln/job"
+)
+
+// The conformance matrix runs every example profile of the README on every
+// source of matrixSources through `kilnd transcode` (the real pipeline,
+// verification and publishing included). Each pair either publishes outputs
+// that two independent decoders read from start to end, with the pictures
+// the plan promised, or fails with a reason matrixLimits lists for it.
+//
+// go test runs a fixed diagonal (every source and every profile at least
+// once); KILN_MATRIX=full (make matrix) runs every pair, and with
+// -update-matrix rewrites bench/results/matrix.md and the README's table.
+
+var updateMatrix = flag.Bool("update-matrix", false, "rewrite bench/results/matrix.md and the README's matrix table from this run (with KILN_MATRIX=full)")
+
+// matrixDiagonal is what CI runs: every source once, every profile at
+// least once, and the pairs issue 13 names (ProRes mezzanine of 1080i25
+// ProRes; plain ABR of 1080p23.976 and 1080i25).
+var matrixDiagonal = map[string][]string{
+	"1080i25-h264":     {"pal-mpeg2-16x9", "web"},
+	"1080i25-prores":   {"prores-mezz"},
+	"1080i2997-bff":    {"ntsc-h264-43"},
+	"1080p23976":       {"web"},
+	"1080p25":          {"web-aes"},
+	"1080p50":          {"pal-imx50"},
+	"720p5994":         {"mezzanine"},
+	"576i25-43":        {"secam-mxf"},
+	"576i25-169":       {"pal-mpeg2-16x9"},
+	"480i2997":         {"ntsc-h264-43"},
+	"hdv-1440":         {"archive-ffv1"},
+	"2160p25-hevc10":   {"h264-master"},
+	"phone-vfr":        {"h264-master"},
+	"odd-1918":         {"secam-mxf"},
+	"odd-853":          {"web"},
+	"opengop-bpyramid": {"pal-imx50"},
+	"ts-wrap":          {"ntsc-h264-43"},
+	"two-frames":       {"pal-mpeg2-16x9"},
+}
+
+// matrixLimit is a failure the matrix expects: a limitation Kiln keeps
+// (stated in words in the README), or a defect another branch is fixing
+// (pending names it; the mark goes once that branch is merged).
+type matrixLimit struct {
+	id       string
+	sources  []string // nil: every source
+	profiles []string // nil: every profile
+	reason   string   // the failure's text contains this
+	pending  string   // branch fixing it; "" for a limitation Kiln keeps
+	words    string   // the README's statement of it
+}
+
+var matrixLimits = []matrixLimit{}
+
+func (l matrixLimit) covers(source, profile string) bool {
+	return (l.sources == nil || slices.Contains(l.sources, source)) && (l.profiles == nil || slices.Contains(l.profiles, profile))
+}
+
+// matrixOutcome is what one pair did.
+type matrixOutcome struct {
+	source, profile string
+	problems        []string // the job's failure reason, or each failed check
+	quarantined     bool
+	seconds         float64
+}
+
+func (o matrixOutcome) text() string {
+	if len(o.problems) == 0 {
+		return "ok"
+	}
+	return strings.Join(o.problems, "; ")
+}
+
+// judge returns the README cell of an outcome ("ok" or a limit's id) and
+// what is wrong with it, if anything.
+func (o matrixOutcome) judge() (cell, wrong string) {
+	var covering []matrixLimit
+	for _, l := range matrixLimits {
+		if l.covers(o.source, o.profile) {
+			covering = append(covering, l)
+		}
+	}
+	if len(o.problems) == 0 {
+		for _, l := range covering {
+			if l.sources != nil && l.profiles != nil {
+				return "ok", fmt.Sprintf("published and verified, but %s lists it as failing (%s): remove it from matrixLimits", l.id, l.reason)
+			}
+		}
+		return "ok", ""
+	}
+	for _, l := range covering {
+		if strings.Contains(o.text(), l.reason) {
+			if o.quarantined && l.pending == "" {
+				return l.id, "quarantined: " + o.text() + " (a quarantine is never an expected outcome)"
+			}
+			return l.id, ""
+		}
+	}
+	return "FAIL", o.text()
+}
+
+func TestConformanceMatrix(t *testing.T) {
+	full := os.Getenv("KILN_MATRIX") == "full"
+	if *updateMatrix && !full {
+		t.Fatal("-update-matrix rewrites the whole table: run it with KILN_MATRIX=full (make matrix)")
+	}
+	profiles, profileText := readmeProfiles(t)
+	sources := matrixSources()
+	checkDiagonal(t, sources, profiles)
+
+	root := t.TempDir()
+	cfg := filepath.Join(root, "kiln.toml")
+	head := fmt.Sprintf("[daemon]\nstate_dir = %q\nsocket = %q\n\n", filepath.Join(root, "state"), filepath.Join(root, "kiln.sock"))
+	if err := os.WriteFile(cfg, []byte(head+profileText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	began := time.Now()
+	var outcomes []matrixOutcome
+	for _, s := range sources {
+		for _, p := range profiles {
+			if !full && !slices.Contains(matrixDiagonal[s.id], p) {
+				continue
+			}
+			t.Run(s.id+"→"+p, func(t *testing.T) {
+				o := runMatrixPair(t, cfg, s, p, filepath.Join(root, "out"))
+				outcomes = append(outcomes, o)
+				cell, wrong := o.judge()
+				t.Logf("%s → %s in %.1f s: %s [%s]", s.id, p, o.seconds, o.text(), cell)
+				if wrong != "" {
+					t.Error(wrong)
+				}
+			})
+		}
+	}
+	wall := time.Since(began)
+	t.Logf("matrix (%s): %d pairs in %s", map[bool]string{true: "full", false: "diagonal"}[full], len(outcomes), wall.Round(time.Second))
+
+	if *updateMatrix {
+		writeMatrix(t, sources, profiles, outcomes, wall)
+		return
+	}
+	checkReadmeCells(t, sources, outcomes)
+}
+
+// checkDiagonal: CI's subset still takes every source and every profile.
+func checkDiagonal(t *testing.T, sources []matrixSource, profiles []string) {
+	t.Helper()
+	taken := map[string]bool{}
+	for _, s := range sources {
+		if len(matrixDiagonal[s.id]) == 0 {
+			t.Errorf("the CI diagonal takes no profile for source %s", s.id)
+		}
+		for _, p := range matrixDiagonal[s.id] {
+			if !slices.Contains(profiles, p) {
+				t.Errorf("the CI diagonal names profile %s, which no README example defines", p)
+			}
+			taken[p] = true
+		}
+	}
+	for _, p := range profiles {
+		if !taken[p] {
+			t.Errorf("the CI diagonal never runs the README's profile %s", p)
+		}
+	}
+}
+
+// readmeProfiles returns every [profile.NAME] table of the README's TOML
+// blocks, in order, so the matrix follows the README.
+func readmeProfiles(t *testing.T) (names []string, text string) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var b strings.Builder
+	inBlock, inProfile := false, false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		trim := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trim, "```toml"):
+			inBlock, inProfile = true, false
+			continue
+		case inBlock && strings.HasPrefix(trim, "```"):
+			inBlock, inProfile = false, false
+			continue
+		case !inBlock:
+			continue
+		case strings.HasPrefix(trim, "["):
+			inProfile = false
+			if rest, ok := strings.CutPrefix(trim, "[profile."); ok {
+				name, _, _ := strings.Cut(rest, "]")
+				if slices.Contains(names, name) {
+					t.Fatalf("README defines profile %s twice", name)
+				}
+				names = append(names, name)
+				inProfile = true
+				b.WriteString("\n")
+			}
+		}
+		if inProfile {
+			b.WriteString(trim + "\n")
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(names) == 0 {
+		t.Fatal("no [profile.*] in the README's TOML blocks")
+	}
+	return names, b.String()
+}
+
+// runMatrixPair runs one source through one profile and checks what it
+// published.
+func runMatrixPair(t *testing.T, cfg string, s matrixSource, profile, outRoot string) matrixOutcome {
+	src := matrixSourceFile(t, s)
+	o := matrixOutcome{source: s.id, profile: profile}
+	out := filepath.Join(outRoot, s.id, profile)
+	defer os.RemoveAll(out)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	began := time.Now()
+	b, err := exec.CommandContext(ctx, kilndBin, "transcode", "--config", cfg, "--profile", profile, src, out).CombinedOutput()
+	o.seconds = time.Since(began).Seconds()
+	if err != nil {
+		reason := strings.TrimSpace(string(b))
+		if i := strings.LastIndex(reason, " failed: "); i >= 0 {
+			reason = reason[i+len(" failed: "):]
+		}
+		o.problems = []string{reason}
+		o.quarantined = strings.Contains(reason, "quarantined in")
+		return o
+	}
+	report := readReport(t, filepath.Join(out, s.id, profile, s.id+".kiln.json"))
+	for _, c := range report.Checks {
+		if !c.Pass {
+			o.problems = append(o.problems, fmt.Sprintf("published with a failed check %s (expected %s, got %s)", c.Name, c.Expected, c.Actual))
+		}
+	}
+	if report.ABR != nil {
+		o.problems = append(o.problems, checkABRTimelines(t, s, report, filepath.Join(out, s.id, profile))...)
+	} else {
+		o.problems = append(o.problems, checkFileOutputs(s, report)...)
+	}
+	return o
+}
+
+// checkFileOutputs decodes every published media file with libavcodec and
+// with GStreamer and compares the picture counts with the plan: the
+// source's duration at the output's frame rate.
+func checkFileOutputs(s matrixSource, report job.Report) []string {
+	var problems []string
+	for _, out := range report.Outputs {
+		v := out.Probe.VideoStreams()
+		if len(v) == 0 {
+			continue
+		}
+		want := s.seconds() * rateOf(v[0].FrameRate)
+		ff, err := ffmpegPictures(out.Path)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: libavcodec: %v", out.Name, err))
+		}
+		gst, err := gstPictures(out.Path)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: GStreamer: %v", out.Name, err))
+		}
+		if len(ff) != len(gst) {
+			problems = append(problems, fmt.Sprintf("%s: libavcodec decodes %d pictures, GStreamer %d", out.Name, len(ff), len(gst)))
+		}
+		if math.Abs(float64(len(ff))-want) > 1 {
+			problems = append(problems, fmt.Sprintf("%s: %d pictures, the plan %.0f (%.3f s at %s)", out.Name, len(ff), want, s.seconds(), v[0].FrameRate))
+		}
+	}
+	return problems
+}
+
+func rateOf(r string) float64 {
+	n, d := ratio(r)
+	if d == 0 {
+		return 0
+	}
+	return n / d
+}
