@@ -10,9 +10,13 @@ set -eu
 # systemd: systemd-analyze, -sysusers and -tmpfiles check the units in systemd/.
 # postgresql: the fleet tests start a private PostgreSQL server of their own
 # (the package's cluster service is not used).
+# gstreamer1.0-*: the conformance matrix decodes every output with GStreamer
+# too (libmpeg2 from -ugly, libde265 and the MPEG-TS/MXF demuxers from -bad).
 want="libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev
 libswresample-dev pkg-config gcc clang-14 ffmpeg mediainfo systemd chromium openssl procps
-postgresql"
+postgresql
+gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+gstreamer1.0-plugins-ugly gstreamer1.0-libav"
 # The ABR browser test installs hls.js and dash.js with npm. Machines that
 # already have Node.js (from another source) keep theirs.
 if ! command -v npm >/dev/null 2>&1; then
