@@ -224,14 +224,14 @@ func sameTimeline(format, decoder string, rungs []rungTimeline) []string {
 	for _, r := range rungs[min(1, len(rungs)):] {
 		ref := rungs[0]
 		if math.Abs(r.first-ref.first) > tol {
-			problems = append(problems, fmt.Sprintf("%s in %s: %s starts at %.3f s, %s at %.3f s", format, decoder, r.rung, r.first, ref.rung, ref.first))
+			problems = append(problems, fmt.Sprintf("%s timeline in %s: %s starts at %.3f s, %s at %.3f s", format, decoder, r.rung, r.first, ref.rung, ref.first))
 		}
 		same := len(r.keys) == len(ref.keys)
 		for i := 0; same && i < len(r.keys); i++ {
 			same = math.Abs(r.keys[i]-ref.keys[i]) <= tol
 		}
 		if !same {
-			problems = append(problems, fmt.Sprintf("%s in %s: IDRs of %s at %s, of %s at %s", format, decoder, r.rung, secondsList(r.keys), ref.rung, secondsList(ref.keys)))
+			problems = append(problems, fmt.Sprintf("%s timeline in %s: IDRs of %s at %s, of %s at %s", format, decoder, r.rung, secondsList(r.keys), ref.rung, secondsList(ref.keys)))
 		}
 	}
 	return problems
