@@ -105,6 +105,10 @@ type AudioPlan struct {
 	// source (a first pass over the audio only).
 	Loudness *float64
 	Gain     string
+	// PadTo, when set, is the least duration of the track in seconds: a
+	// shorter one is padded with silence at its end (see the MXF case in
+	// planning).
+	PadTo float64
 }
 
 // source is what the planner needs to know about the input's video.
@@ -214,6 +218,16 @@ func MakePlan(info job.MediaInfo, p config.Profile, sourcePath string) (Plan, er
 		plan.MuxOptions["sdt_period"] = "0.5"
 		plan.MuxRate = mux
 		plan.Decisions = append(plan.Decisions, fmt.Sprintf("MPEG-TS CBR at %s (PCR every 20 ms, PAT/PMT every 100 ms, SDT every 500 ms)", bitrateWords(mux)))
+	}
+	if strings.HasPrefix(plan.Muxer, "mxf") && len(plan.Audio) > 0 && src.duration > 0 {
+		// libav's MXF muxer writes whole edit units: when a sound track ends
+		// before the picture, it drops every picture after that end, and the
+		// output comes out short. Sound shorter than the picture is padded
+		// with silence to the file's duration.
+		for i := range plan.Audio {
+			plan.Audio[i].PadTo = src.duration
+		}
+		plan.Decisions = append(plan.Decisions, fmt.Sprintf("MXF: sound shorter than the picture is padded with silence to %.3f s", src.duration))
 	}
 	return plan, nil
 }
