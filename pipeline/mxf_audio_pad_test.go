@@ -14,7 +14,8 @@ import (
 // Sound that ends before the picture (common in real files) must not cut
 // an MXF output short: libav's MXF muxer drops the pictures after the last
 // sound, so a 1 s source with 0.6 s of sound came out 0.6 s long and was
-// quarantined ("duration: expected 1.000 s ± 0.040, got 0.600 s").
+// quarantined ("duration: expected 1.000 s ± 0.040, got 0.600 s"); and the
+// padding must not then fail the loudness check.
 func TestMXFKeepsPicturesPastShortSound(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "short-sound.mov")
@@ -23,9 +24,12 @@ func TestMXFKeepsPicturesPastShortSound(t *testing.T) {
 		"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le", "-ac", "2", src).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, b)
 	}
+	// With a loudness target, the gain must be for the padded track: the
+	// silence at its end lowers the integrated loudness of a short one.
+	target := -23.0
 	for _, p := range []config.Profile{
 		{Name: "secam-mxf", Kind: "broadcast", Standard: "secam", Codec: "mpeg2", Aspect: "4:3", Fit: "crop", Container: "mxf",
-			VideoBitrate: 8_000_000, FrameRateMethod: "mc", ScaleFilter: "lanczos", Audio: config.Audio{Codec: "pcm"}},
+			VideoBitrate: 8_000_000, FrameRateMethod: "mc", ScaleFilter: "lanczos", Audio: config.Audio{Codec: "pcm", Loudness: &target}},
 		{Name: "imx50", Kind: "broadcast", Standard: "pal", Codec: "d10", Aspect: "16:9", Fit: "letterbox", Container: "mxf",
 			VideoBitrate: 50_000_000, FrameRateMethod: "mc", ScaleFilter: "lanczos", Audio: config.Audio{Codec: "pcm"}},
 	} {

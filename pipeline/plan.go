@@ -111,6 +111,25 @@ type AudioPlan struct {
 	PadTo float64
 }
 
+// padFilter is the libavfilter step that pads the track to PadTo, or "".
+func (a AudioPlan) padFilter() string {
+	if a.PadTo <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("apad=whole_dur=%.6f", a.PadTo)
+}
+
+// joinFilters chains the non-empty libavfilter steps.
+func joinFilters(steps ...string) string {
+	var kept []string
+	for _, s := range steps {
+		if s != "" {
+			kept = append(kept, s)
+		}
+	}
+	return strings.Join(kept, ",")
+}
+
 // source is what the planner needs to know about the input's video.
 type source struct {
 	index         int

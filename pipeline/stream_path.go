@@ -118,8 +118,8 @@ func openAudioPath(in *inputFile, a AudioPlan, globalHeader bool) (*streamPath, 
 	// first_pts=0 pads with silence when the audio starts after the video.
 	p.chain = fmt.Sprintf("aresample=%d:async=1:first_pts=0,aformat=sample_fmts=%s:sample_rates=%d:channel_layouts=%s",
 		a.SampleRate, p.enc.ctx.SampleFormat().Name(), a.SampleRate, a.Layout)
-	if a.PadTo > 0 {
-		p.chain = strings.Replace(p.chain, ",aformat=", fmt.Sprintf(",apad=whole_dur=%.6f,aformat=", a.PadTo), 1)
+	if pad := a.padFilter(); pad != "" {
+		p.chain = strings.Replace(p.chain, ",aformat=", ","+pad+",aformat=", 1)
 	}
 	if a.Gain != "" {
 		// Gain after resampling, so the limiter works at the output rate.
