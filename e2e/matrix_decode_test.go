@@ -95,7 +95,7 @@ func gstBuffers(pipeline string) ([]picture, error) {
 				errs = append(errs, l)
 			}
 		}
-		return pics, fmt.Errorf("gst-launch-1.0 %s: %v: %s", pipeline, err, strings.Join(errs, " "))
+		return pics, fmt.Errorf("gst-launch-1.0: %v: %s", err, strings.Join(errs, " "))
 	}
 	return pics, nil
 }

@@ -70,8 +70,8 @@ type matrixLimit struct {
 }
 
 var matrixLimits = []matrixLimit{
-	{id: "P1", profiles: []string{"pal-mpeg2-16x9", "pal-imx50", "secam-mxf"}, reason: "pictures, GStreamer", pending: "mpeg2-fields",
-		words: "libmpeg2 (GStreamer's MPEG-2 decoder) drops the last one or two pictures of Kiln's MPEG-2 and D-10 streams, which end without a sequence_end_code."},
+	{id: "P1", profiles: []string{"pal-mpeg2-16x9", "pal-imx50", "secam-mxf"}, reason: "pictures, GStreamer|No valid frames decoded", pending: "mpeg2-fields",
+		words: "libmpeg2 (GStreamer's MPEG-2 decoder) drops the last one or two pictures of Kiln's MPEG-2 and D-10 streams, which end without a sequence_end_code (a 2-frame output decodes to none)."},
 	{id: "P2", profiles: []string{"web", "web-aes"}, reason: "aligned with", pending: "abr-timeline",
 		words: "ABR rungs do not share one presentation timeline (B-frame reorder delay differs by rung), and Kiln's own verifier quarantines the package when the CMAF IDRs disagree."},
 	{id: "P3", profiles: []string{"web", "web-aes"}, reason: `in (GStreamer|libavformat): `, pending: "abr-timeline",
