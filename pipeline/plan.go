@@ -449,6 +449,17 @@ func planFile(src source, p config.Profile) (Plan, error) {
 	case p.Height > 0:
 		w, h = even(float64(p.Height)*dispW/float64(src.height)), p.Height
 	}
+	evened := false
+	if p.Codec != "ffv1" && (w%2 == 1 || h%2 == 1) {
+		// Every codec here but FFV1 subsamples chroma by two (x264 refuses
+		// an odd width outright): an odd raster such as 853x480 is scaled to
+		// the even size just below. The source's SAR stays, as a one-line
+		// crop would keep it: a SAR corrected by 0.1% is one MPEG-2 cannot
+		// carry.
+		evened = p.Width == 0 && p.Height == 0
+		w, h = evenDown(w), evenDown(h)
+		d = append(d, fmt.Sprintf("%dx%d is odd; %s needs an even raster", src.width, src.height, p.Codec))
+	}
 	resized := w != src.width || h != src.height
 	if rate, ok := parseRational(p.FrameRate); ok && p.FrameRate != "" {
 		v.FrameRate = rate
@@ -490,7 +501,7 @@ func planFile(src source, p config.Profile) (Plan, error) {
 	// Keep the display aspect: SAR = (source display width / height) / (w / h).
 	n, dd := reduce(int64(math.Round(dispW*1000))*int64(h), int64(src.height)*int64(w)*1000)
 	v.SAR = sdi.Rational{Num: int(n), Den: int(dd)}
-	if !resized && src.rotation == 0 {
+	if (!resized || evened) && src.rotation == 0 {
 		v.SAR = src.sar
 	}
 
