@@ -41,6 +41,9 @@ test: setup ## run every test (unit, kernels, end to end, GPU build and PTX chec
 	$(GO) test -count=1 -race -timeout 10m ./config/... ./daemon/... ./job/... ./staging/... ./sdi/... ./api/... ./gpu/... ./hardware/... ./cmd/kiln/... ./systemd/...
 	@echo "make test: all tests passed"
 
+matrix: setup ## every README example profile on every generated source, two decoders -> README table, bench/results/matrix.md
+	KILN_MATRIX=full $(GO) test -count=1 -timeout 120m -run 'TestConformanceMatrix' ./e2e/ -args -update-matrix
+
 bench: build ## Kiln against the ffmpeg CLI, side by side in one run -> bench/results/latest.{md,json} and charts
 	$(GO) run ./bench
 
@@ -65,4 +68,4 @@ fresh-check: ## on a stock Debian 12 root (mmdebstrap, main only): clone, make d
 clean: ## remove build outputs and the demo's ./var
 	rm -rf bin var
 
-.PHONY: help setup build cuda gpu-check kernels test bench soak man install uninstall demo fresh-check clean
+.PHONY: help setup build cuda gpu-check kernels test matrix bench soak man install uninstall demo fresh-check clean

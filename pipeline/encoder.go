@@ -157,7 +157,11 @@ func channelLayout(name string) (astiav.ChannelLayout, error) {
 	case "stereo":
 		return astiav.ChannelLayoutStereo, nil
 	case "5.1":
-		return astiav.ChannelLayout5Point1, nil
+		// libav's "5.1" (the name the filter chain converts to) has back
+		// surrounds; AV_CH_LAYOUT_5POINT1 is 5.1(side), which the AAC
+		// encoder can only describe with a PCE and channel configuration 0,
+		// and neither Kiln's packagers nor browsers read that.
+		return astiav.ChannelLayout5Point1Back, nil
 	case "7.1":
 		return astiav.ChannelLayout7Point1, nil
 	}

@@ -105,6 +105,29 @@ type AudioPlan struct {
 	// source (a first pass over the audio only).
 	Loudness *float64
 	Gain     string
+	// PadTo, when set, is the least duration of the track in seconds: a
+	// shorter one is padded with silence at its end (see the MXF case in
+	// planning).
+	PadTo float64
+}
+
+// padFilter is the libavfilter step that pads the track to PadTo, or "".
+func (a AudioPlan) padFilter() string {
+	if a.PadTo <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("apad=whole_dur=%.6f", a.PadTo)
+}
+
+// joinFilters chains the non-empty libavfilter steps.
+func joinFilters(steps ...string) string {
+	var kept []string
+	for _, s := range steps {
+		if s != "" {
+			kept = append(kept, s)
+		}
+	}
+	return strings.Join(kept, ",")
 }
 
 // source is what the planner needs to know about the input's video.
@@ -214,6 +237,16 @@ func MakePlan(info job.MediaInfo, p config.Profile, sourcePath string) (Plan, er
 		plan.MuxOptions["sdt_period"] = "0.5"
 		plan.MuxRate = mux
 		plan.Decisions = append(plan.Decisions, fmt.Sprintf("MPEG-TS CBR at %s (PCR every 20 ms, PAT/PMT every 100 ms, SDT every 500 ms)", bitrateWords(mux)))
+	}
+	if strings.HasPrefix(plan.Muxer, "mxf") && len(plan.Audio) > 0 && src.duration > 0 {
+		// libav's MXF muxer writes whole edit units: when a sound track ends
+		// before the picture, it drops every picture after that end, and the
+		// output comes out short. Sound shorter than the picture is padded
+		// with silence to the file's duration.
+		for i := range plan.Audio {
+			plan.Audio[i].PadTo = src.duration
+		}
+		plan.Decisions = append(plan.Decisions, fmt.Sprintf("MXF: sound shorter than the picture is padded with silence to %.3f s", src.duration))
 	}
 	return plan, nil
 }
@@ -416,6 +449,17 @@ func planFile(src source, p config.Profile) (Plan, error) {
 	case p.Height > 0:
 		w, h = even(float64(p.Height)*dispW/float64(src.height)), p.Height
 	}
+	evened := false
+	if p.Codec != "ffv1" && (w%2 == 1 || h%2 == 1) {
+		// Every codec here but FFV1 subsamples chroma by two (x264 refuses
+		// an odd width outright): an odd raster such as 853x480 is scaled to
+		// the even size just below. The source's SAR stays, as a one-line
+		// crop would keep it: a SAR corrected by 0.1% is one MPEG-2 cannot
+		// carry.
+		evened = p.Width == 0 && p.Height == 0
+		w, h = evenDown(w), evenDown(h)
+		d = append(d, fmt.Sprintf("%dx%d is odd; %s needs an even raster", src.width, src.height, p.Codec))
+	}
 	resized := w != src.width || h != src.height
 	if rate, ok := parseRational(p.FrameRate); ok && p.FrameRate != "" {
 		v.FrameRate = rate
@@ -478,7 +522,7 @@ func planFile(src source, p config.Profile) (Plan, error) {
 	// Keep the display aspect: SAR = (source display width / height) / (w / h).
 	n, dd := reduce(int64(math.Round(dispW*1000))*int64(h), int64(src.height)*int64(w)*1000)
 	v.SAR = sdi.Rational{Num: int(n), Den: int(dd)}
-	if !resized && src.rotation == 0 {
+	if (!resized || evened) && src.rotation == 0 {
 		v.SAR = src.sar
 	}
 

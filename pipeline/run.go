@@ -261,7 +261,11 @@ func planLoudness(source string, plan *Plan, report *job.Report) error {
 	for _, a := range plan.Audio {
 		if a.Loudness != nil {
 			streams = append(streams, a.Input)
-			remix[a.Input] = a.Remix
+			// The padding too: silence at the end lowers a short track's
+			// integrated loudness, and the gain is for what the output carries.
+			// And the downmix: a 5.1 source going to a stereo output
+			// is measured as the stereo it becomes.
+			remix[a.Input] = joinFilters(a.Remix, a.padFilter(), "aformat=channel_layouts="+a.Layout)
 		}
 	}
 	if len(streams) == 0 {
@@ -282,10 +286,7 @@ func planLoudness(source string, plan *Plan, report *job.Report) error {
 			// The limiter takes loudness off the peaks it holds down; measure
 			// the result on the source and correct the gain, a few rounds.
 			for round := 0; round < 3; round++ {
-				pre := chain
-				if a.Remix != "" {
-					pre = a.Remix + "," + chain
-				}
+				pre := joinFilters(a.Remix, a.padFilter(), "aformat=channel_layouts="+a.Layout, chain)
 				after, err := measureLoudness(source, []int{a.Input}, map[int]string{a.Input: pre})
 				if err != nil {
 					return err

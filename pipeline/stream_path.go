@@ -122,6 +122,9 @@ func openAudioPath(in *inputFile, a AudioPlan, globalHeader bool) (*streamPath, 
 	// first_pts=0 pads with silence when the audio starts after the video.
 	p.chain = fmt.Sprintf("aresample=%d:async=1:first_pts=0,aformat=sample_fmts=%s:sample_rates=%d:channel_layouts=%s",
 		a.SampleRate, p.enc.ctx.SampleFormat().Name(), a.SampleRate, a.Layout)
+	if pad := a.padFilter(); pad != "" {
+		p.chain = strings.Replace(p.chain, ",aformat=", ","+pad+",aformat=", 1)
+	}
 	if a.Gain != "" {
 		// Gain after resampling, so the limiter works at the output rate.
 		p.chain = strings.Replace(p.chain, ",aformat=", ","+a.Gain+",aformat=", 1)
