@@ -50,11 +50,7 @@ func matrixTable(sources []matrixSource, profiles []string, outcomes []matrixOut
 			b.WriteString("\n")
 			first = false
 		}
-		line := fmt.Sprintf("- **%s**: %s", l.id, l.words)
-		if l.pending != "" {
-			line += fmt.Sprintf(" *Pending fix in branch `%s`.*", l.pending)
-		}
-		b.WriteString(line + "\n")
+		fmt.Fprintf(&b, "- **%s**: %s\n", l.id, l.words)
 	}
 	if used["–"] {
 		if first {

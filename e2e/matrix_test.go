@@ -57,29 +57,19 @@ var matrixDiagonal = map[string][]string{
 	"two-frames":       {"pal-mpeg2-16x9"},
 }
 
-// matrixLimit is a failure the matrix expects: a limitation Kiln keeps
-// (stated in words in the README), or a defect another branch is fixing
-// (pending names it; the mark goes once that branch is merged).
+// matrixLimit is a failure the matrix expects: a limitation Kiln keeps,
+// stated in words in the README.
 type matrixLimit struct {
 	id       string
 	sources  []string // nil: every source
 	profiles []string // nil: every profile
 	reason   string   // a regular expression a problem's text matches
-	pending  string   // branch fixing it; "" for a limitation Kiln keeps
 	words    string   // the README's statement of it
 }
 
 var matrixLimits = []matrixLimit{
-	{id: "P1", profiles: []string{"pal-mpeg2-16x9", "pal-imx50", "secam-mxf"}, reason: "pictures, GStreamer|No valid frames decoded", pending: "mpeg2-fields",
-		words: "libmpeg2 (GStreamer's MPEG-2 decoder) drops the last one or two pictures of Kiln's MPEG-2 and D-10 streams, which end without a sequence_end_code (a 2-frame output decodes to none)."},
-	{id: "P2", profiles: []string{"web", "web-aes"}, reason: "aligned with", pending: "abr-timeline",
-		words: "ABR rungs do not share one presentation timeline (B-frame reorder delay differs by rung), and Kiln's own verifier quarantines the package when the CMAF IDRs disagree."},
-	{id: "P4", reason: `field order \(first picture\): expected (tff|bff), got progressive`, pending: "mpeg2-fields",
-		words: "Interlaced file outputs (ProRes, H.264, FFV1) are not coded and flagged as fields, and Kiln's verifier quarantines them."},
 	{id: "L1", sources: []string{"phone-vfr"}, profiles: []string{"mezzanine"}, reason: `pictures, the plan`,
 		words: "A variable-frame-rate source converted to a fixed rate ends where its last picture starts: that picture's own duration (1/15 s on the phone clip) is not filled, two pictures short at 50p. Not fixed yet."},
-	{id: "P3", profiles: []string{"web", "web-aes"}, reason: `in (GStreamer|libavformat): `, pending: "abr-timeline",
-		words: "ABR rungs of one format start at different presentation times or have their IDRs at different times, as libavformat or GStreamer read them."},
 }
 
 func (l matrixLimit) covers(source, profile string) bool {
@@ -120,7 +110,6 @@ func (o matrixOutcome) judge() (cell, wrong string) {
 		return "ok", ""
 	}
 	var ids []string
-	pendingOnly := true
 	for _, problem := range strings.Split(o.text(), "; ") {
 		found := false
 		for _, l := range covering {
@@ -128,7 +117,6 @@ func (o matrixOutcome) judge() (cell, wrong string) {
 				if !slices.Contains(ids, l.id) {
 					ids = append(ids, l.id)
 				}
-				pendingOnly = pendingOnly && l.pending != ""
 				found = true
 				break
 			}
@@ -137,7 +125,7 @@ func (o matrixOutcome) judge() (cell, wrong string) {
 			return "FAIL", o.text()
 		}
 	}
-	if o.quarantined && !pendingOnly {
+	if o.quarantined {
 		return "FAIL", "quarantined: " + o.text() + " (a quarantine is never an expected outcome)"
 	}
 	return strings.Join(ids, ", "), ""
