@@ -39,9 +39,12 @@ func verifyOutput(path string, plan Plan, stats transcodeStats) (job.Output, []j
 	if plan.MuxRate > 0 && info.Duration > 0 {
 		// CBR: the file's size over its duration is the mux rate. The file
 		// also carries the encoder's reorder delay before the first picture
-		// (up to ~120 ms with B-frames), which only shows on short clips.
+		// and the muxer's preamble, which only show on short clips: up to
+		// ~150 ms for interlaced H.264 at 29.97 (B-pyramid reorder of three
+		// pictures, 100 ms, plus PCR/PSI lead-in; 140 ms measured on a
+		// 1-second 480i BFF clip by the conformance matrix).
 		actual := float64(info.Size*8) / info.Duration
-		tol := 0.02 + 0.12/info.Duration
+		tol := 0.02 + 0.15/info.Duration
 		add("mux rate (CBR)", fmt.Sprintf("%d b/s ± %.0f%%", plan.MuxRate, tol*100), fmt.Sprintf("%.0f b/s", actual),
 			math.Abs(actual-float64(plan.MuxRate)) <= tol*float64(plan.MuxRate))
 	}
