@@ -95,7 +95,16 @@ func openAudioEncoder(a AudioPlan, globalHeader bool) (*encoder, error) {
 	if globalHeader {
 		ctx.SetFlags(ctx.Flags().Add(astiav.CodecContextFlagGlobalHeader))
 	}
-	return openEncoder(ctx, codec, nil)
+	var opts map[string]string
+	if a.Encoder == "s302m" {
+		// SMPTE 302M is how broadcast TS carries PCM; FFmpeg 5.1 flags its
+		// encoder experimental (it was never certified against a
+		// broadcast decoder), so avcodec_open2 refuses it unless strict is
+		// lowered. The verifier then reads the stream back with libav's
+		// (not experimental) s302m decoder, and GStreamer reads it too.
+		opts = map[string]string{"strict": "experimental"}
+	}
+	return openEncoder(ctx, codec, opts)
 }
 
 func openEncoder(ctx *astiav.CodecContext, codec *astiav.Codec, opts map[string]string) (*encoder, error) {
