@@ -69,7 +69,7 @@ type matrixLimit struct {
 
 var matrixLimits = []matrixLimit{
 	{id: "L1", sources: []string{"phone-vfr"}, profiles: []string{"mezzanine"}, reason: `pictures, the plan`,
-		words: "A variable-frame-rate source converted to a fixed rate ends where its last picture starts: that picture's own duration (1/15 s on the phone clip) is not filled, two pictures short at 50p. Not fixed yet."},
+		words: "The phone clip's picture track ends at 1.967 s by its own container: the muxer wrote its last sample with the stream's nominal 1/30 s, not the 1/15 s the pictures before it last, 33 ms before the sound ends. Kiln times the last picture as the container says (one that gives it 1/15 s is followed: TestVariableRateSourceKeepsItsLastPicture), so the 50p output holds 98 pictures where the sound's 2.000 s would make 100. Holding the last picture to the end of the sound is not done."},
 }
 
 func (l matrixLimit) covers(source, profile string) bool {

@@ -129,7 +129,7 @@ func (a *abrVideo) process(f *astiav.Frame) error {
 			}
 		}
 		if a.chain != nil {
-			if err := a.chain.end(a.tee); err != nil {
+			if err := a.chain.end(p.demuxedEnd(), a.tee); err != nil {
 				return err
 			}
 		}

@@ -51,6 +51,11 @@ type streamPath struct {
 	corrupt  atomic.Int64
 	lastEnd  atomic.Uint64 // float64 bits: end of the last decoded frame, seconds
 	frameDur float64       // video: seconds per source frame
+	// packetEnd is where the latest-ending packet demuxed so far ends
+	// (pts + duration, relative to startTS, in the input's time base):
+	// the container's word on where the stream ends, which the decoded
+	// frames do not carry. 0 while no packet had both.
+	packetEnd int64
 }
 
 func newVideoPath(in *inputFile, b kernels.Backend, v VideoPlan, out *outputFile, gpu *gpuCodecs) (*streamPath, error) {
@@ -192,8 +197,22 @@ func (p *streamPath) setStart(start float64) {
 // position is how far into the source this path has decoded, in seconds.
 func (p *streamPath) position() float64 { return math.Float64frombits(p.lastEnd.Load()) }
 
-// sourceEnd is the end of the last decoded frame, in seconds from the start.
-func (p *streamPath) sourceEnd() float64 { return p.position() }
+// sourceEnd is where the decoded source ends, in seconds from the start:
+// the end of its last decoded frame, or later where the container says
+// that frame lasts longer than the stream's nominal frame duration.
+func (p *streamPath) sourceEnd() float64 { return max(p.position(), p.demuxedEnd()) }
+
+// noteDemuxed records where a packet of this stream ends.
+func (p *streamPath) noteDemuxed(pkt *astiav.Packet) {
+	if pkt.Pts() == astiav.NoPtsValue || pkt.Duration() <= 0 {
+		return
+	}
+	p.packetEnd = max(p.packetEnd, pkt.Pts()+pkt.Duration()-p.startTS)
+}
+
+// demuxedEnd is where the stream's packets end, in seconds from the start;
+// 0 when they carry no durations (most TS).
+func (p *streamPath) demuxedEnd() float64 { return seconds(p.packetEnd, p.input.TimeBase()) }
 
 // run consumes this path's packets until the demuxer closes the channel, then
 // flushes the decoder, the filter chain and the encoder, in that order.
@@ -257,6 +276,7 @@ func (p *streamPath) run(ctx context.Context, muxed chan<- *astiav.Packet) (err 
 			pkt.Free()
 			return nil
 		}
+		p.noteDemuxed(pkt)
 		err := p.decode(pkt, decoded, process)
 		pkt.Free()
 		if err != nil {

@@ -82,7 +82,18 @@ func (c *videoChain) pushFrom(i int, p picture, emit func(picture) error) error 
 }
 
 // end flushes the stages in order, so each flush flows through the rest.
-func (c *videoChain) end(emit func(picture) error) error {
+// until is where the source's last picture ends, in seconds, as the
+// container's packet durations say (0 when they say nothing): a decoded
+// picture carries only the stream's nominal frame duration, which on a
+// variable-rate source (a phone clip at 30 then 15 fps) is shorter than
+// its last picture's, and the output would end up to a source picture
+// short.
+func (c *videoChain) end(until float64, emit func(picture) error) error {
+	for _, s := range c.stages {
+		if r, ok := s.(*rateStage); ok {
+			r.until = until
+		}
+	}
 	for i, s := range c.stages {
 		if err := s.end(func(q picture) error { return c.pushFrom(i+1, q, emit) }); err != nil {
 			return err
@@ -316,6 +327,7 @@ type rateStage struct {
 
 	a      *picture
 	k      int64
+	until  float64         // where the source ends, when known (videoChain.end)
 	motion *kernels.Motion // of the current pair, computed on first need
 	prior  *kernels.Motion // of the previous pair, seeding the search
 }
@@ -383,7 +395,7 @@ func (s *rateStage) end(emit func(picture) error) error {
 	if s.a == nil {
 		return nil
 	}
-	stop := s.a.t + s.a.dur
+	stop := max(s.a.t+s.a.dur, s.until)
 	for s.at(s.k) < stop-s.period()/2 {
 		if err := s.emitCopy(s.a.img, emit); err != nil {
 			return err

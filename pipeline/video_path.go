@@ -44,6 +44,7 @@ type videoPath struct {
 	done   chan struct{} // closed when the chain goroutine has returned
 	closed bool          // queue is closed (stream path goroutine only)
 	ending bool          // set before queue closes: flush the chain, the stream ended
+	until  float64       // set with ending: where the source's packets end (videoChain.end)
 	errMu  sync.Mutex
 	failed error // the first error of the chain or the encoder goroutine
 }
@@ -68,7 +69,7 @@ func (v *videoPath) process(f *astiav.Frame, p *streamPath, emit func(*astiav.Fr
 		if v.chain == nil {
 			return nil
 		}
-		v.ending = true
+		v.ending, v.until = true, p.demuxedEnd()
 		v.stop()
 		return v.chainErr()
 	}
@@ -206,7 +207,7 @@ func (v *videoPath) runChain(emit func(*astiav.Frame) error) {
 		v.fail(err)
 	}
 	if v.ending && v.chainErr() == nil {
-		v.fail(v.chain.end(out))
+		v.fail(v.chain.end(v.until, out))
 	}
 }
 
