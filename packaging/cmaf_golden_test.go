@@ -55,21 +55,7 @@ func TestCMAFInitGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := dumpMP4(t, init)
-			golden := filepath.Join("testdata", c.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to write it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from %s:\n%s", c.name, golden, got)
-			}
+			checkGolden(t, c.name, dumpMP4(t, init))
 		})
 	}
 }
@@ -87,4 +73,71 @@ func dumpMP4(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return out.Bytes()
+}
+
+// The first media segment of a video track (two GOPs, so two fragments, with
+// B-frame composition offsets) and of an audio track is pinned the same way.
+func TestCMAFSegmentGolden(t *testing.T) {
+	high, err := ParseAVCConfig(mustHex(t, x264Extradata))
+	if err != nil {
+		t.Fatal(err)
+	}
+	aac, err := ParseAAC(mustHex(t, "1190"), 128000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audio []Sample
+	for i := 0; i < 20; i++ {
+		pts := int64(i-1) * 1024
+		audio = append(audio, Sample{PTS: pts, DTS: pts, Duration: 1024, Key: true, Data: []byte{0x21, byte(i)}})
+	}
+	for _, c := range []struct {
+		name    string
+		cfg     TrackConfig
+		samples []Sample
+	}{
+		{"segment_video_avc1", TrackConfig{Kind: "video", Timescale: 90000, Lead: 9120, Width: 640, Height: 360, AVC: &high}, gopSamples(10, 5)},
+		{"segment_audio_mp4a", TrackConfig{Kind: "audio", Timescale: 48000, Lead: 1024, Audio: &aac}, audio},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tr, err := NewCMAFTrack(dir, c.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range c.samples {
+				if err := tr.WriteSample(s, i == 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tr.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			seg, err := os.ReadFile(filepath.Join(dir, tr.Segments()[0].URI))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, c.name, dumpMP4(t, seg))
+		})
+	}
+}
+
+// checkGolden compares a dump with testdata/<name>.golden, or rewrites the
+// file with -update.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to write it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from %s:\n%s", name, golden, got)
+	}
 }
