@@ -1,8 +1,13 @@
 package packaging
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/Eyevinn/mp4ff/aac"
+	"github.com/Eyevinn/mp4ff/bits"
+	"github.com/Eyevinn/mp4ff/mp4"
 )
 
 // AudioConfig is an audio track's decoder configuration.
@@ -17,65 +22,57 @@ type AudioConfig struct {
 	// ObjectType is the AAC audio object type the ASC names (2 = AAC LC).
 	ObjectType int
 	// DAC3 is the AC-3 specific box payload (ETSI TS 102 366 F.4), read
-	// from the first syncframe.
+	// from the first syncframe: the dac3 box without its 8-byte header.
 	DAC3 []byte
 }
 
 // ParseAAC reads an AudioSpecificConfig.
 func ParseAAC(asc []byte, bitrate int64) (AudioConfig, error) {
-	r := bitReader{b: asc}
-	aot := int(r.bits(5))
-	if aot == 31 {
-		aot = 32 + int(r.bits(6))
-	}
-	freqIndex := r.bits(4)
-	rate := 0
-	if freqIndex == 15 {
-		rate = int(r.bits(24))
-	} else if int(freqIndex) < len(aacRates) {
-		rate = aacRates[freqIndex]
-	}
-	channels := int(r.bits(4))
-	if r.err != nil || rate == 0 || aot == 0 {
+	hdr, err := aac.DecodeAudioSpecificConfigHeader(bytes.NewReader(asc))
+	if err != nil || hdr.SamplingFrequency == 0 || hdr.ObjectType == 0 {
 		return AudioConfig{}, fmt.Errorf("AAC AudioSpecificConfig %x is not valid", asc)
 	}
+	channels := int(hdr.ChannelConfiguration)
 	if channels == 7 {
 		channels = 8 // channel configuration 7 is 7.1
 	}
-	return AudioConfig{Codec: "aac", SampleRate: rate, Channels: channels, Bitrate: bitrate,
-		ASC: append([]byte(nil), asc...), ObjectType: aot}, nil
+	return AudioConfig{Codec: "aac", SampleRate: hdr.SamplingFrequency, Channels: channels, Bitrate: bitrate,
+		ASC: append([]byte(nil), asc...), ObjectType: int(hdr.ObjectType)}, nil
 }
-
-var aacRates = []int{96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350}
 
 // ParseAC3 reads the AC-3 parameters from a syncframe (the first packet).
 func ParseAC3(frame []byte, bitrate int64) (AudioConfig, error) {
 	if len(frame) < 7 || frame[0] != 0x0b || frame[1] != 0x77 {
 		return AudioConfig{}, errors.New("AC-3 packet does not start with a syncword")
 	}
-	r := bitReader{b: frame[4:]}
-	fscod := r.bits(2)
-	frmsizecod := r.bits(6)
-	bsid := r.bits(5)
-	bsmod := r.bits(3)
-	acmod := r.bits(3)
+	r := bits.NewReader(bytes.NewReader(frame[4:]))
+	fscod := r.Read(2)
+	frmsizecod := r.Read(6)
+	bsid := r.Read(5)
+	bsmod := r.Read(3)
+	acmod := r.Read(3)
 	if acmod&1 != 0 && acmod != 1 {
-		r.bits(2) // cmixlev
+		r.Read(2) // cmixlev
 	}
 	if acmod&4 != 0 {
-		r.bits(2) // surmixlev
+		r.Read(2) // surmixlev
 	}
 	if acmod == 2 {
-		r.bits(2) // dsurmod
+		r.Read(2) // dsurmod
 	}
-	lfeon := r.bit()
-	if r.err != nil || fscod == 3 || bsid > 10 {
+	lfeon := r.Read(1)
+	if r.AccError() != nil || fscod == 3 || bsid > 10 {
 		return AudioConfig{}, errors.New("AC-3 syncframe header is not valid")
 	}
-	v := fscod<<22 | bsid<<17 | bsmod<<14 | acmod<<11 | lfeon<<10 | (frmsizecod>>1)<<5
+	dac3 := &mp4.Dac3Box{FSCod: byte(fscod), BSID: byte(bsid), BSMod: byte(bsmod), ACMod: byte(acmod), LFEOn: byte(lfeon),
+		BitRateCode: byte(frmsizecod >> 1)} // frmsizecod counts two frame sizes per bit rate
+	box, err := encodeBox(dac3)
+	if err != nil {
+		return AudioConfig{}, err
+	}
 	channels := []int{2, 1, 2, 3, 3, 4, 4, 5}[acmod] + int(lfeon)
 	return AudioConfig{Codec: "ac3", SampleRate: []int{48000, 44100, 32000}[fscod], Channels: channels, Bitrate: bitrate,
-		DAC3: []byte{byte(v >> 16), byte(v >> 8), byte(v)}}, nil
+		DAC3: box[8:]}, nil
 }
 
 // Codecs is the RFC 6381 codecs parameter: mp4a.40.<object type> or ac-3.
@@ -88,33 +85,21 @@ func (a AudioConfig) Codecs() string {
 
 // esds is the MPEG-4 elementary stream descriptor box for AAC (ISO/IEC
 // 14496-1 7.2.6.5), with the AudioSpecificConfig as decoder-specific info.
-func (a AudioConfig) esds(trackID uint32) []byte {
-	dsi := descriptor(0x05, a.ASC)
-	dcd := []byte{0x40, 0x15, 0, 0x18, 0} // MPEG-4 audio, audio stream, 6 KiB buffer
-	br := uint32(a.Bitrate)
-	dcd = append(dcd, byte(br>>24), byte(br>>16), byte(br>>8), byte(br), byte(br>>24), byte(br>>16), byte(br>>8), byte(br))
-	dcd = descriptor(0x04, append(dcd, dsi...))
-	es := []byte{byte(trackID >> 8), byte(trackID), 0}
-	es = append(es, dcd...)
-	es = append(es, descriptor(0x06, []byte{0x02})...) // SLConfig: predefined for MP4
-	return newFullBox("esds", 0, 0).raw(descriptor(0x03, es)).bytes()
+func (a AudioConfig) esds(trackID uint32) *mp4.EsdsBox {
+	esds := mp4.CreateEsdsBox(a.ASC) // MPEG-4 audio, an audio stream, SLConfig predefined for MP4
+	esds.EsID = uint16(trackID)
+	dcd := esds.DecConfigDescriptor
+	dcd.BufferSizeDB = 6 << 10 // 6 KiB, the AAC LC decoder's input buffer for two channels
+	dcd.MaxBitrate, dcd.AvgBitrate = uint32(a.Bitrate), uint32(a.Bitrate)
+	return esds
 }
 
-// descriptor writes an MPEG-4 descriptor with a one-to-four byte length.
-func descriptor(tag byte, payload []byte) []byte {
-	n := len(payload)
-	b := []byte{tag}
-	var size []byte
-	for {
-		size = append([]byte{byte(n & 0x7f)}, size...)
-		n >>= 7
-		if n == 0 {
-			break
-		}
+// dac3Box is the AC-3 specific box, read from the DAC3 payload.
+func (a AudioConfig) dac3Box() (*mp4.Dac3Box, error) {
+	hdr := mp4.BoxHeader{Name: "dac3", Size: uint64(8 + len(a.DAC3)), Hdrlen: 8}
+	b, err := mp4.DecodeDac3SR(hdr, 0, bits.NewFixedSliceReader(a.DAC3))
+	if err != nil || len(a.DAC3) != 3 {
+		return nil, fmt.Errorf("AC-3 specific box payload % x is not valid", a.DAC3)
 	}
-	for i := 0; i < len(size)-1; i++ {
-		size[i] |= 0x80
-	}
-	b = append(b, size...)
-	return append(b, payload...)
+	return b.(*mp4.Dac3Box), nil
 }

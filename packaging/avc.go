@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/Eyevinn/mp4ff/avc"
 )
 
 // AVCConfig is an H.264 stream's decoder configuration: its parameter sets
@@ -33,10 +35,12 @@ func ParseAVCConfig(extradata []byte) (AVCConfig, error) {
 	var c AVCConfig
 	var nals [][]byte
 	if len(extradata) > 0 && extradata[0] == 1 {
-		var err error
-		if nals, err = avccParameterSets(extradata); err != nil {
-			return c, err
+		rec, err := avc.DecodeAVCDecConfRec(extradata)
+		// A record with SPS extensions still holds its parameter sets.
+		if err != nil && !errors.Is(err, avc.ErrCannotParseAVCExtension) {
+			return c, fmt.Errorf("avcC record: %w", err)
 		}
+		nals = append(append(nals, rec.SPSnalus...), rec.PPSnalus...)
 	} else {
 		nals = SplitAnnexB(extradata)
 	}
@@ -65,32 +69,29 @@ func (c AVCConfig) Codecs() string {
 	return fmt.Sprintf("avc1.%02x%02x%02x", c.Profile, c.Constraints, c.Level)
 }
 
-// highProfile reports whether avcC carries the chroma and bit-depth fields
-// (ISO/IEC 14496-15 5.3.3.1.2).
-func (c AVCConfig) highProfile() bool {
-	switch c.Profile {
-	case 100, 110, 122, 144:
-		return true
+// decConfRec is the AVCDecoderConfigurationRecord, the payload of avcC.
+// Records of every profile but Baseline, Main and Extended end with the
+// chroma format and bit depths (ISO/IEC 14496-15 5.3.3.1.2); mp4ff writes
+// them when the profile asks for them.
+func (c AVCConfig) decConfRec() avc.DecConfRec {
+	return avc.DecConfRec{
+		AVCProfileIndication: c.Profile,
+		ProfileCompatibility: c.Constraints,
+		AVCLevelIndication:   c.Level,
+		SPSnalus:             c.SPS,
+		PPSnalus:             c.PPS,
+		ChromaFormat:         byte(c.ChromaFormat),
+		BitDepthLumaMinus1:   byte(c.BitDepthLuma),   // minus 8, as the SPS codes it
+		BitDepthChromaMinus1: byte(c.BitDepthChroma), // despite mp4ff's names
 	}
-	return false
 }
 
 // Record is the AVCDecoderConfigurationRecord, the payload of avcC.
 func (c AVCConfig) Record() []byte {
-	b := []byte{1, c.Profile, c.Constraints, c.Level, 0xfc | 3, 0xe0 | byte(len(c.SPS))}
-	for _, s := range c.SPS {
-		b = append(b, byte(len(s)>>8), byte(len(s)))
-		b = append(b, s...)
-	}
-	b = append(b, byte(len(c.PPS)))
-	for _, p := range c.PPS {
-		b = append(b, byte(len(p)>>8), byte(len(p)))
-		b = append(b, p...)
-	}
-	if c.highProfile() {
-		b = append(b, 0xfc|byte(c.ChromaFormat&3), 0xf8|byte(c.BitDepthLuma&7), 0xf8|byte(c.BitDepthChroma&7), 0)
-	}
-	return b
+	rec := c.decConfRec()
+	var b bytes.Buffer
+	rec.Encode(&b) // writing to memory does not fail
+	return b.Bytes()
 }
 
 // AnnexB returns the parameter sets with start codes, as Smooth Streaming's
@@ -104,26 +105,34 @@ func (c AVCConfig) AnnexB() []byte {
 	return b
 }
 
+// recordCarriesChroma reports whether avcC ends with the chroma format
+// and bit depths, as it does for every profile but Baseline, Main and
+// Extended (ISO/IEC 14496-15 5.3.3.1.2).
+func recordCarriesChroma(profile byte) bool {
+	switch profile {
+	case 66, 77, 88:
+		return false
+	}
+	return true
+}
+
 func (c *AVCConfig) parseSPS(sps []byte) error {
 	if len(sps) < 4 {
 		return errors.New("H.264 SPS is too short")
 	}
+	// profile_idc, the constraint flags and level_idc are the SPS's first
+	// bytes, which CODECS and avcC copy whatever follows.
 	c.Profile, c.Constraints, c.Level = sps[1], sps[2], sps[3]
 	c.ChromaFormat = 1
-	if !c.highProfile() {
+	parsed, err := avc.ParseSPSNALUnit(sps, false)
+	if err != nil {
+		if recordCarriesChroma(c.Profile) {
+			return fmt.Errorf("H.264 SPS: %w", err)
+		}
 		return nil
 	}
-	r := bitReader{b: unescapeRBSP(sps[4:])}
-	r.ue() // seq_parameter_set_id
-	c.ChromaFormat = r.ue()
-	if c.ChromaFormat == 3 {
-		r.bit() // separate_colour_plane_flag
-	}
-	c.BitDepthLuma = r.ue()
-	c.BitDepthChroma = r.ue()
-	if r.err != nil {
-		return fmt.Errorf("H.264 SPS: %w", r.err)
-	}
+	c.ChromaFormat = uint(parsed.ChromaFormatIDC)
+	c.BitDepthLuma, c.BitDepthChroma = parsed.BitDepthLumaMinus8, parsed.BitDepthChromaMinus8
 	return nil
 }
 
@@ -176,92 +185,4 @@ func AnnexBToAVCC(au []byte) []byte {
 // IsAnnexB reports whether an access unit starts with a start code.
 func IsAnnexB(au []byte) bool {
 	return bytes.HasPrefix(au, []byte{0, 0, 1}) || bytes.HasPrefix(au, []byte{0, 0, 0, 1})
-}
-
-func avccParameterSets(rec []byte) ([][]byte, error) {
-	bad := errors.New("avcC record is truncated")
-	if len(rec) < 7 {
-		return nil, bad
-	}
-	var nals [][]byte
-	p := 5
-	for set := 0; set < 2; set++ {
-		if p >= len(rec) {
-			return nil, bad
-		}
-		n := int(rec[p])
-		if set == 0 {
-			n &= 0x1f
-		}
-		p++
-		for i := 0; i < n; i++ {
-			if p+2 > len(rec) {
-				return nil, bad
-			}
-			l := int(rec[p])<<8 | int(rec[p+1])
-			p += 2
-			if p+l > len(rec) {
-				return nil, bad
-			}
-			nals = append(nals, rec[p:p+l])
-			p += l
-		}
-	}
-	return nals, nil
-}
-
-// unescapeRBSP removes emulation-prevention bytes (00 00 03 → 00 00).
-func unescapeRBSP(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	zeros := 0
-	for _, v := range b {
-		if zeros >= 2 && v == 3 {
-			zeros = 0
-			continue
-		}
-		if v == 0 {
-			zeros++
-		} else {
-			zeros = 0
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
-// bitReader reads big-endian bits and Exp-Golomb codes.
-type bitReader struct {
-	b   []byte
-	pos int // in bits
-	err error
-}
-
-func (r *bitReader) bit() uint {
-	if r.pos >= len(r.b)*8 {
-		r.err = errors.New("bitstream ends early")
-		return 0
-	}
-	v := uint(r.b[r.pos/8]>>(7-r.pos%8)) & 1
-	r.pos++
-	return v
-}
-
-func (r *bitReader) bits(n int) uint {
-	var v uint
-	for i := 0; i < n; i++ {
-		v = v<<1 | r.bit()
-	}
-	return v
-}
-
-func (r *bitReader) ue() uint {
-	zeros := 0
-	for r.bit() == 0 && r.err == nil {
-		zeros++
-		if zeros > 31 {
-			r.err = errors.New("Exp-Golomb code too long")
-			return 0
-		}
-	}
-	return (1<<zeros - 1) + r.bits(zeros)
 }

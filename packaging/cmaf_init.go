@@ -1,55 +1,95 @@
 package packaging
 
-import "math"
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/Eyevinn/mp4ff/mp4"
+)
+
+// cmafTrackID is the one track of every CMAF file Kiln writes.
+const cmafTrackID = 1
 
 // initSegment builds init.mp4: ftyp and a moov with one track and an mvex
 // that announces fragments. The sample tables are empty, as in every
 // fragmented file; the samples live in the segments.
-func (t *CMAFTrack) initSegment() []byte {
+func (t *CMAFTrack) initSegment() ([]byte, error) {
+	init, err := t.initBoxes()
+	if err != nil {
+		return nil, err
+	}
+	return encodeBox(init)
+}
+
+// initBoxes is the init segment as mp4ff boxes, which the golden tests dump.
+func (t *CMAFTrack) initBoxes() (*mp4.InitSegment, error) {
 	c := t.cfg
-	ftyp := newBox("ftyp").str("iso6").u32(0).str("iso6").str("cmfc").str("dash").str("mp41").bytes()
+	video := c.Kind == "video"
+	init := mp4.NewMP4Init()
+	init.AddChild(mp4.NewFtyp("iso6", 0, []string{"iso6", "cmfc", "dash", "mp41"}))
+	moov := mp4.NewMoovBox()
+	init.AddChild(moov)
+	// The movie lasts nothing until its fragments: durations are zero, and
+	// the movie's clock (milliseconds) times nothing the player uses.
+	moov.AddChild(&mp4.MvhdBox{Timescale: 1000, Rate: 0x00010000, Volume: 0x0100, NextTrackID: cmafTrackID + 1})
 
-	mvhd := newFullBox("mvhd", 0, 0).u32(0).u32(0).u32(1000).u32(0).
-		u32(0x00010000).u16(0x0100).zeros(10).matrix().zeros(24).u32(2).bytes()
-
-	width, height := 0, 0
-	volume := uint16(0x0100)
-	if c.Kind == "video" {
-		volume = 0
-		width, height = c.displaySize()
+	tkhd := &mp4.TkhdBox{
+		Flags:   0x000003, // enabled, in the movie
+		TrackID: cmafTrackID,
+		Matrix:  mp4.UnityMatrix(),
 	}
-	tkhd := newFullBox("tkhd", 0, 3).u32(0).u32(0).u32(1).u32(0).u32(0).
-		zeros(8).u16(0).u16(0).u16(volume).u16(0).matrix().
-		u32(uint32(width) << 16).u32(uint32(height) << 16).bytes()
-
-	mdhd := newFullBox("mdhd", 0, 0).u32(0).u32(0).u32(c.Timescale).u32(0).
-		u16(packLanguage(c.Language)).u16(0).bytes()
-	handler, name := "soun", "SoundHandler"
-	if c.Kind == "video" {
-		handler, name = "vide", "VideoHandler"
-	}
-	hdlr := newFullBox("hdlr", 0, 0).u32(0).str(handler).zeros(12).str(name).u8(0).bytes()
-
-	var mediaHeader []byte
-	if c.Kind == "video" {
-		mediaHeader = newFullBox("vmhd", 0, 1).zeros(8).bytes()
+	if video {
+		width, height := c.displaySize()
+		tkhd.Width, tkhd.Height = mp4.Fixed32(uint32(width)<<16), mp4.Fixed32(uint32(height)<<16)
 	} else {
-		mediaHeader = newFullBox("smhd", 0, 0).zeros(4).bytes()
+		tkhd.Volume = 0x0100 // full
 	}
-	dinf := newBox("dinf").add(newFullBox("dref", 0, 0).u32(1).add(newFullBox("url ", 0, 1).bytes()).bytes()).bytes()
-	stbl := newBox("stbl").add(
-		newFullBox("stsd", 0, 0).u32(1).add(t.sampleEntry()).bytes(),
-		newFullBox("stts", 0, 0).u32(0).bytes(),
-		newFullBox("stsc", 0, 0).u32(0).bytes(),
-		newFullBox("stsz", 0, 0).u32(0).u32(0).bytes(),
-		newFullBox("stco", 0, 0).u32(0).bytes(),
-	).bytes()
-	minf := newBox("minf").add(mediaHeader, dinf, stbl).bytes()
-	mdia := newBox("mdia").add(mdhd, hdlr, minf).bytes()
-	trak := newBox("trak").add(tkhd, mdia).bytes()
-	mvex := newBox("mvex").add(newFullBox("trex", 0, 0).u32(1).u32(1).u32(0).u32(0).u32(0).bytes()).bytes()
-	moov := newBox("moov").add(mvhd, trak, mvex).bytes()
-	return append(ftyp, moov...)
+	trak := mp4.NewTrakBox()
+	trak.AddChild(tkhd)
+
+	mdia := mp4.NewMdiaBox()
+	trak.AddChild(mdia)
+	mdhd := &mp4.MdhdBox{Timescale: c.Timescale}
+	mdhd.SetLanguage(mdhdLanguage(c.Language))
+	mdia.AddChild(mdhd)
+	hdlr := &mp4.HdlrBox{HandlerType: "soun", Name: "SoundHandler"}
+	if video {
+		hdlr.HandlerType, hdlr.Name = "vide", "VideoHandler"
+	}
+	mdia.AddChild(hdlr)
+
+	minf := mp4.NewMinfBox()
+	mdia.AddChild(minf)
+	if video {
+		minf.AddChild(mp4.CreateVmhd())
+	} else {
+		minf.AddChild(mp4.CreateSmhd())
+	}
+	dinf := &mp4.DinfBox{}
+	dinf.AddChild(mp4.CreateDref()) // one self-contained url
+	minf.AddChild(dinf)
+
+	stbl := mp4.NewStblBox()
+	minf.AddChild(stbl)
+	stsd := mp4.NewStsdBox()
+	entry, err := t.sampleEntry()
+	if err != nil {
+		return nil, err
+	}
+	stsd.AddChild(entry)
+	stbl.AddChild(stsd)
+	stbl.AddChild(&mp4.SttsBox{})
+	stbl.AddChild(&mp4.StscBox{})
+	stbl.AddChild(&mp4.StszBox{})
+	stbl.AddChild(&mp4.StcoBox{})
+	moov.AddChild(trak)
+
+	mvex := mp4.NewMvexBox()
+	mvex.AddChild(&mp4.TrexBox{TrackID: cmafTrackID, DefaultSampleDescriptionIndex: 1})
+	moov.AddChild(mvex)
+	return init, nil
 }
 
 // displaySize is the picture's size in square samples, which tkhd states.
@@ -60,50 +100,54 @@ func (c TrackConfig) displaySize() (int, int) {
 	return int(math.Round(float64(c.Width) * c.SAR.Float())), c.Height
 }
 
-func (t *CMAFTrack) sampleEntry() []byte {
+// avc1CompressorName names the encoder in the avc1 sample entry.
+const avc1CompressorName = "Kiln H.264"
+
+func (t *CMAFTrack) sampleEntry() (mp4.Box, error) {
 	c := t.cfg
 	if c.Kind == "video" {
-		e := newBox("avc1").zeros(6).u16(1).
-			u16(0).u16(0).zeros(12).
-			u16(uint16(c.Width)).u16(uint16(c.Height)).
-			u32(0x00480000).u32(0x00480000).u32(0).u16(1)
-		name := make([]byte, 32)
-		copy(name[1:], "Kiln H.264")
-		name[0] = byte(len("Kiln H.264"))
-		e.raw(name).u16(0x0018).u16(0xffff)
-		e.add(newBox("avcC").raw(c.AVC.Record()).bytes())
+		avcC := &mp4.AvcCBox{DecConfRec: c.AVC.decConfRec()}
+		e := mp4.CreateVisualSampleEntryBox("avc1", uint16(c.Width), uint16(c.Height), avcC)
+		e.CompressorName = avc1CompressorName
 		if c.SAR.Num > 0 && c.SAR.Den > 0 {
-			e.add(newBox("pasp").u32(uint32(c.SAR.Num)).u32(uint32(c.SAR.Den)).bytes())
+			e.AddChild(&mp4.PaspBox{HSpacing: uint32(c.SAR.Num), VSpacing: uint32(c.SAR.Den)})
 		}
-		return e.bytes()
+		return e, nil
 	}
 	a := c.Audio
-	typ := "mp4a"
 	if a.Codec == "ac3" {
-		typ = "ac-3"
+		dac3, err := a.dac3Box()
+		if err != nil {
+			return nil, err
+		}
+		return mp4.CreateAudioSampleEntryBox("ac-3", uint16(a.Channels), 16, uint16(a.SampleRate), dac3), nil
 	}
-	e := newBox(typ).zeros(6).u16(1).zeros(8).
-		u16(uint16(a.Channels)).u16(16).u16(0).u16(0).u32(uint32(a.SampleRate) << 16)
-	if a.Codec == "ac3" {
-		e.add(newBox("dac3").raw(a.DAC3).bytes())
-	} else {
-		e.add(a.esds(1))
-	}
-	return e.bytes()
+	return mp4.CreateAudioSampleEntryBox("mp4a", uint16(a.Channels), 16, uint16(a.SampleRate), a.esds(cmafTrackID)), nil
 }
 
-// packLanguage packs an ISO 639-2/T code into mdhd's 15 bits.
-func packLanguage(lang string) uint16 {
+// mdhdLanguage is an ISO 639-2/T code that mdhd's three five-bit letters
+// can hold: "und" for anything else.
+func mdhdLanguage(lang string) string {
 	if len(lang) != 3 {
-		lang = "und"
+		return "und"
 	}
-	var v uint16
 	for i := 0; i < 3; i++ {
-		c := lang[i]
-		if c < 'a' || c > 'z' {
-			return packLanguage("und")
+		if lang[i] < 'a' || lang[i] > 'z' {
+			return "und"
 		}
-		v = v<<5 | uint16(c-0x60)
 	}
-	return v
+	return lang
+}
+
+// encodeBox writes a box (or a segment of boxes) to bytes.
+func encodeBox(b interface {
+	Size() uint64
+	Encode(w io.Writer) error
+}) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(int(b.Size()))
+	if err := b.Encode(&buf); err != nil {
+		return nil, fmt.Errorf("encoding MP4 boxes: %w", err)
+	}
+	return buf.Bytes(), nil
 }

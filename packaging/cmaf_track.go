@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/Eyevinn/mp4ff/mp4"
+
 	"kiln/sdi"
 )
 
@@ -114,7 +116,11 @@ func (t *CMAFTrack) WriteSample(s Sample, newSegment bool) error {
 		if s.DTS+t.cfg.Lead < 0 {
 			return fmt.Errorf("CMAF %s track starts decoding at %d ticks, before zero even with a lead of %d", t.cfg.Kind, s.DTS, t.cfg.Lead)
 		}
-		if err := os.WriteFile(filepath.Join(t.dir, CMAFInit), t.initSegment(), 0o644); err != nil {
+		init, err := t.initSegment()
+		if err != nil {
+			return fmt.Errorf("CMAF init segment: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(t.dir, CMAFInit), init, 0o644); err != nil {
 			return fmt.Errorf("writing CMAF init segment: %w", err)
 		}
 		newSegment = true
@@ -173,7 +179,7 @@ func (t *CMAFTrack) flush(next int64) error {
 
 	seg := Segment{Number: len(t.segs) + 1}
 	seg.URI = fmt.Sprintf(cmafSegmentFormat, seg.Number)
-	file := newBox("styp").str("msdh").u32(0).str("msdh").str("msix").str("cmfs").bytes()
+	file := mp4.NewMediaSegmentWithStyp(mp4.NewStyp("msdh", 0, []string{"msdh", "msix", "cmfs"}))
 
 	// One fragment per GOP for video, one per segment for audio.
 	var starts []int
@@ -184,26 +190,19 @@ func (t *CMAFTrack) flush(next int64) error {
 	}
 	starts = append(starts, len(samples))
 	earliest, latest := int64(0), int64(0)
+	offset := int64(file.Size())
 	for f := 0; f+1 < len(starts); f++ {
 		frag := samples[starts[f]:starts[f+1]]
-		fragDur := durations[starts[f]:starts[f+1]]
-		moof := t.moof(frag, fragDur)
-		offset := int64(len(file))
-		file = append(file, moof...)
-		var payload int
-		for _, s := range frag {
-			payload += len(s.Data)
-		}
-		file = append(file, mdatHeader(payload)...)
-		for _, s := range frag {
-			file = append(file, s.Data...)
-		}
+		fragment := t.fragment(frag, durations[starts[f]:starts[f+1]])
+		file.AddFragment(fragment)
 		if frag[0].Key {
 			seg.Keyframes = append(seg.Keyframes, Keyframe{
-				Offset: offset, Length: int64(len(moof)) + 8 + int64(len(frag[0].Data)),
-				Time: t.presentation(frag[0]),
+				Offset: offset,
+				Length: int64(fragment.Moof.Size()+fragment.Mdat.HeaderSize()) + int64(len(frag[0].Data)),
+				Time:   t.presentation(frag[0]),
 			})
 		}
+		offset += int64(fragment.Size())
 	}
 	for i, s := range samples {
 		p := t.presentation(s)
@@ -216,7 +215,11 @@ func (t *CMAFTrack) flush(next int64) error {
 	}
 	seg.Start = earliest
 	seg.Duration = latest - earliest
-	seg.Size = int64(len(file))
+	b, err := encodeBox(file)
+	if err != nil {
+		return fmt.Errorf("CMAF segment %d: %w", seg.Number, err)
+	}
+	seg.Size = int64(len(b))
 	// Each keyframe lasts until the next one, the last until the segment ends.
 	for i := range seg.Keyframes {
 		end := latest
@@ -234,48 +237,56 @@ func (t *CMAFTrack) flush(next int64) error {
 			prev.Keyframes[k-1].Duration = seg.Start - prev.Keyframes[k-1].Time
 		}
 	}
-	if err := os.WriteFile(filepath.Join(t.dir, seg.URI), file, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(t.dir, seg.URI), b, 0o644); err != nil {
 		return fmt.Errorf("writing CMAF segment: %w", err)
 	}
 	t.segs = append(t.segs, seg)
 	return nil
 }
 
-// mdatHeader is the header of an mdat box holding payload bytes.
-func mdatHeader(payload int) []byte {
-	n := uint32(payload + 8)
-	return []byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n), 'm', 'd', 'a', 't'}
-}
+// Sample flags (ISO/IEC 14496-12 8.8.3.1): a sync sample depends on no other
+// (sample_depends_on = 2); any other depends on others and is not a sync
+// sample (sample_is_non_sync_sample = 1).
+var (
+	syncSampleFlags    = mp4.SampleFlags{SampleDependsOn: 2}.Encode()
+	nonSyncSampleFlags = mp4.SampleFlags{SampleDependsOn: 1, SampleIsNonSync: true}.Encode()
+)
 
-// moof builds one movie fragment for samples with their durations.
-func (t *CMAFTrack) moof(samples []Sample, durations []int64) []byte {
-	build := func(dataOffset int32) []byte {
-		video := t.cfg.Kind == "video"
-		flags := uint32(0x000001 | 0x000100 | 0x000200 | 0x000400) // offset, duration, size, flags
-		if video {
-			flags |= 0x000800 // composition offsets
-		}
-		trun := newFullBox("trun", 0, flags).u32(uint32(len(samples))).u32(uint32(dataOffset))
-		for i, s := range samples {
-			trun.u32(uint32(durations[i])).u32(uint32(len(s.Data)))
-			if s.Key || !video {
-				trun.u32(syncSampleFlags)
-			} else {
-				trun.u32(nonSyncSampleFlags)
-			}
-			if video {
-				trun.u32(uint32(t.presentation(s) - t.decodeTime(s)))
-			}
-		}
-		traf := newBox("traf").add(
-			newFullBox("tfhd", 0, 0x020000).u32(1).bytes(), // default-base-is-moof, track 1
-			newFullBox("tfdt", 1, 0).u64(uint64(t.decodeTime(samples[0]))).bytes(),
-			trun.bytes(),
-		)
-		return newBox("moof").add(newFullBox("mfhd", 0, 0).u32(t.seq+1).bytes(), traf.bytes()).bytes()
+// fragment builds one movie fragment (moof and mdat) for samples with
+// their durations: one track run of version 0, whose composition offsets
+// are unsigned, as the track's lead guarantees.
+func (t *CMAFTrack) fragment(samples []Sample, durations []int64) *mp4.Fragment {
+	video := t.cfg.Kind == "video"
+	trun := &mp4.TrunBox{Flags: mp4.TrunDataOffsetPresentFlag | mp4.TrunSampleDurationPresentFlag |
+		mp4.TrunSampleSizePresentFlag | mp4.TrunSampleFlagsPresentFlag}
+	if video {
+		trun.Flags |= mp4.TrunSampleCompositionTimeOffsetPresentFlag
 	}
-	first := build(0)
-	out := build(int32(len(first) + 8))
+	mdat := &mp4.MdatBox{}
+	for i, s := range samples {
+		flags := syncSampleFlags
+		if video && !s.Key {
+			flags = nonSyncSampleFlags
+		}
+		// A version 0 offset is unsigned: the int32 carries its bits.
+		cto := int32(uint32(t.presentation(s) - t.decodeTime(s)))
+		trun.AddSample(mp4.NewSample(flags, uint32(durations[i]), uint32(len(s.Data)), cto))
+		mdat.AddSampleDataPart(s.Data)
+	}
+	tfdt := mp4.CreateTfdt(uint64(t.decodeTime(samples[0])))
+	tfdt.Version = 1 // 64-bit decode times from the first fragment on
+
+	traf := &mp4.TrafBox{}
+	traf.AddChild(mp4.CreateTfhd(cmafTrackID)) // default-base-is-moof
+	traf.AddChild(tfdt)
+	traf.AddChild(trun)
+	moof := &mp4.MoofBox{}
+	moof.AddChild(mp4.CreateMfhd(t.seq + 1))
+	moof.AddChild(traf)
 	t.seq++
-	return out
+
+	f := mp4.NewFragment()
+	f.AddChild(moof)
+	f.AddChild(mdat) // Encode points the trun's data offset into it
+	return f
 }

@@ -2,10 +2,11 @@ package packaging
 
 import (
 	"bytes"
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/Eyevinn/mp4ff/mp4"
 
 	"kiln/sdi"
 )
@@ -93,9 +94,16 @@ func TestCMAFVideoTrack(t *testing.T) {
 		// No negative composition offsets, which players read differently:
 		// version 0 trun, unsigned offsets.
 		b, _ := os.ReadFile(filepath.Join(dir, s.URI))
-		trun := bytes.Index(b, []byte("trun"))
-		if trun < 0 || b[trun+4] != 0 {
-			t.Errorf("segment %d: no version 0 trun", i+1)
+		file, err := mp4.DecodeFile(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, seg := range file.Segments {
+			for _, frag := range seg.Fragments {
+				if trun := frag.Moof.Traf.Trun; trun.Version != 0 {
+					t.Errorf("segment %d: a version %d trun", i+1, trun.Version)
+				}
+			}
 		}
 		if !bytes.Contains(b, []byte{0, 0, 0, 3, 0x65}) {
 			t.Errorf("segment %d: the IDR is not length-prefixed", i+1)
@@ -105,13 +113,16 @@ func TestCMAFVideoTrack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, box := range []string{"ftyp", "moov", "mvex", "trex", "avc1", "avcC", "pasp"} {
-		if !bytes.Contains(init, []byte(box)) {
-			t.Errorf("init segment lacks %s", box)
-		}
+	file, err := mp4.DecodeFile(bytes.NewReader(init))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if size := binary.BigEndian.Uint32(init); string(init[4:8]) != "ftyp" || int(size) >= len(init) {
-		t.Errorf("init segment does not start with ftyp")
+	if file.Init == nil || file.Init.Ftyp == nil || file.Init.Moov.Mvex == nil || file.Init.Moov.Mvex.Trex == nil {
+		t.Fatal("init segment lacks ftyp, moov, mvex or trex")
+	}
+	avc1 := file.Init.Moov.Trak.Mdia.Minf.Stbl.Stsd.AvcX
+	if avc1 == nil || avc1.Type() != "avc1" || avc1.AvcC == nil || avc1.Pasp == nil {
+		t.Errorf("init segment's sample entry %+v lacks avc1, avcC or pasp", avc1)
 	}
 }
 
@@ -145,7 +156,11 @@ func TestCMAFAudioTrackStartsAtZero(t *testing.T) {
 		t.Errorf("audio fragments %+v (%v)", frags, err)
 	}
 	init, _ := os.ReadFile(filepath.Join(dir, CMAFInit))
-	if !bytes.Contains(init, []byte("mp4a")) || !bytes.Contains(init, []byte("esds")) {
+	file, err := mp4.DecodeFile(bytes.NewReader(init))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mp4a := file.Init.Moov.Trak.Mdia.Minf.Stbl.Stsd.Mp4a; mp4a == nil || mp4a.Esds == nil {
 		t.Error("audio init segment lacks mp4a/esds")
 	}
 }

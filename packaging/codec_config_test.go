@@ -92,8 +92,8 @@ func TestParseAAC(t *testing.T) {
 	if _, err := ParseAAC(nil, 0); err == nil {
 		t.Error("an empty ASC was accepted")
 	}
-	esds := AudioConfig{Codec: "aac", ASC: mustHex(t, "1190"), Bitrate: 128000}.esds(1)
-	if !bytes.Contains(esds, []byte{0x05, 0x02, 0x11, 0x90}) || string(esds[4:8]) != "esds" {
+	esds, err := encodeBox(AudioConfig{Codec: "aac", ASC: mustHex(t, "1190"), Bitrate: 128000}.esds(1))
+	if err != nil || !bytes.Contains(esds, []byte{0x05, 0x02, 0x11, 0x90}) || string(esds[4:8]) != "esds" {
 		t.Errorf("esds % x lacks the decoder-specific info", esds)
 	}
 }

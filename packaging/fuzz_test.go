@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,8 +27,8 @@ func FuzzTSKeyframeRanges(f *testing.F) {
 	})
 }
 
-func FuzzParseMoof(f *testing.F) {
-	// Seed with the moof of a real CMAF segment.
+func FuzzReadFragments(f *testing.F) {
+	// Seed with a real CMAF segment.
 	dir := f.TempDir()
 	avc, _ := ParseAVCConfig([]byte{0, 0, 0, 1, 0x67, 0x42, 0, 0x1e, 0, 0, 0, 1, 0x68, 0xce})
 	tr, _ := NewCMAFTrack(dir, TrackConfig{Kind: "video", Timescale: 90000, AVC: &avc})
@@ -39,16 +40,16 @@ func FuzzParseMoof(f *testing.F) {
 	if len(seg) > 8 {
 		f.Add(seg)
 	}
-	f.Add([]byte{0, 0, 0, 8, 't', 'r', 'a', 'f'})
+	f.Add([]byte{0, 0, 0, 8, 'm', 'o', 'o', 'f'})
+	f.Add([]byte{0, 0, 0, 16, 'm', 'o', 'o', 'f', 0, 0, 0, 8, 't', 'r', 'a', 'f'})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		parseMoof(data)
-		boxes, err := children(data)
+		frags, err := readFragments(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			return
 		}
-		for _, b := range boxes {
-			if b.typ == "moof" {
-				parseMoof(b.payload)
+		for _, fr := range frags {
+			if fr.Offset < 0 || fr.Size <= 0 || fr.Offset+fr.Size > int64(len(data)) {
+				t.Fatalf("fragment %+v outside %d bytes", fr, len(data))
 			}
 		}
 	})

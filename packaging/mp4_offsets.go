@@ -1,10 +1,12 @@
 package packaging
 
 import (
-	"encoding/binary"
+	"bytes"
 	"fmt"
 	"math"
 	"os"
+
+	"github.com/Eyevinn/mp4ff/mp4"
 )
 
 // RaiseCompositionOffsets adds by ticks to the composition offset of every
@@ -31,22 +33,41 @@ func RaiseCompositionOffsets(path string, by int64) error {
 		b   []byte
 	}
 	var patches []patch
-	for off := int64(0); off < st.Size(); {
-		typ, size, header, err := readBoxHeader(f, off, st.Size())
+	err = walkBoxes(f, st.Size(), func(hdr mp4.BoxHeader, off int64) error {
+		if hdr.Name != "moof" {
+			return nil
+		}
+		moof, before, err := readMoof(f, off, hdr)
 		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return err
 		}
-		if typ == "moof" {
-			moof := make([]byte, size)
-			if _, err := f.ReadAt(moof, off); err != nil {
-				return fmt.Errorf("%s: reading moof at %d: %w", path, off, err)
+		for _, traf := range moof.Trafs {
+			for _, trun := range traf.Truns {
+				if trun.HasDataOffset() && trun.DataOffset == 0 {
+					return fmt.Errorf("moof at %d: a trun points at its own moof (data offset 0)", off)
+				}
 			}
-			if err := raiseMoofOffsets(moof[header:], by); err != nil {
-				return fmt.Errorf("%s: moof at %d: %w", path, off, err)
-			}
-			patches = append(patches, patch{off, moof})
 		}
-		off += size
+		// Only the offsets and the trun versions may change: check that
+		// mp4ff writes this moof back byte for byte before raising.
+		if same, err := encodeBox(moof); err != nil || !bytes.Equal(same, before) {
+			return fmt.Errorf("moof at %d does not read back to the same bytes (%v)", off, err)
+		}
+		if err := raiseMoofOffsets(moof, by); err != nil {
+			return fmt.Errorf("moof at %d: %w", off, err)
+		}
+		after, err := encodeBox(moof)
+		if err != nil {
+			return fmt.Errorf("moof at %d: %w", off, err)
+		}
+		if len(after) != len(before) {
+			return fmt.Errorf("moof at %d grew from %d to %d bytes", off, len(before), len(after))
+		}
+		patches = append(patches, patch{off, after})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	// Written only once every fragment is known to take the raise.
 	for _, p := range patches {
@@ -57,68 +78,23 @@ func RaiseCompositionOffsets(path string, by int64) error {
 	return f.Sync()
 }
 
-// raiseMoofOffsets rewrites the truns of one moof payload in place.
-func raiseMoofOffsets(b []byte, by int64) error {
-	boxes, err := children(b)
-	if err != nil {
-		return err
-	}
-	for _, bx := range boxes {
-		if bx.typ != "traf" {
-			continue
-		}
-		trafBoxes, err := children(bx.payload)
-		if err != nil {
-			return err
-		}
-		for _, t := range trafBoxes {
-			if t.typ != "trun" {
-				continue
-			}
-			p := t.payload
-			if len(p) < 8 {
-				return fmt.Errorf("short trun")
-			}
-			flags := binary.BigEndian.Uint32(p) & 0xffffff
-			if flags&0x800 == 0 {
+// raiseMoofOffsets raises the offsets of every trun of a moof, and makes
+// each a version 0 trun.
+func raiseMoofOffsets(moof *mp4.MoofBox, by int64) error {
+	for _, traf := range moof.Trafs {
+		for _, trun := range traf.Truns {
+			if !trun.HasSampleCompositionTimeOffset() {
 				continue // no offsets: every sample shows when it decodes
 			}
-			signed := p[0] == 1
-			n := int(binary.BigEndian.Uint32(p[4:]))
-			q := p[8:]
-			for _, bit := range []uint32{0x01, 0x04} {
-				if flags&bit != 0 {
-					if len(q) < 4 {
-						return fmt.Errorf("short trun")
-					}
-					q = q[4:]
-				}
-			}
-			per, at := 0, 0
-			for _, bit := range []uint32{0x100, 0x200, 0x400, 0x800} {
-				if flags&bit != 0 {
-					if bit == 0x800 {
-						at = per
-					}
-					per += 4
-				}
-			}
-			if len(q) < per*n {
-				return fmt.Errorf("trun of %d samples is truncated", n)
-			}
-			for i := 0; i < n; i++ {
-				e := q[i*per+at:]
-				cto := int64(binary.BigEndian.Uint32(e))
-				if signed {
-					cto = int64(int32(binary.BigEndian.Uint32(e)))
-				}
-				cto += by
+			for i := range trun.Samples {
+				cto := compositionOffset(trun, trun.Samples[i]) + by
 				if cto < 0 || cto > math.MaxUint32 {
 					return fmt.Errorf("sample %d's composition offset is %d after raising it by %d", i+1, cto, by)
 				}
-				binary.BigEndian.PutUint32(e, uint32(cto))
+				// Version 0: the int32 carries the unsigned offset's bits.
+				trun.Samples[i].CompositionTimeOffset = int32(uint32(cto))
 			}
-			p[0] = 0
+			trun.Version = 0
 		}
 	}
 	return nil

@@ -4,26 +4,45 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/Eyevinn/mp4ff/mp4"
 )
 
 // ismvLikeFragment is one fragment as libav's ismv muxer writes it: the
 // keyframe decoded when it is shown, the B-frames after it with negative
-// offsets (version 1 trun), and a tfxd time.
-func ismvLikeFragment(time uint64, offsets []int32) []byte {
-	trun := newFullBox("trun", 1, 0x000001|0x000100|0x000200|0x000400|0x000800).u32(uint32(len(offsets))).u32(0)
+// offsets (version 1 trun), a tfxd time, and one byte per sample.
+func ismvLikeFragment(t *testing.T, time uint64, offsets []int32) []byte {
+	t.Helper()
+	trun := &mp4.TrunBox{Version: 1, Flags: mp4.TrunDataOffsetPresentFlag | mp4.TrunSampleDurationPresentFlag |
+		mp4.TrunSampleSizePresentFlag | mp4.TrunSampleFlagsPresentFlag | mp4.TrunSampleCompositionTimeOffsetPresentFlag}
+	mdat := &mp4.MdatBox{}
 	for i, o := range offsets {
-		flags := uint32(nonSyncSampleFlags)
+		flags := nonSyncSampleFlags
 		if i == 0 {
 			flags = syncSampleFlags
 		}
-		trun.u32(400000).u32(1).u32(flags).u32(uint32(o))
+		trun.AddSample(mp4.NewSample(flags, 400000, 1, o))
+		mdat.AddSampleData([]byte{0})
 	}
-	tfxd := newBox("uuid")
-	tfxd.b = append(tfxd.b, tfxdUUID...)
-	tfxd.u32(0x01000000).u64(time).u64(uint64(400000 * len(offsets)))
-	traf := newBox("traf").add(newFullBox("tfhd", 0, 0).u32(1).bytes(), trun.bytes(), tfxd.bytes())
-	moof := newBox("moof").add(newFullBox("mfhd", 0, 0).u32(1).bytes(), traf.bytes()).bytes()
-	return append(moof, mdatHeader(len(offsets))...)
+	tfxd := mp4.NewTfxdBox(time, uint64(400000*len(offsets)))
+	tfxd.Tfxd.Version = 1
+	tfhd := mp4.CreateTfhd(1)
+	tfhd.Flags = 0
+	traf := &mp4.TrafBox{}
+	traf.AddChild(tfhd)
+	traf.AddChild(trun)
+	traf.AddChild(tfxd)
+	moof := &mp4.MoofBox{}
+	moof.AddChild(mp4.CreateMfhd(1))
+	moof.AddChild(traf)
+	f := mp4.NewFragment()
+	f.AddChild(moof)
+	f.AddChild(mdat)
+	b, err := encodeBox(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // Raising a file's composition offsets by the reorder delay leaves none
@@ -33,8 +52,7 @@ func TestRaiseCompositionOffsets(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v.ismv")
 	var file []byte
 	for i := range 2 {
-		file = append(file, ismvLikeFragment(uint64(i)*1600000, []int32{0, 1200000, -400000, -800000})...)
-		file = append(file, 0, 0, 0, 0) // the mdat's four one-byte samples
+		file = append(file, ismvLikeFragment(t, uint64(i)*1600000, []int32{0, 1200000, -400000, -800000})...)
 	}
 	if err := os.WriteFile(path, file, 0o644); err != nil {
 		t.Fatal(err)

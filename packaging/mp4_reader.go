@@ -2,11 +2,11 @@ package packaging
 
 import (
 	"bytes"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/Eyevinn/mp4ff/mp4"
 )
 
 // Fragment is one movie fragment (moof and the mdat after it) of a
@@ -30,10 +30,6 @@ type Fragment struct {
 	NegativeOffsets bool
 }
 
-// tfxdUUID marks Smooth Streaming's TrackFragmentExtendedHeaderBox, which
-// states a fragment's absolute time and duration.
-var tfxdUUID = []byte{0x6d, 0x1d, 0x9b, 0x05, 0x42, 0xd5, 0x44, 0xe6, 0x80, 0xe2, 0x14, 0x1d, 0xaf, 0xf7, 0x57, 0xb2}
-
 // ReadFragments lists the fragments of a fragmented MP4 file, reading only
 // the box headers and the moof boxes. A fragment's time and duration come
 // from its tfxd box when it has one (Smooth Streaming), otherwise from tfdt
@@ -48,228 +44,162 @@ func ReadFragments(path string) ([]Fragment, error) {
 	if err != nil {
 		return nil, err
 	}
-	var frags []Fragment
-	for off := int64(0); off < st.Size(); {
-		typ, size, header, err := readBoxHeader(f, off, st.Size())
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if typ == "moof" {
-			moof := make([]byte, size)
-			if _, err := f.ReadAt(moof, off); err != nil {
-				return nil, fmt.Errorf("%s: reading moof at %d: %w", path, off, err)
-			}
-			fr, err := parseMoof(moof[header:])
-			if err != nil {
-				return nil, fmt.Errorf("%s: moof at %d: %w", path, off, err)
-			}
-			fr.Offset, fr.Size = off, size
-			frags = append(frags, fr)
-		} else if typ == "mdat" && len(frags) > 0 {
-			if last := &frags[len(frags)-1]; last.Offset+last.Size == off {
-				last.Size += size
-			}
-		}
-		off += size
+	frags, err := readFragments(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return frags, nil
 }
 
-func readBoxHeader(r io.ReaderAt, off, limit int64) (typ string, size int64, header int64, err error) {
-	var h [16]byte
-	if _, err := r.ReadAt(h[:8], off); err != nil {
-		return "", 0, 0, fmt.Errorf("box header at %d: %w", off, err)
-	}
-	size, header = int64(binary.BigEndian.Uint32(h[:4])), 8
-	typ = string(h[4:8])
-	switch size {
-	case 0:
-		size = limit - off
-	case 1:
-		if _, err := r.ReadAt(h[8:16], off+8); err != nil {
-			return "", 0, 0, fmt.Errorf("box size at %d: %w", off, err)
+// readFragments lists the fragments of the size bytes of r.
+func readFragments(r io.ReaderAt, size int64) ([]Fragment, error) {
+	var frags []Fragment
+	err := walkBoxes(r, size, func(hdr mp4.BoxHeader, off int64) error {
+		switch hdr.Name {
+		case "moof":
+			moof, _, err := readMoof(r, off, hdr)
+			if err != nil {
+				return err
+			}
+			fr, err := fragmentOf(moof)
+			if err != nil {
+				return fmt.Errorf("moof at %d: %w", off, err)
+			}
+			fr.Offset, fr.Size = off, int64(hdr.Size)
+			frags = append(frags, fr)
+		case "mdat":
+			if n := len(frags); n > 0 && frags[n-1].Offset+frags[n-1].Size == off {
+				frags[n-1].Size += int64(hdr.Size)
+			}
 		}
-		size, header = int64(binary.BigEndian.Uint64(h[8:16])), 16
-	}
-	if size < header || off+size > limit {
-		return "", 0, 0, fmt.Errorf("box %q at %d has size %d beyond the file", typ, off, size)
-	}
-	return typ, size, header, nil
+		return nil
+	})
+	return frags, err
 }
 
-// rawBox is one box read from memory.
-type rawBox struct {
-	typ     string
-	payload []byte
-}
-
-// children splits a box payload into its child boxes.
-func children(b []byte) ([]rawBox, error) {
-	var out []rawBox
-	for len(b) > 0 {
-		if len(b) < 8 {
-			return nil, errors.New("truncated box")
+// walkBoxes calls visit with the header and the offset of each top-level
+// box in the size bytes of r, reading nothing but the headers itself.
+func walkBoxes(r io.ReaderAt, size int64, visit func(hdr mp4.BoxHeader, off int64) error) error {
+	for off := int64(0); off < size; {
+		hdr, err := mp4.DecodeHeader(io.NewSectionReader(r, off, size-off))
+		if err != nil {
+			return fmt.Errorf("box header at %d: %w", off, err)
 		}
-		size := int(binary.BigEndian.Uint32(b))
-		if size < 8 || size > len(b) {
-			return nil, fmt.Errorf("box %q has size %d of %d bytes left", string(b[4:8]), size, len(b))
+		if hdr.Size > uint64(size-off) {
+			return fmt.Errorf("box %q at %d has size %d beyond the file", hdr.Name, off, hdr.Size)
 		}
-		out = append(out, rawBox{string(b[4:8]), b[8:size]})
-		b = b[size:]
+		if err := visit(hdr, off); err != nil {
+			return err
+		}
+		off += int64(hdr.Size)
 	}
-	return out, nil
+	return nil
 }
 
-func parseMoof(b []byte) (fr Fragment, err error) {
-	boxes, err := children(b)
+// readMoof decodes the moof box at off, and returns its bytes as well.
+func readMoof(r io.ReaderAt, off int64, hdr mp4.BoxHeader) (*mp4.MoofBox, []byte, error) {
+	b := make([]byte, hdr.Size)
+	if _, err := r.ReadAt(b, off); err != nil {
+		return nil, nil, fmt.Errorf("reading moof at %d: %w", off, err)
+	}
+	box, err := mp4.DecodeBox(uint64(off), bytes.NewReader(b))
 	if err != nil {
-		return fr, err
+		return nil, nil, fmt.Errorf("moof at %d: %w", off, err)
 	}
+	moof, ok := box.(*mp4.MoofBox)
+	if !ok {
+		return nil, nil, fmt.Errorf("box at %d is %s, not moof", off, box.Type())
+	}
+	return moof, b, nil
+}
+
+// fragmentOf reads a fragment's times and samples from its moof.
+func fragmentOf(moof *mp4.MoofBox) (fr Fragment, err error) {
 	haveTfxd := false
 	var firstOffset int64
-	defer func() { fr.Presentation = int64(fr.Time) + firstOffset }()
-	for _, bx := range boxes {
-		if bx.typ != "traf" {
-			continue
-		}
-		trafBoxes, err := children(bx.payload)
-		if err != nil {
-			return fr, err
-		}
+	for _, traf := range moof.Trafs {
 		var defaultDur, defaultFlags uint32
-		for _, t := range trafBoxes {
-			p := t.payload
-			switch t.typ {
-			case "tfhd":
-				if len(p) < 8 {
-					return fr, errors.New("short tfhd")
+		for _, child := range traf.Children {
+			switch b := child.(type) {
+			case *mp4.TfhdBox:
+				if b.HasDefaultSampleDuration() {
+					defaultDur = b.DefaultSampleDuration
 				}
-				flags := binary.BigEndian.Uint32(p) & 0xffffff
-				q := p[8:]
-				if flags&0x01 != 0 && len(q) >= 8 {
-					q = q[8:]
+				if b.HasDefaultSampleFlags() {
+					defaultFlags = b.DefaultSampleFlags
 				}
-				if flags&0x02 != 0 && len(q) >= 4 {
-					q = q[4:]
-				}
-				if flags&0x08 != 0 && len(q) >= 4 {
-					defaultDur = binary.BigEndian.Uint32(q)
-					q = q[4:]
-				}
-				if flags&0x10 != 0 && len(q) >= 4 {
-					q = q[4:]
-				}
-				if flags&0x20 != 0 && len(q) >= 4 {
-					defaultFlags = binary.BigEndian.Uint32(q)
-				}
-			case "tfdt":
-				if haveTfxd {
-					continue
-				}
-				if len(p) >= 12 && p[0] == 1 {
-					fr.Time = binary.BigEndian.Uint64(p[4:])
-				} else if len(p) >= 8 {
-					fr.Time = uint64(binary.BigEndian.Uint32(p[4:]))
-				}
-			case "uuid":
-				if len(p) < 16 || !bytes.Equal(p[:16], tfxdUUID) {
-					continue
-				}
-				q := p[16:]
-				switch {
-				case len(q) >= 20 && q[0] == 1:
-					fr.Time, fr.Duration = binary.BigEndian.Uint64(q[4:]), binary.BigEndian.Uint64(q[12:])
-				case len(q) >= 12:
-					fr.Time, fr.Duration = uint64(binary.BigEndian.Uint32(q[4:])), uint64(binary.BigEndian.Uint32(q[8:]))
-				default:
-					return fr, errors.New("short tfxd")
-				}
-				haveTfxd = true
-			case "trun":
-				n, dur, sync, cto, negative, err := parseTrun(p, defaultDur, defaultFlags)
-				if err != nil {
-					return fr, err
-				}
-				fr.NegativeOffsets = fr.NegativeOffsets || negative
-				if fr.Samples == 0 {
-					fr.Sync, firstOffset = sync, cto
-				}
-				fr.Samples += n
+			case *mp4.TfdtBox:
 				if !haveTfxd {
-					fr.Duration += dur
+					fr.Time = b.BaseMediaDecodeTime()
+				}
+			case *mp4.UUIDBox:
+				if b.Tfxd == nil {
+					continue
+				}
+				fr.Time, fr.Duration = b.Tfxd.FragmentAbsoluteTime, b.Tfxd.FragmentAbsoluteDuration
+				haveTfxd = true
+			case *mp4.TrunBox:
+				run := readTrun(b, defaultDur, defaultFlags)
+				fr.NegativeOffsets = fr.NegativeOffsets || run.negative
+				if fr.Samples == 0 {
+					fr.Sync, firstOffset = run.sync, run.firstOffset
+				}
+				fr.Samples += run.samples
+				if !haveTfxd {
+					fr.Duration += run.duration
 				}
 			}
 		}
 	}
+	fr.Presentation = int64(fr.Time) + firstOffset
 	return fr, nil
 }
 
-// parseTrun returns a trun's sample count, total duration, whether its
-// first sample is a sync sample, the first sample's composition offset
-// (signed in a version 1 trun) and whether any offset is negative.
-func parseTrun(p []byte, defaultDur, defaultFlags uint32) (n int, total uint64, sync bool, cto int64, negative bool, err error) {
-	short := errors.New("short trun")
-	if len(p) < 8 {
-		return 0, 0, false, 0, false, short
-	}
-	version := p[0]
-	flags := binary.BigEndian.Uint32(p) & 0xffffff
-	n = int(binary.BigEndian.Uint32(p[4:]))
-	q := p[8:]
-	if flags&0x01 != 0 {
-		if len(q) < 4 {
-			return 0, 0, false, 0, false, short
-		}
-		q = q[4:]
-	}
-	firstFlags, haveFirst := uint32(0), false
-	if flags&0x04 != 0 {
-		if len(q) < 4 {
-			return 0, 0, false, 0, false, short
-		}
-		firstFlags, haveFirst = binary.BigEndian.Uint32(q), true
-		q = q[4:]
-	}
-	per := 0
-	for _, bit := range []uint32{0x100, 0x200, 0x400, 0x800} {
-		if flags&bit != 0 {
-			per += 4
-		}
-	}
-	if len(q) < per*n || (per == 0 && n > 1<<20) {
-		return 0, 0, false, 0, false, fmt.Errorf("trun of %d samples is truncated", n)
-	}
-	sampleFlags := defaultFlags
-	for i := 0; i < n; i++ {
-		e := q[i*per:]
+// trunSummary is what a fragment's description needs of one track run.
+type trunSummary struct {
+	samples  int
+	duration uint64
+	// sync reports whether the first sample is a sync sample, firstOffset
+	// its composition offset.
+	sync        bool
+	firstOffset int64
+	// negative reports a sample shown before it is decoded.
+	negative bool
+}
+
+// readTrun sums up a trun, with the defaults of its tfhd for what it does
+// not state per sample.
+func readTrun(trun *mp4.TrunBox, defaultDur, defaultFlags uint32) trunSummary {
+	s := trunSummary{samples: len(trun.Samples)}
+	for i, sample := range trun.Samples {
 		d := defaultDur
-		if flags&0x100 != 0 {
-			d = binary.BigEndian.Uint32(e)
-			e = e[4:]
+		if trun.HasSampleDuration() {
+			d = sample.Dur
 		}
-		if flags&0x200 != 0 {
-			e = e[4:]
-		}
-		if flags&0x400 != 0 {
+		s.duration += uint64(d)
+		if trun.HasSampleCompositionTimeOffset() {
+			cto := compositionOffset(trun, sample)
 			if i == 0 {
-				sampleFlags = binary.BigEndian.Uint32(e)
+				s.firstOffset = cto
 			}
-			e = e[4:]
+			s.negative = s.negative || cto < 0
 		}
-		if flags&0x800 != 0 {
-			c := int64(binary.BigEndian.Uint32(e))
-			if version != 0 {
-				c = int64(int32(binary.BigEndian.Uint32(e)))
-			}
-			if i == 0 {
-				cto = c
-			}
-			negative = negative || c < 0
-		}
-		total += uint64(d)
 	}
-	if haveFirst {
-		sampleFlags = firstFlags
+	flags := defaultFlags
+	if first, ok := trun.FirstSampleFlags(); ok {
+		flags = first
+	} else if trun.HasSampleFlags() && len(trun.Samples) > 0 {
+		flags = trun.Samples[0].Flags
 	}
-	return n, total, sampleFlags&0x00010000 == 0, cto, negative, nil
+	s.sync = !mp4.DecodeSampleFlags(flags).SampleIsNonSync
+	return s
+}
+
+// compositionOffset is a sample's composition offset: unsigned in a
+// version 0 trun, signed in version 1.
+func compositionOffset(trun *mp4.TrunBox, s mp4.Sample) int64 {
+	if trun.Version == 0 {
+		return int64(uint32(s.CompositionTimeOffset))
+	}
+	return int64(s.CompositionTimeOffset)
 }

@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/Eyevinn/mp4ff/mp4"
 )
 
 // SmoothTimescale is Smooth Streaming's clock: 100 ns ticks.
@@ -476,18 +479,24 @@ func readFragmentFile(path string) (Fragment, error) {
 	if err != nil {
 		return Fragment{}, err
 	}
-	boxes, err := children(b)
+	var types []string
+	var moof *mp4.MoofBox
+	err = walkBoxes(bytes.NewReader(b), int64(len(b)), func(hdr mp4.BoxHeader, off int64) error {
+		types = append(types, hdr.Name)
+		if hdr.Name == "moof" && moof == nil {
+			var err error
+			moof, _, err = readMoof(bytes.NewReader(b), off, hdr)
+			return err
+		}
+		return nil
+	})
 	if err != nil {
 		return Fragment{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(boxes) != 2 || boxes[0].typ != "moof" || boxes[1].typ != "mdat" {
-		var types []string
-		for _, bx := range boxes {
-			types = append(types, bx.typ)
-		}
+	if len(types) != 2 || types[0] != "moof" || types[1] != "mdat" {
 		return Fragment{}, fmt.Errorf("%s holds boxes %v, want moof and mdat", path, types)
 	}
-	fr, err := parseMoof(boxes[0].payload)
+	fr, err := fragmentOf(moof)
 	if err != nil {
 		return Fragment{}, fmt.Errorf("%s: %w", path, err)
 	}
