@@ -31,7 +31,7 @@ type Plan struct {
 	Audio      []AudioPlan
 	Decisions  []string // the plan in words, one decision a line
 	Warnings   []string
-	// ABR is set for kind "abr": the ladder and the packages (abr_plan.go).
+	// ABR is set for kind "abr": the ladder and the packages (abr.go).
 	// Video is then its top rung.
 	ABR *ABRPlan
 }
