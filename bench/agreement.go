@@ -7,6 +7,7 @@ import (
 
 	"kiln/kernels"
 	"kiln/pipeline"
+	"kiln/pipeline/plan"
 )
 
 // agreementFrames is how many source frames the reference check runs
@@ -22,14 +23,16 @@ const agreementFrames = 48
 // kilnUncoded runs a video plan's stages on the CPU kernels, as the
 // pipeline's video chain does. It knows the per-picture stages and
 // pulldown; plans with temporal stages (deinterlace, frame rate, interlace)
-// are left to the encoded comparison alone.
-func kilnUncoded(v pipeline.VideoPlan, in []*kernels.Frame) ([]*kernels.Frame, error) {
+// are left to the encoded comparison alone. The constant-rate stage that
+// ends every chain passes the pictures of a constant-rate source through
+// unchanged, and so does it here.
+func kilnUncoded(v plan.VideoPlan, in []*kernels.Frame) ([]*kernels.Frame, error) {
 	cpu := kernels.CPU()
 	if v.PixFmt != "yuv420p" {
 		return nil, fmt.Errorf("check covers yuv420p plans, not %s", v.PixFmt)
 	}
 	cur := in
-	for _, st := range v.Chain {
+	for i, st := range v.Chain {
 		params := kernels.ScaleParams{Filter: kernels.Lanczos3, Siting: kernels.SitingLeft}
 		if st.Filter == "bicubic" {
 			params.Filter = kernels.Bicubic
@@ -37,7 +40,7 @@ func kilnUncoded(v pipeline.VideoPlan, in []*kernels.Frame) ([]*kernels.Frame, e
 		f := cur[0].Format
 		var next []*kernels.Frame
 		switch st.Op {
-		case pipeline.OpScale:
+		case plan.OpScale:
 			out := kernels.Format{Width: st.Width, Height: st.Height, Chroma: kernels.Chroma420, Depth: 8}
 			sc, err := kernels.NewScaler(f, out, params)
 			if err != nil {
@@ -50,7 +53,7 @@ func kilnUncoded(v pipeline.VideoPlan, in []*kernels.Frame) ([]*kernels.Frame, e
 				}
 				next = append(next, d)
 			}
-		case pipeline.OpFieldScale:
+		case plan.OpFieldScale:
 			out := kernels.Format{Width: st.Width, Height: st.Height, Chroma: kernels.Chroma420, Depth: 8}
 			inF, err := kernels.FieldFormat(f)
 			if err != nil {
@@ -73,7 +76,7 @@ func kilnUncoded(v pipeline.VideoPlan, in []*kernels.Frame) ([]*kernels.Frame, e
 				}
 				next = append(next, d)
 			}
-		case pipeline.OpColourMatrix:
+		case plan.OpColourMatrix:
 			from, to := kernels.BT709, kernels.BT601
 			if st.Matrix == "bt601→bt709" {
 				from, to = kernels.BT601, kernels.BT709
@@ -89,13 +92,13 @@ func kilnUncoded(v pipeline.VideoPlan, in []*kernels.Frame) ([]*kernels.Frame, e
 				}
 				next = append(next, d)
 			}
-		case pipeline.OpPad, pipeline.OpCrop:
+		case plan.OpPad, plan.OpCrop:
 			out := f
 			out.Width, out.Height = st.Width, st.Height
 			for _, p := range cur {
 				d := kernels.NewFrame(out)
 				var err error
-				if st.Op == pipeline.OpPad {
+				if st.Op == plan.OpPad {
 					err = cpu.Pad(d, p, st.X, st.Y)
 				} else {
 					err = cpu.Crop(d, p, st.X, st.Y)
@@ -105,7 +108,19 @@ func kilnUncoded(v pipeline.VideoPlan, in []*kernels.Frame) ([]*kernels.Frame, e
 				}
 				next = append(next, d)
 			}
-		case pipeline.OpPulldown:
+		case plan.OpConvert:
+			// The pictures read as yuv420p, which the check covers, are
+			// already in the encoder's format.
+			if st.PixFmt != "yuv420p" {
+				return nil, fmt.Errorf("check covers conversions to yuv420p, not %s", st.PixFmt)
+			}
+			next = cur
+		case plan.OpFrameRate:
+			if i != len(v.Chain)-1 || st.Method != "dup" || st.Rate != v.FrameRate {
+				return nil, fmt.Errorf("check does not cover the %s stage", st.Op)
+			}
+			next = cur
+		case plan.OpPulldown:
 			// At Ab | Bt Bb | Bt Cb | Ct Db | Dt Db, as pipeline/video_chain.go.
 			ff, err := kernels.FieldFormat(f)
 			if err != nil {
@@ -138,7 +153,7 @@ func kilnUncoded(v pipeline.VideoPlan, in []*kernels.Frame) ([]*kernels.Frame, e
 
 // referenceAgreement scores Kiln's uncoded pictures of the first source
 // frames against the reference file.
-func (h *harness) referenceAgreement(ctx context.Context, label string, plan pipeline.Plan, src, dir string, refIn []string) (*Quality, error) {
+func (h *harness) referenceAgreement(ctx context.Context, label string, plan plan.Plan, src, dir string, refIn []string) (*Quality, error) {
 	info, err := pipeline.Probe(src)
 	if err != nil {
 		return nil, err

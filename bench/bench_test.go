@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"kiln/packaging"
-	"kiln/pipeline"
+	"kiln/pipeline/plan"
 	"kiln/sdi"
 )
 
@@ -16,36 +16,43 @@ func TestFFmpegVideoFilter(t *testing.T) {
 	const siting = "in_h_chr_pos=0:out_h_chr_pos=0:in_v_chr_pos=128:out_v_chr_pos=128"
 	for _, c := range []struct {
 		name string
-		v    pipeline.VideoPlan
+		v    plan.VideoPlan
 		want string
 	}{
-		{"PAL from 1080i25: fields scaled each on its own", pipeline.VideoPlan{
-			Chain: []pipeline.Stage{
-				{Op: pipeline.OpFieldScale, Width: 704, Height: 576, Filter: "lanczos"},
-				{Op: pipeline.OpColourMatrix, Matrix: "bt709→bt601"},
-				{Op: pipeline.OpPad, Width: 720, Height: 576, X: 8},
+		{"PAL from 1080i25: fields scaled each on its own", plan.VideoPlan{
+			Chain: []plan.Stage{
+				{Op: plan.OpFieldScale, Width: 704, Height: 576, Filter: "lanczos"},
+				{Op: plan.OpColourMatrix, Matrix: "bt709→bt601"},
+				{Op: plan.OpPad, Width: 720, Height: 576, X: 8},
 			},
 			SAR: sdi.Rational{Num: 64, Den: 45}, FieldOrder: sdi.TopFirst, PixFmt: "yuv420p"},
 			"scale=704:576:flags=lanczos:" + siting + ":interl=1,colormatrix=bt709:bt601,pad=720:576:8:0:black,setsar=64/45,setfield=tff,format=yuv420p"},
-		{"NTSC from 23.976p: pulldown", pipeline.VideoPlan{
-			Chain: []pipeline.Stage{
-				{Op: pipeline.OpScale, Width: 704, Height: 480, Filter: "bicubic"},
-				{Op: pipeline.OpPad, Width: 720, Height: 480, X: 8},
-				{Op: pipeline.OpPulldown},
+		{"NTSC from 23.976p: pulldown", plan.VideoPlan{
+			Chain: []plan.Stage{
+				{Op: plan.OpScale, Width: 704, Height: 480, Filter: "bicubic"},
+				{Op: plan.OpPad, Width: 720, Height: 480, X: 8},
+				{Op: plan.OpPulldown},
 			},
 			SAR: sdi.Rational{Num: 32, Den: 27}, FieldOrder: sdi.TopFirst, PixFmt: "yuv420p"},
 			"scale=704:480:flags=bicubic:" + siting + ",pad=720:480:8:0:black,telecine=first_field=top:pattern=23,setsar=32/27,setfield=tff,format=yuv420p"},
-		{"standards conversion in the field domain", pipeline.VideoPlan{
-			Chain: []pipeline.Stage{
-				{Op: pipeline.OpDeinterlace, Order: sdi.BottomFirst, Double: true},
-				{Op: pipeline.OpColourMatrix, Matrix: "bt601→bt709"},
-				{Op: pipeline.OpFrameRate, Rate: sdi.Rational{Num: 60000, Den: 1001}, Method: "mc"},
-				{Op: pipeline.OpFieldOrder, Order: sdi.BottomFirst},
-				{Op: pipeline.OpInterlace},
+		{"standards conversion in the field domain", plan.VideoPlan{
+			Chain: []plan.Stage{
+				{Op: plan.OpDeinterlace, Order: sdi.BottomFirst, Double: true},
+				{Op: plan.OpColourMatrix, Matrix: "bt601→bt709"},
+				{Op: plan.OpFrameRate, Rate: sdi.Rational{Num: 60000, Den: 1001}, Method: "mc"},
+				{Op: plan.OpFieldOrder, Order: sdi.BottomFirst},
+				{Op: plan.OpInterlace},
 			},
 			SAR: sdi.Rational{Num: 1, Den: 1}, FieldOrder: sdi.TopFirst, PixFmt: "yuv422p10le"},
 			"bwdif=mode=send_field:parity=bff:deint=all,colorspace=iall=bt601-6-625:all=bt709:fast=1,minterpolate=fps=60000/1001:mi_mode=mci," +
 				"fieldorder=tff,interlace=scan=tff:lowpass=linear,setsar=1/1,setfield=tff,format=yuv422p10le"},
+		{"ProRes 4:2:2 10-bit into H.264: the chain's conversion and constant rate", plan.VideoPlan{
+			Chain: []plan.Stage{
+				{Op: plan.OpConvert, PixFmt: "yuv420p", Filter: "lanczos"},
+				{Op: plan.OpFrameRate, Rate: sdi.Rational{Num: 25, Den: 1}, Method: "dup"},
+			},
+			SAR: sdi.Rational{Num: 1, Den: 1}, PixFmt: "yuv420p"},
+			"format=yuv420p,fps=25/1,setsar=1/1,setfield=prog,format=yuv420p"},
 	} {
 		got, err := ffmpegVideoFilter(c.v)
 		if err != nil {
@@ -55,19 +62,19 @@ func TestFFmpegVideoFilter(t *testing.T) {
 			t.Errorf("%s:\n got %s\nwant %s", c.name, got, c.want)
 		}
 	}
-	if _, err := ffmpegVideoFilter(pipeline.VideoPlan{Chain: []pipeline.Stage{{Op: "sharpen"}}}); err == nil {
+	if _, err := ffmpegVideoFilter(plan.VideoPlan{Chain: []plan.Stage{{Op: "sharpen"}}}); err == nil {
 		t.Error("a stage without an ffmpeg equivalent must be an error, not a silent gap in the comparison")
 	}
 }
 
 func TestEncodeArgsScopeOptionsToTheirStreams(t *testing.T) {
 	loud := -23.0
-	plan := pipeline.Plan{
+	plan := plan.Plan{
 		Muxer:      "mpegts",
 		MuxOptions: map[string]string{"muxrate": "9600000", "mpegts_service_name": "Kiln PAL"},
-		Video: pipeline.VideoPlan{Encoder: "mpeg2video", PixFmt: "yuv420p", SAR: sdi.Rational{Num: 64, Den: 45},
+		Video: plan.VideoPlan{Encoder: "mpeg2video", PixFmt: "yuv420p", SAR: sdi.Rational{Num: 64, Den: 45},
 			FieldOrder: sdi.TopFirst, FrameRate: sdi.Rational{Num: 25, Den: 1}, Options: map[string]string{"b": "8000000", "g": "12"}},
-		Audio: []pipeline.AudioPlan{{Input: 1, Encoder: "mp2", SampleRate: 48000, Layout: "stereo", BitRate: 256000, Loudness: &loud}},
+		Audio: []plan.AudioPlan{{Input: 1, Encoder: "mp2", SampleRate: 48000, Layout: "stereo", BitRate: 256000, Loudness: &loud}},
 	}
 	args, err := ffmpegEncodeArgs(plan, "in.ts", "out.ts", []string{"volume=4.00dB:precision=double"})
 	if err != nil {
@@ -130,16 +137,16 @@ bench: maxrss=175000kB
 }
 
 func TestABRArgsFollowTheLadder(t *testing.T) {
-	v := func(w, h int, rate sdi.Rational, b string) pipeline.VideoPlan {
-		return pipeline.VideoPlan{Encoder: "libx264", PixFmt: "yuv420p", Width: w, Height: h, FrameRate: rate,
+	v := func(w, h int, rate sdi.Rational, b string) plan.VideoPlan {
+		return plan.VideoPlan{Encoder: "libx264", PixFmt: "yuv420p", Width: w, Height: h, FrameRate: rate,
 			SAR: sdi.Rational{Num: 1, Den: 1}, Options: map[string]string{"b": b, "preset": "medium"}}
 	}
 	full, half := sdi.Rational{Num: 50, Den: 1}, sdi.Rational{Num: 25, Den: 1}
-	plan := pipeline.Plan{
-		ABR: &pipeline.ABRPlan{Rate: full, GOP: packaging.GOP{Segment: 4},
-			Shared: []pipeline.Stage{{Op: pipeline.OpDeinterlace, Order: sdi.TopFirst, Double: true}},
-			Rungs:  []pipeline.ABRRung{{Video: v(1280, 720, full, "2400000")}, {Video: v(480, 270, half, "300000")}}},
-		Audio: []pipeline.AudioPlan{{Input: 1, Encoder: "aac", SampleRate: 48000, Layout: "stereo", BitRate: 128000}},
+	plan := plan.Plan{
+		ABR: &plan.ABRPlan{Rate: full, GOP: packaging.GOP{Segment: 4},
+			Shared: []plan.Stage{{Op: plan.OpDeinterlace, Order: sdi.TopFirst, Double: true}},
+			Rungs:  []plan.ABRRung{{Video: v(1280, 720, full, "2400000")}, {Video: v(480, 270, half, "300000")}}},
+		Audio: []plan.AudioPlan{{Input: 1, Encoder: "aac", SampleRate: 48000, Layout: "stereo", BitRate: 128000}},
 	}
 	args, err := ffmpegABRArgs(plan, "in.ts", "out")
 	if err != nil {

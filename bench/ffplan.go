@@ -7,12 +7,12 @@ import (
 	"slices"
 	"strings"
 
-	"kiln/pipeline"
+	"kiln/pipeline/plan"
 	"kiln/sdi"
 )
 
 // The ffmpeg side of a pipeline pair is not written by hand: it is Kiln's
-// own plan (pipeline.MakePlan on the same probe and profile) spelt as an
+// own plan (plan.Make on the same probe and profile) spelt as an
 // ffmpeg command line, stage for stage, so that both tools do the same work
 // and a change to the planner changes both sides of the comparison.
 
@@ -22,7 +22,7 @@ import (
 const leftSited = "in_h_chr_pos=0:out_h_chr_pos=0:in_v_chr_pos=128:out_v_chr_pos=128"
 
 // ffmpegVideoFilter spells a video plan's stage chain as a libavfilter graph.
-func ffmpegVideoFilter(v pipeline.VideoPlan) (string, error) {
+func ffmpegVideoFilter(v plan.VideoPlan) (string, error) {
 	var parts []string
 	switch v.Rotate {
 	case 90:
@@ -51,17 +51,17 @@ func ffmpegVideoFilter(v pipeline.VideoPlan) (string, error) {
 }
 
 // stageFilters spells Kiln stages as libavfilter filters, one for one.
-func stageFilters(chain []pipeline.Stage, pixFmt string) ([]string, error) {
+func stageFilters(chain []plan.Stage, pixFmt string) ([]string, error) {
 	var parts []string
 	for _, st := range chain {
 		switch st.Op {
-		case pipeline.OpScale, pipeline.OpFieldScale:
+		case plan.OpScale, plan.OpFieldScale:
 			f := fmt.Sprintf("scale=%d:%d:flags=%s:%s", st.Width, st.Height, swsFlags(st.Filter), leftSited)
-			if st.Op == pipeline.OpFieldScale {
+			if st.Op == plan.OpFieldScale {
 				f += ":interl=1"
 			}
 			parts = append(parts, f)
-		case pipeline.OpColourMatrix:
+		case plan.OpColourMatrix:
 			// A filter of its own: swscale's in_color_matrix/out_color_matrix
 			// between two YCbCr formats left pictures 10 dB of luma PSNR away
 			// from a true BT.709 → BT.601 conversion in ffmpeg 5.1, while
@@ -71,11 +71,11 @@ func stageFilters(chain []pipeline.Stage, pixFmt string) ([]string, error) {
 				return nil, err
 			}
 			parts = append(parts, m)
-		case pipeline.OpPad:
+		case plan.OpPad:
 			parts = append(parts, fmt.Sprintf("pad=%d:%d:%d:%d:black", st.Width, st.Height, st.X, st.Y))
-		case pipeline.OpCrop:
+		case plan.OpCrop:
 			parts = append(parts, fmt.Sprintf("crop=%d:%d:%d:%d", st.Width, st.Height, st.X, st.Y))
-		case pipeline.OpFieldOrder:
+		case plan.OpFieldOrder:
 			// Kiln moves the picture one line to turn the order round;
 			// fieldorder does the same.
 			to := "tff"
@@ -83,13 +83,13 @@ func stageFilters(chain []pipeline.Stage, pixFmt string) ([]string, error) {
 				to = "bff"
 			}
 			parts = append(parts, "fieldorder="+to)
-		case pipeline.OpDeinterlace:
+		case plan.OpDeinterlace:
 			mode := "send_frame"
 			if st.Double {
 				mode = "send_field"
 			}
 			parts = append(parts, fmt.Sprintf("bwdif=mode=%s:parity=%s:deint=all", mode, parity(st.Order)))
-		case pipeline.OpFrameRate:
+		case plan.OpFrameRate:
 			switch st.Method {
 			case "dup":
 				parts = append(parts, "fps="+st.Rate.String())
@@ -98,11 +98,15 @@ func stageFilters(chain []pipeline.Stage, pixFmt string) ([]string, error) {
 			default:
 				parts = append(parts, "minterpolate=fps="+st.Rate.String()+":mi_mode=mci")
 			}
-		case pipeline.OpInterlace:
+		case plan.OpInterlace:
 			// Kiln's interlace stage uses the linear [1 2 1]/4 low-pass.
 			parts = append(parts, "interlace=scan=tff:lowpass=linear")
-		case pipeline.OpPulldown:
+		case plan.OpPulldown:
 			parts = append(parts, "telecine=first_field=top:pattern=23")
+		case plan.OpConvert:
+			// The same swscale conversion that the closing format= would
+			// insert, where Kiln's chain makes it.
+			parts = append(parts, "format="+st.PixFmt)
 		default:
 			return nil, fmt.Errorf("no ffmpeg equivalent known for Kiln stage %q", st.Op)
 		}
@@ -117,7 +121,7 @@ func sameRational(a, b sdi.Rational) bool {
 // ffmpegEncodeArgs is the encode pass: input, video and audio chains,
 // encoders with the plan's options, muxer with the plan's options. gains
 // holds, per audio plan, the loudness chain the measurement pass chose.
-func ffmpegEncodeArgs(plan pipeline.Plan, src, out string, gains []string) ([]string, error) {
+func ffmpegEncodeArgs(plan plan.Plan, src, out string, gains []string) ([]string, error) {
 	vf, err := ffmpegVideoFilter(plan.Video)
 	if err != nil {
 		return nil, err
@@ -160,7 +164,7 @@ func ffmpegEncodeArgs(plan pipeline.Plan, src, out string, gains []string) ([]st
 
 // audioChain is the filter chain Kiln's audio path builds (remix, resample
 // with sync, loudness gain, format), in the same order.
-func audioChain(a pipeline.AudioPlan, gain string) string {
+func audioChain(a plan.AudioPlan, gain string) string {
 	var parts []string
 	if a.Remix != "" {
 		parts = append(parts, a.Remix)

@@ -17,6 +17,7 @@ import (
 	"kiln/config"
 	"kiln/job"
 	"kiln/pipeline"
+	"kiln/pipeline/plan"
 )
 
 // The ABR pair. The ffmpeg side is Kiln's ABR plan written as one ffmpeg
@@ -109,7 +110,7 @@ func splitAttrs(s string) []string {
 }
 
 // ffmpegABRArgs spells an ABR plan's HLS output as one ffmpeg command.
-func ffmpegABRArgs(plan pipeline.Plan, src, dir string) ([]string, error) {
+func ffmpegABRArgs(plan plan.Plan, src, dir string) ([]string, error) {
 	a := plan.ABR
 	if a == nil || len(a.Rungs) == 0 {
 		return nil, fmt.Errorf("the plan has no ladder")
@@ -170,7 +171,7 @@ func ffmpegABRArgs(plan pipeline.Plan, src, dir string) ([]string, error) {
 }
 
 func (h *harness) ffmpegHLS(ctx context.Context, p *config.Profile, info job.MediaInfo, src, dir string) (*ToolRun, error) {
-	plan, err := pipeline.MakePlan(info, *p, src)
+	plan, err := plan.Make(info, *p, src)
 	if err != nil {
 		return nil, fmt.Errorf("Kiln's planner: %w", err)
 	}

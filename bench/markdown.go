@@ -84,7 +84,7 @@ func (h *harness) markdown(charts map[string]string) string {
 		p("## 2. Pipelines: `kilnd transcode` against ffmpeg on the same source\n\n")
 		p("Kiln's side is the whole `kilnd transcode` process: probe, plan, loudness measurement, decode → kernels → encode → mux, "+
 			"then verification of the output (probe, loudness measured again, SHA-256) and publishing. "+
-			"ffmpeg's side is Kiln's own plan (`pipeline.MakePlan` on the same probe and profile) written as ffmpeg command lines, stage for stage: "+
+			"ffmpeg's side is Kiln's own plan (`plan.Make` on the same probe and profile) written as ffmpeg command lines, stage for stage: "+
 			"a loudness measurement pass (`ebur128`) per normalised track, then one encode pass with the gain it found, the same filters, "+
 			"encoder options and muxer options. Its time is the sum of its passes and leaves out verification, so the ratio is, if anything, kind to ffmpeg. "+
 			"fps is output frames per second of wall time; \"× realtime\" is source seconds per wall second. "+

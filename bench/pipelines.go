@@ -18,6 +18,7 @@ import (
 	"kiln/config"
 	"kiln/job"
 	"kiln/pipeline"
+	"kiln/pipeline/plan"
 )
 
 // slowPair is how long a pair of runs may take before it is not repeated.
@@ -216,7 +217,7 @@ func (h *harness) ffmpegJob(ctx context.Context, c pipelineCase, profile *config
 	if profile.Kind == "abr" {
 		return h.ffmpegHLS(ctx, profile, info, src, dir)
 	}
-	plan, err := pipeline.MakePlan(info, *profile, src)
+	plan, err := plan.Make(info, *profile, src)
 	if err != nil {
 		return nil, fmt.Errorf("Kiln's planner: %w", err)
 	}
@@ -300,7 +301,7 @@ func (h *harness) pipelineQuality(ctx context.Context, c pipelineCase, r *Pipeli
 	if profile.Kind == "abr" {
 		return h.hlsQuality(ctx, r, src, dir)
 	}
-	plan, err := pipeline.MakePlan(info, *profile, src)
+	plan, err := plan.Make(info, *profile, src)
 	if err != nil {
 		return err
 	}

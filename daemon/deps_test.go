@@ -41,6 +41,7 @@ var importRules = map[string][]string{
 	"kiln/version":             {stdlibOnly},
 	"kiln/kernels":             {stdlibOnly},
 	"kiln/pipeline":            {"kiln/gpu", "gorgonia.org/cu", "kiln/daemon"},
+	"kiln/pipeline/plan":       cgoLinked,
 	"kiln/gpu":                 {"github.com/asticode/go-astiav", "kiln/pipeline", "kiln/daemon"},
 	"kiln/cmd/kiln-worker":     {"kiln/gpu", "gorgonia.org/cu", "kiln/daemon"},
 	"kiln/cmd/kiln-gpu-worker": {"kiln/daemon"},

@@ -13,6 +13,7 @@ import (
 	"kiln/job"
 	"kiln/kernels"
 	"kiln/packaging"
+	"kiln/pipeline/plan"
 	"kiln/staging"
 )
 
@@ -21,7 +22,7 @@ import (
 // keys are published to <output>/S/P.keys/ (0700, files 0600), outside the
 // package, just before the package itself appears in <output>/S/P/: a web
 // server that serves the package cannot serve its keys.
-func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.MediaInfo, plan Plan, report *job.Report,
+func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.MediaInfo, plan plan.Plan, gpu *gpuCodecs, report *job.Report,
 	began time.Time, progress func(job.Progress)) (_ *job.Report, err error) {
 	a := plan.ABR
 	need := estimateABRBytes(plan, info.Duration)
@@ -50,7 +51,8 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 		}
 	}()
 
-	if err := planLoudness(spec.Source, &plan, report); err != nil {
+	gains, err := measureGains(spec.Source, plan, report)
+	if err != nil {
 		return report, err
 	}
 	// The package is for web servers and CDNs, which read it as another
@@ -73,7 +75,7 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 		}
 	}
 
-	enc, err := transcodeABR(ctx, b, plan, spec.Source, pkgDir, keys, info, progress)
+	enc, err := transcodeABR(ctx, b, plan, runState{gpu: gpu, gains: gains}, spec.Source, pkgDir, keys, info, progress)
 	if enc != nil {
 		report.Warnings = append(report.Warnings, enc.stats.Warnings...)
 		setCodecBackends(report, enc.stats)
@@ -201,7 +203,7 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 // track once per format (MPEG-TS, CMAF, Smooth Streaming each hold a copy),
 // twice for a tar while the loose files are packed, with a margin for
 // container overhead and encoders that run over their rate.
-func estimateABRBytes(plan Plan, duration float64) int64 {
+func estimateABRBytes(plan plan.Plan, duration float64) int64 {
 	var rate int64
 	for _, r := range plan.ABR.Rungs {
 		rate += r.Bitrate
@@ -217,7 +219,7 @@ func estimateABRBytes(plan Plan, duration float64) int64 {
 }
 
 // abrPackage gathers the renditions' tracks for the manifests.
-func abrPackage(dir, name string, a *ABRPlan, enc *abrEncode) *packaging.Package {
+func abrPackage(dir, name string, a *plan.ABRPlan, enc *abrEncode) *packaging.Package {
 	p := &packaging.Package{Dir: dir, Name: name, Segment: a.GOP.Segment, WithIFrame: true,
 		Duration: float64(enc.stats.VideoFrames) / a.Rungs[0].Rate.Float()}
 	for i, r := range enc.rungs {
@@ -250,7 +252,7 @@ func abrPackage(dir, name string, a *ABRPlan, enc *abrEncode) *packaging.Package
 // writeManifests writes each format's manifests. HLS over CMAF shares the
 // DASH segments, so it comes with DASH; with encryption it is left out,
 // because the CMAF segments are clear and would undo the HLS encryption.
-func writeManifests(p *packaging.Package, a *ABRPlan, encrypted bool) error {
+func writeManifests(p *packaging.Package, a *plan.ABRPlan, encrypted bool) error {
 	if a.Has("hls") {
 		if err := p.WriteHLS(); err != nil {
 			return err
@@ -274,7 +276,7 @@ func writeManifests(p *packaging.Package, a *ABRPlan, encrypted bool) error {
 	return nil
 }
 
-func writeThumbnails(dir string, a *ABRPlan, enc *abrEncode, duration float64) error {
+func writeThumbnails(dir string, a *plan.ABRPlan, enc *abrEncode, duration float64) error {
 	thumbs := filepath.Join(dir, packaging.ThumbFolder)
 	if err := os.MkdirAll(thumbs, 0o755); err != nil {
 		return fmt.Errorf("creating thumbnails folder: %w", err)
@@ -293,7 +295,7 @@ func writeThumbnails(dir string, a *ABRPlan, enc *abrEncode, duration float64) e
 	return nil
 }
 
-func groupSpecs(p *packaging.Package, a *ABRPlan, encrypted bool) []packaging.GroupSpec {
+func groupSpecs(p *packaging.Package, a *plan.ABRPlan, encrypted bool) []packaging.GroupSpec {
 	var specs []packaging.GroupSpec
 	if a.Has("hls") {
 		note := "MPEG-TS segments"
@@ -320,7 +322,7 @@ func groupSpecs(p *packaging.Package, a *ABRPlan, encrypted bool) []packaging.Gr
 	return specs
 }
 
-func abrReport(a *ABRPlan, enc *abrEncode, p *packaging.Package, groups []packaging.FileGroup, encrypted bool) *job.ABRReport {
+func abrReport(a *plan.ABRPlan, enc *abrEncode, p *packaging.Package, groups []packaging.FileGroup, encrypted bool) *job.ABRReport {
 	r := &job.ABRReport{SegmentSeconds: round3(a.GOP.Segment), GOPSeconds: round3(float64(a.GOP.Frames) / a.Rate.Float()),
 		Formats: a.Formats, Package: a.Package}
 	for i, v := range p.Video {

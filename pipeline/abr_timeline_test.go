@@ -19,6 +19,7 @@ import (
 	"kiln/job"
 	"kiln/kernels"
 	"kiln/packaging"
+	"kiln/pipeline/plan"
 	"kiln/sdi"
 )
 
@@ -230,7 +231,7 @@ func runTimelineJob(t *testing.T, src string, p config.Profile, out string, mixe
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := MakePlan(info, p, src)
+	plan, err := plan.Make(info, p, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,8 +247,7 @@ func runTimelineJob(t *testing.T, src string, p config.Profile, out string, mixe
 		opts["x264-params"] += ":b-pyramid=none"
 		v.Options = opts
 	}
-	plan.GPU = newGPUCodecs(spec, kernels.CPU())
-	return runABR(context.Background(), kernels.CPU(), spec, info, plan, report, time.Now(), nil)
+	return runABR(context.Background(), kernels.CPU(), spec, info, plan, newGPUCodecs(spec, kernels.CPU()), report, time.Now(), nil)
 }
 
 // readTimelineKeys loads a package's AES-128 keys from its key folder.

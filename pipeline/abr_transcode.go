@@ -15,6 +15,7 @@ import (
 	"kiln/job"
 	"kiln/kernels"
 	"kiln/packaging"
+	"kiln/pipeline/plan"
 	"kiln/sdi"
 )
 
@@ -35,7 +36,7 @@ type abrEncode struct {
 
 // abrAudio is one audio rendition.
 type abrAudio struct {
-	plan     AudioPlan
+	plan     plan.AudioPlan
 	name     string
 	language string
 	path     *streamPath
@@ -63,7 +64,7 @@ func (a *abrAudio) config() packaging.AudioConfig {
 //
 // Every stage is a goroutine joined by small bounded channels; the first
 // error cancels the rest.
-func transcodeABR(parent context.Context, b kernels.Backend, plan Plan, srcPath, dir string, keys *packaging.KeySchedule,
+func transcodeABR(parent context.Context, b kernels.Backend, plan plan.Plan, run runState, srcPath, dir string, keys *packaging.KeySchedule,
 	info job.MediaInfo, progress func(job.Progress)) (res *abrEncode, err error) {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
@@ -85,13 +86,13 @@ func transcodeABR(parent context.Context, b kernels.Backend, plan Plan, srcPath,
 	if vpath.frameRate.Num() > 0 {
 		vpath.frameDur = float64(vpath.frameRate.Den()) / float64(vpath.frameRate.Num())
 	}
-	if vpath.dec, vpath.nvdec, vpath.decNote, err = openVideoDecoder(vs, vpath.frameRate, plan.GPU != nil && plan.GPU.nvdec); err != nil {
+	if vpath.dec, vpath.nvdec, vpath.decNote, err = openVideoDecoder(vs, vpath.frameRate, run.gpu != nil && run.gpu.nvdec); err != nil {
 		return res, err
 	}
 	defer vpath.Close()
 
 	for i, ap := range plan.Audio {
-		p, err := openAudioPath(in, ap, true)
+		p, err := openAudioPath(in, ap, run.gain(i), true)
 		if err != nil {
 			return res, err
 		}
@@ -126,7 +127,7 @@ func transcodeABR(parent context.Context, b kernels.Backend, plan Plan, srcPath,
 		// the rest encode with x264, and the report says which and why.
 		var note string
 		what := fmt.Sprintf("rung %d (%s)", i+1, r.rung.Name)
-		if r.enc, r.encName, note, err = openVideoEncoderPreferring(r.rung.Video, true, plan.GPU, what); err != nil {
+		if r.enc, r.encName, note, err = openVideoEncoderPreferring(r.rung.Video, true, run.gpu, what); err != nil {
 			return res, err
 		}
 		encoders = append(encoders, r.encName)
@@ -336,7 +337,7 @@ func videoDuration(info job.MediaInfo, index int) float64 {
 
 // renditionFolders creates a rendition's folders in the package and says
 // where each format goes.
-func renditionFolders(dir string, a *ABRPlan, name, smoothExt string, keys *packaging.KeySchedule, lead, reorder float64) (renditionOutputs, error) {
+func renditionFolders(dir string, a *plan.ABRPlan, name, smoothExt string, keys *packaging.KeySchedule, lead, reorder float64) (renditionOutputs, error) {
 	outs := renditionOutputs{leadSecs: lead, reorderSecs: reorder}
 	if a.Has("hls") {
 		d := filepath.Join(dir, packaging.HLSFolder, name)

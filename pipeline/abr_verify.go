@@ -17,6 +17,7 @@ import (
 
 	"kiln/job"
 	"kiln/packaging"
+	"kiln/pipeline/plan"
 )
 
 // abrVerifier checks a package the way players and origins will read it:
@@ -26,7 +27,7 @@ import (
 // finds in the stream.
 type abrVerifier struct {
 	dir    string
-	plan   Plan
+	plan   plan.Plan
 	enc    *abrEncode
 	pkg    *packaging.Package
 	keyDir string
@@ -186,7 +187,7 @@ func (v *abrVerifier) sortedLadder() string {
 
 // checkDurations: every segment but the last lasts the planned segment
 // within one frame, and the last is no longer.
-func (v *abrVerifier) checkDurations(name string, durs []float64, rung ABRRung) {
+func (v *abrVerifier) checkDurations(name string, durs []float64, rung plan.ABRRung) {
 	target := v.plan.ABR.GOP.Segment
 	frame := 1 / rung.Rate.Float()
 	lo, hi := math.Inf(1), 0.0

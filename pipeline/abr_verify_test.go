@@ -4,12 +4,13 @@ import (
 	"testing"
 
 	"kiln/packaging"
+	"kiln/pipeline/plan"
 	"kiln/sdi"
 )
 
 func testVerifier() *abrVerifier {
-	r := ABRRung{Rung: packaging.Rung{Name: "720p-2400k", Rate: sdi.Rational{Num: 25, Den: 1}}}
-	return &abrVerifier{plan: Plan{ABR: &ABRPlan{GOP: packaging.GOP{Segment: 4, SegmentFrames: 100, Frames: 50}, Rungs: []ABRRung{r}}}}
+	r := plan.ABRRung{Rung: packaging.Rung{Name: "720p-2400k", Rate: sdi.Rational{Num: 25, Den: 1}}}
+	return &abrVerifier{plan: plan.Plan{ABR: &plan.ABRPlan{GOP: packaging.GOP{Segment: 4, SegmentFrames: 100, Frames: 50}, Rungs: []plan.ABRRung{r}}}}
 }
 
 func TestABRVerifierChecks(t *testing.T) {

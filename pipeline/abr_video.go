@@ -12,6 +12,7 @@ import (
 
 	"kiln/kernels"
 	"kiln/packaging"
+	"kiln/pipeline/plan"
 )
 
 // abrVideo takes the decoded pictures of an ABR job and fans them out:
@@ -29,7 +30,7 @@ type abrVideo struct {
 	ctx  context.Context
 	vp   *videoPath // prep, upload and download, shared with the file and broadcast paths
 	b    kernels.Backend
-	plan *ABRPlan
+	plan *plan.ABRPlan
 	path *streamPath
 
 	chain    *videoChain
@@ -55,7 +56,7 @@ type abrVideo struct {
 // rungBranch is one rung: its scaler on the decoding side, and the goroutine
 // that encodes and writes its packets.
 type rungBranch struct {
-	rung   ABRRung
+	rung   plan.ABRRung
 	format kernels.Format
 	scaler *kernels.Scaler // nil when the rung keeps the shared raster
 	frames chan rungFrame
@@ -76,16 +77,16 @@ type rungFrame struct {
 	index int64
 }
 
-func newABRVideo(ctx context.Context, b kernels.Backend, plan *ABRPlan, path *streamPath, rot int) (*abrVideo, error) {
-	a := &abrVideo{ctx: ctx, b: b, plan: plan, path: path,
-		vp: &videoPath{plan: VideoPlan{Rotate: rot, ScaleFilter: plan.Rungs[0].Video.ScaleFilter}, backend: b}}
-	shared, ok := kernelFormat("yuv420p", plan.Width, plan.Height)
+func newABRVideo(ctx context.Context, b kernels.Backend, ap *plan.ABRPlan, path *streamPath, rot int) (*abrVideo, error) {
+	a := &abrVideo{ctx: ctx, b: b, plan: ap, path: path,
+		vp: &videoPath{plan: plan.VideoPlan{Rotate: rot, ScaleFilter: ap.Rungs[0].Video.ScaleFilter, InPixFmt: ap.InPixFmt}, backend: b}}
+	shared, ok := kernelFormat(plan.SharedPixFmt, ap.Width, ap.Height)
 	if !ok {
-		return nil, fmt.Errorf("the shared raster %dx%d is not one the kernels take", plan.Width, plan.Height)
+		return nil, fmt.Errorf("the shared raster %dx%d is not one the kernels take", ap.Width, ap.Height)
 	}
 	a.shared = shared
-	params := kernels.ScaleParams{Filter: scaleFilter(plan.Rungs[0].Video.ScaleFilter), Siting: kernels.SitingLeft}
-	for _, r := range plan.Rungs {
+	params := kernels.ScaleParams{Filter: scaleFilter(ap.Rungs[0].Video.ScaleFilter), Siting: kernels.SitingLeft}
+	for _, r := range ap.Rungs {
 		f, _ := kernelFormat("yuv420p", r.Width, r.Height)
 		br := &rungBranch{rung: r, format: f, frames: make(chan rungFrame, 2)}
 		if f != shared {
@@ -97,15 +98,15 @@ func newABRVideo(ctx context.Context, b kernels.Backend, plan *ABRPlan, path *st
 		}
 		a.rungs = append(a.rungs, br)
 	}
-	if plan.ThumbEvery > 0 {
-		a.tileFormat, _ = kernelFormat("yuv420p", plan.ThumbWidth, plan.ThumbHeight)
+	if ap.ThumbEvery > 0 {
+		a.tileFormat, _ = kernelFormat("yuv420p", ap.ThumbWidth, ap.ThumbHeight)
 		sc, err := kernels.NewScaler(shared, a.tileFormat, params)
 		if err != nil {
 			return nil, fmt.Errorf("thumbnails: %w", err)
 		}
 		a.tile = sc
 	}
-	if plan.HD {
+	if ap.HD {
 		// JPEG decoders read YCbCr with BT.601's matrix.
 		mc, err := kernels.NewMatrixConverter(kernels.BT709, kernels.BT601)
 		if err != nil {
@@ -171,8 +172,8 @@ func (a *abrVideo) feed(f *astiav.Frame, tb astiav.Rational) error {
 		return fmt.Errorf("video preparation produced %s, which the kernels do not take", f.PixelFormat().Name())
 	}
 	if a.chain == nil {
-		v := VideoPlan{Chain: a.plan.Shared, FrameRate: a.plan.Rate, ScaleFilter: a.plan.Rungs[0].Video.ScaleFilter, PixFmt: "yuv420p",
-			Width: a.plan.Width, Height: a.plan.Height}
+		v := plan.VideoPlan{InPixFmt: a.plan.InPixFmt, Chain: a.plan.Shared, FrameRate: a.plan.Rate, ScaleFilter: a.plan.Rungs[0].Video.ScaleFilter,
+			PixFmt: plan.SharedPixFmt, Width: a.plan.Width, Height: a.plan.Height}
 		chain, err := newVideoChain(a.b, v, format, a.shared)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"kiln/packaging"
+	"kiln/pipeline/plan"
 )
 
 // A 5.1 AAC encoder must describe its channels with the standard channel
@@ -11,7 +12,7 @@ import (
 // ABR packagers read 0 channels, and every ABR job of a 5.1 source failed
 // ("DASH representation audio: 48000 Hz, 0 channels").
 func TestAAC51HasStandardChannelConfiguration(t *testing.T) {
-	enc, err := openAudioEncoder(AudioPlan{Encoder: "aac", SampleRate: 48000, Channels: 6, Layout: "5.1", BitRate: 384000}, true)
+	enc, err := openAudioEncoder(plan.AudioPlan{Encoder: "aac", SampleRate: 48000, Channels: 6, Layout: "5.1", BitRate: 384000}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"kiln/kernels"
+	"kiln/pipeline/plan"
 )
 
 // deviceImages is a kernel backend whose images live in a CUDA context that
@@ -34,7 +35,7 @@ func deviceImagesOf(b kernels.Backend) deviceImages {
 // openNVENCOnDevice opens NVENC (plan hw) on a CUDA frames context of the
 // backend's own CUDA context, at the rendition's raster: its pictures are
 // then copied into it on the device (cudaFrames.frame).
-func openNVENCOnDevice(hw VideoPlan, globalHeader bool, dev deviceImages) (*encoder, error) {
+func openNVENCOnDevice(hw plan.VideoPlan, globalHeader bool, dev deviceImages) (*encoder, error) {
 	var frames *cudaFrames
 	err := withLibavErrors(func() (err error) {
 		frames, err = newCUDAFrames(dev, hw.Width, hw.Height)

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/asticode/go-astiav"
+
+	"kiln/pipeline/plan"
 )
 
 // encoder wraps one opened libav encoder.
@@ -21,13 +23,13 @@ type encoder struct {
 	cuda *cudaFrames
 }
 
-func openVideoEncoder(v VideoPlan, globalHeader bool) (*encoder, error) {
+func openVideoEncoder(v plan.VideoPlan, globalHeader bool) (*encoder, error) {
 	return openVideoEncoderWith(v, globalHeader, nil)
 }
 
 // openVideoEncoderWith is openVideoEncoder with configure run on the
 // context just before it opens (to hand NVENC a CUDA frames context).
-func openVideoEncoderWith(v VideoPlan, globalHeader bool, configure func(*astiav.CodecContext) error) (*encoder, error) {
+func openVideoEncoderWith(v plan.VideoPlan, globalHeader bool, configure func(*astiav.CodecContext) error) (*encoder, error) {
 	codec := astiav.FindEncoderByName(v.Encoder)
 	if codec == nil {
 		return nil, fmt.Errorf("encoder %s is not available in this libav build", v.Encoder)
@@ -70,7 +72,7 @@ func openVideoEncoderWith(v VideoPlan, globalHeader bool, configure func(*astiav
 	return openEncoder(ctx, codec, opts)
 }
 
-func openAudioEncoder(a AudioPlan, globalHeader bool) (*encoder, error) {
+func openAudioEncoder(a plan.AudioPlan, globalHeader bool) (*encoder, error) {
 	codec := astiav.FindEncoderByName(a.Encoder)
 	if codec == nil {
 		return nil, fmt.Errorf("encoder %s is not available in this libav build", a.Encoder)

@@ -6,29 +6,21 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"kiln/kernels"
+	"kiln/pipeline/plan"
 )
 
-// kernelFormats maps the planar YCbCr pixel formats the kernels work on.
-// Anything else is converted to one of these by libavfilter first.
-var kernelFormats = map[string]struct {
-	chroma kernels.Chroma
-	depth  int
-}{
-	"yuv420p":     {kernels.Chroma420, 8},
-	"yuv422p":     {kernels.Chroma422, 8},
-	"yuv444p":     {kernels.Chroma444, 8},
-	"yuv420p10le": {kernels.Chroma420, 10},
-	"yuv422p10le": {kernels.Chroma422, 10},
-	"yuv444p10le": {kernels.Chroma444, 10},
-}
+// kernelChroma is the kernels' name for each chroma sampling of the planar
+// YCbCr formats they work on (plan.KernelLayout); libavfilter converts
+// anything else to one of those first.
+var kernelChroma = map[int]kernels.Chroma{420: kernels.Chroma420, 422: kernels.Chroma422, 444: kernels.Chroma444}
 
 // kernelFormat describes a frame of pixel format pixFmt and size w×h.
 func kernelFormat(pixFmt string, w, h int) (kernels.Format, bool) {
-	k, ok := kernelFormats[pixFmt]
+	l, ok := plan.KernelLayout(pixFmt)
 	if !ok {
 		return kernels.Format{}, false
 	}
-	return kernels.Format{Width: w, Height: h, Chroma: k.chroma, Depth: k.depth}, true
+	return kernels.Format{Width: w, Height: h, Chroma: kernelChroma[l.Chroma], Depth: l.Depth}, true
 }
 
 // toKernelFrame copies a decoded frame's planes into a new kernel frame.

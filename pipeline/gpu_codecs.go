@@ -6,6 +6,7 @@ import (
 
 	"kiln/job"
 	"kiln/kernels"
+	"kiln/pipeline/plan"
 )
 
 // gpuCodecs is what one job may use of the GPU's video engines: NVENC for
@@ -70,7 +71,7 @@ var nvencEncoders = map[string]struct{ nvenc, codec, software string }{
 // not used, why: the report carries it as a warning, naming the rendition
 // (what: "this rendition", "rung 4 (234p-120k)"), and the job goes on
 // rather than failing.
-func openVideoEncoderPreferring(v VideoPlan, globalHeader bool, g *gpuCodecs, what string) (*encoder, string, string, error) {
+func openVideoEncoderPreferring(v plan.VideoPlan, globalHeader bool, g *gpuCodecs, what string) (*encoder, string, string, error) {
 	nv, ok := nvencEncoders[v.Encoder]
 	if !ok || g == nil || !g.nvenc {
 		e, err := openVideoEncoder(v, globalHeader)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/asticode/go-astiav"
+
+	"kiln/pipeline/plan"
 )
 
 // Loudness is what an EBU R 128 / ITU-R BS.1770 meter reads over a whole track.
@@ -15,9 +17,8 @@ type Loudness struct {
 	TruePeak   float64 // dBTP
 }
 
-// truePeakCeiling is the highest true peak a broadcast delivery may have
-// (EBU R 128: -1 dBTP; ATSC A/85 asks -2 dBTP, so Kiln keeps to the stricter).
-const truePeakCeiling = -2.0
+// truePeakCeiling is the plan's: the highest true peak a delivery may have.
+const truePeakCeiling = plan.TruePeakCeiling
 
 // silence is what BS.1770 gating reports for a track with nothing above the
 // absolute gate; such a track is left alone rather than amplified.

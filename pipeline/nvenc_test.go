@@ -16,7 +16,7 @@ import (
 	"kiln/config"
 	"kiln/job"
 	"kiln/kernels"
-	"kiln/packaging"
+	"kiln/pipeline/plan"
 	"kiln/sdi"
 )
 
@@ -100,7 +100,7 @@ func TestNVENCFallsBackToX264(t *testing.T) {
 func TestNVENCSessionsPerRendition(t *testing.T) {
 	g := newGPUCodecs(job.Spec{NVENCSessions: 2, NVENCNote: "NVENC session limit 3 reached"}, kernels.CPU())
 	gpu := cudaDevice()
-	v := VideoPlan{Encoder: "libx264", PixFmt: "yuv420p", Width: 320, Height: 240, FieldOrder: sdi.Progressive,
+	v := plan.VideoPlan{Encoder: "libx264", PixFmt: "yuv420p", Width: 320, Height: 240, FieldOrder: sdi.Progressive,
 		FrameRate: sdi.Rational{Num: 25, Den: 1}, SAR: sdi.Rational{Num: 1, Den: 1}, GOP: 50, BitRate: 500_000,
 		Options: map[string]string{"b": "500000", "g": "50"}}
 	for i, want := range []string{"NVENC could not open (", "NVENC could not open (", "NVENC session limit 3 reached; rung 3 (240p-500k) encoded with x264"} {
@@ -144,14 +144,36 @@ func TestNVENCSessionsPerRendition(t *testing.T) {
 	}
 }
 
+// abrProfile is an ABR profile of the given top bit rate and formats, with
+// 4 s segments and AAC audio.
+func abrProfile(bitrate config.Bitrate, formats ...string) config.Profile {
+	return config.Profile{Name: "web", Kind: "abr", Formats: formats, VideoBitrate: bitrate, Package: "dir",
+		Segment: config.Duration{Duration: 4 * time.Second}, ScaleFilter: "lanczos", FrameRateMethod: "mc", Deinterlace: "auto",
+		Audio: config.Audio{Codec: "aac", Bitrate: 128_000}}
+}
+
 // TestNVENCOptions: NVENC gets the plan's rate, VBV and GOP, and for ABR
 // rungs the keyframe placement that keeps rungs aligned: an IDR at every
 // GOP start (forced-idr with the pipeline's I pictures), no scene-cut
 // keyframes.
 func TestNVENCOptions(t *testing.T) {
-	a := &ABRPlan{Rate: sdi.Rational{Num: 25, Den: 1}, GOP: packaging.GOP{Frames: 50, Segment: 4, SegmentFrames: 100}}
-	top := abrVideoPlan(packaging.Rung{Name: "720p-2400k", Bitrate: 2_400_000, Width: 1280, Height: 720, Rate: a.Rate, Step: 1}, a, source{}, config.Profile{})
-	half := abrVideoPlan(packaging.Rung{Name: "270p-300k", Bitrate: 300_000, Width: 480, Height: 270, Rate: sdi.Rational{Num: 25, Den: 2}, Step: 2}, a, source{}, config.Profile{})
+	// The ladder of a 1080p50 source: its top rung at 50 fps, its lowest at 25.
+	src := job.MediaInfo{Duration: 10, Streams: []job.StreamInfo{{Index: 0, Type: "video", Codec: "h264", Width: 1920, Height: 1080,
+		FrameRate: "50/1", PixelFormat: "yuv420p", SAR: "1:1", FieldOrder: "progressive"}}}
+	ladder, err := plan.Make(src, abrProfile(2_400_000, "hls"), "/in/a.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rungs := ladder.ABR.Rungs
+	top, half := rungs[0].Video, rungs[len(rungs)-1].Video
+	if rungs[0].Step != 1 || rungs[len(rungs)-1].Step != 2 || top.GOP != 100 {
+		t.Fatalf("ladder of a 1080p50 source: steps %d…%d, top GOP %d; want 1…2, 100", rungs[0].Step, rungs[len(rungs)-1].Step, top.GOP)
+	}
+	rungWant := func(v plan.VideoPlan) map[string]string {
+		return map[string]string{"preset": "p5", "profile": "high", "bf": "3", "forced-idr": "1", "no-scenecut": "1",
+			"b": fmt.Sprint(v.BitRate), "maxrate": fmt.Sprint(v.BitRate * 110 / 100), "bufsize": fmt.Sprint(v.BitRate * 2),
+			"g": fmt.Sprint(v.GOP), "keyint_min": fmt.Sprint(v.GOP), "flags": "+cgop"}
+	}
 	fileHEVC := map[string]string{"b": "8000000", "g": "25", "preset": "medium", "x265-params": "log-level=error"}
 	cbr := map[string]string{"b": "5000000", "maxrate": "5000000", "bufsize": "5000000", "g": "12", "flags": "+ildct+cgop", "x264-params": "nal-hrd=cbr"}
 	for _, c := range []struct {
@@ -160,10 +182,8 @@ func TestNVENCOptions(t *testing.T) {
 		opts     map[string]string
 		want     map[string]string
 	}{
-		{"ABR top rung", "libx264", top.Options, map[string]string{"preset": "p5", "profile": "high", "bf": "3", "forced-idr": "1", "no-scenecut": "1",
-			"b": "2400000", "maxrate": "2640000", "bufsize": "4800000", "g": "50", "keyint_min": "50", "flags": "+cgop"}},
-		{"ABR half-rate rung", "libx264", half.Options, map[string]string{"preset": "p5", "profile": "high", "bf": "3", "forced-idr": "1", "no-scenecut": "1",
-			"b": "300000", "maxrate": "330000", "bufsize": "600000", "g": "25", "keyint_min": "25", "flags": "+cgop"}},
+		{"ABR top rung", "libx264", top.Options, rungWant(top)},
+		{"ABR half-rate rung", "libx264", half.Options, rungWant(half)},
 		{"CBR, interlace flags dropped", "libx264", cbr, map[string]string{"preset": "p5", "profile": "high", "bf": "3", "forced-idr": "1",
 			"b": "5000000", "maxrate": "5000000", "bufsize": "5000000", "g": "12", "rc": "cbr"}},
 		{"HEVC file", "libx265", fileHEVC, map[string]string{"preset": "p5", "profile": "main", "forced-idr": "1", "b": "8000000", "g": "25"}},
@@ -173,7 +193,7 @@ func TestNVENCOptions(t *testing.T) {
 		}
 	}
 	// The GOPs in pictures of each rung's own rate land on the same instants:
-	// 50 pictures at 25 fps and 25 at 12.5 fps are both 2 s.
+	// 100 pictures at 50 fps and 50 at 25 fps are both 2 s.
 	if top.GOP != 2*half.GOP {
 		t.Errorf("rung GOPs %d and %d (half rate) do not span the same time", top.GOP, half.GOP)
 	}
@@ -183,7 +203,7 @@ func TestNVENCOptions(t *testing.T) {
 // every GOP start of its own rate, and nowhere else; an x264 rung leaves
 // picture types to x264.
 func TestNVENCRungsForceIDRAtGOPStarts(t *testing.T) {
-	r := &rungBranch{rung: ABRRung{Video: VideoPlan{GOP: 25}}, encName: "h264_nvenc"}
+	r := &rungBranch{rung: plan.ABRRung{Video: plan.VideoPlan{GOP: 25}}, encName: "h264_nvenc"}
 	var keys []int64
 	for i := int64(0); i < 100; i++ {
 		switch r.pictureType(i) {
@@ -316,7 +336,7 @@ func TestNVENCOnGPUFramesFallsBack(t *testing.T) {
 		t.Skip("a GPU is here; the rest of this test is for the fallback without one")
 	}
 	g := &gpuCodecs{nvencLeft: 1, nvenc: true, devices: contextOnly{}}
-	v := VideoPlan{Encoder: "libx264", PixFmt: "yuv420p", Width: 64, Height: 64, FieldOrder: sdi.Progressive,
+	v := plan.VideoPlan{Encoder: "libx264", PixFmt: "yuv420p", Width: 64, Height: 64, FieldOrder: sdi.Progressive,
 		FrameRate: sdi.Rational{Num: 25, Den: 1}, SAR: sdi.Rational{Num: 1, Den: 1}, GOP: 25, Options: map[string]string{"g": "25"}}
 	e, name, note, err := openVideoEncoderPreferring(v, false, g, "this rendition")
 	if err != nil {

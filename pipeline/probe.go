@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/asticode/go-astiav"
 
 	"kiln/job"
+	"kiln/pipeline/plan"
 )
 
 // Probe opens a media file with libav and summarises its format and streams.
@@ -92,7 +92,7 @@ func describeStream(fc *astiav.FormatContext, s *astiav.Stream) job.StreamInfo {
 		sar := fc.GuessSampleAspectRatio(s, nil)
 		if sar.Num() > 0 && sar.Den() > 0 {
 			si.SAR = fmt.Sprintf("%d:%d", sar.Num(), sar.Den())
-			n, d := reduce(int64(p.Width())*int64(sar.Num()), int64(p.Height())*int64(sar.Den()))
+			n, d := plan.Reduce(int64(p.Width())*int64(sar.Num()), int64(p.Height())*int64(sar.Den()))
 			si.DAR = fmt.Sprintf("%d:%d", n, d)
 		}
 		si.ColorPrimaries = colorPrimariesName(p.ColorPrimaries())
@@ -112,33 +112,9 @@ func describeStream(fc *astiav.FormatContext, s *astiav.Stream) job.StreamInfo {
 	return si
 }
 
-// describeStreams lists the streams of a probe for error messages:
-// "audio aac, data bin_data".
-func describeStreams(info job.MediaInfo) string {
-	if len(info.Streams) == 0 {
-		return "no streams at all"
-	}
-	var parts []string
-	for _, s := range info.Streams {
-		parts = append(parts, s.Type+" "+s.Codec)
-	}
-	return strings.Join(parts, ", ")
-}
-
 func seconds(ts int64, tb astiav.Rational) float64 {
 	if ts == astiav.NoPtsValue || tb.Den() == 0 {
 		return 0
 	}
 	return float64(ts) * float64(tb.Num()) / float64(tb.Den())
-}
-
-func reduce(n, d int64) (int64, int64) {
-	a, b := n, d
-	for b != 0 {
-		a, b = b, a%b
-	}
-	if a == 0 {
-		return n, d
-	}
-	return n / a, d / a
 }

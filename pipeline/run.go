@@ -24,6 +24,7 @@ import (
 
 	"kiln/job"
 	"kiln/kernels"
+	"kiln/pipeline/plan"
 	"kiln/staging"
 	"kiln/version"
 )
@@ -63,7 +64,7 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	}
 	report.SourceProbe = info
 
-	plan, err := MakePlan(info, spec.Profile, spec.Source)
+	plan, err := plan.Make(info, spec.Profile, spec.Source)
 	if err != nil {
 		return report, err
 	}
@@ -93,9 +94,9 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	if len(plan.Audio) > 0 {
 		report.Backends["audio_encode"] = plan.Audio[0].Encoder
 	}
-	plan.GPU = newGPUCodecs(spec, b)
+	gpu := newGPUCodecs(spec, b)
 	if plan.ABR != nil {
-		return runABR(ctx, b, spec, info, plan, report, began, progress)
+		return runABR(ctx, b, spec, info, plan, gpu, report, began, progress)
 	}
 
 	need := estimateOutputBytes(plan, info.Duration)
@@ -118,7 +119,8 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	// Opening the source for the transcode (libav probes its streams once
 	// more) needs nothing from the loudness pass: it runs beside it.
 	opening := openInputAsync(spec.Source)
-	if err := planLoudness(spec.Source, &plan, report); err != nil {
+	gains, err := measureGains(spec.Source, plan, report)
+	if err != nil {
 		opening.discard()
 		return report, err
 	}
@@ -127,7 +129,7 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 		return report, err
 	}
 	outPath := stage.File(plan.OutputName)
-	stats, err := transcode(ctx, b, plan, in, outPath, info.Duration, progress)
+	stats, err := transcode(ctx, b, plan, runState{gpu: gpu, gains: gains}, in, outPath, info.Duration, progress)
 	report.Warnings = append(report.Warnings, stats.Warnings...)
 	setCodecBackends(report, stats)
 	if err != nil {
@@ -253,9 +255,32 @@ func fileSHA256(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// planLoudness measures the source's audio tracks that have a loudness target
-// and fills in the gain each needs.
-func planLoudness(source string, plan *Plan, report *job.Report) error {
+// runState is what a job is granted and learns as it runs, beside its plan,
+// which stays as plan.Make returned it.
+type runState struct {
+	// gpu is what the job may use of the GPU's video engines: NVENC for as
+	// many H.264/HEVC renditions as it holds sessions, NVDEC for decoding.
+	// It comes from the job spec (it depends on the machine and on the
+	// other jobs); nil when the job asks for neither.
+	gpu *gpuCodecs
+	// gains holds, for each of the plan's audio tracks, the loudness
+	// filter that the measurement of the source chose; "" leaves the
+	// track's level alone (measureGains).
+	gains []string
+}
+
+// gain is the loudness filter for the plan's audio track i, or "".
+func (r runState) gain(i int) string {
+	if i < len(r.gains) {
+		return r.gains[i]
+	}
+	return ""
+}
+
+// measureGains measures the source's audio tracks that have a loudness
+// target and returns the gain filter each needs, one per plan.Audio track.
+func measureGains(source string, plan plan.Plan, report *job.Report) ([]string, error) {
+	gains := make([]string, len(plan.Audio))
 	var streams []int
 	remix := map[int]string{}
 	for _, a := range plan.Audio {
@@ -265,18 +290,17 @@ func planLoudness(source string, plan *Plan, report *job.Report) error {
 			// integrated loudness, and the gain is for what the output carries.
 			// And the downmix: a 5.1 source going to a stereo output
 			// is measured as the stereo it becomes.
-			remix[a.Input] = joinFilters(a.Remix, a.padFilter(), "aformat=channel_layouts="+a.Layout)
+			remix[a.Input] = joinFilters(a.Remix, a.PadFilter(), "aformat=channel_layouts="+a.Layout)
 		}
 	}
 	if len(streams) == 0 {
-		return nil
+		return gains, nil
 	}
 	measured, err := measureLoudness(source, streams, remix)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for i := range plan.Audio {
-		a := &plan.Audio[i]
+	for i, a := range plan.Audio {
 		if a.Loudness == nil {
 			continue
 		}
@@ -286,10 +310,10 @@ func planLoudness(source string, plan *Plan, report *job.Report) error {
 			// The limiter takes loudness off the peaks it holds down; measure
 			// the result on the source and correct the gain, a few rounds.
 			for round := 0; round < 3; round++ {
-				pre := joinFilters(a.Remix, a.padFilter(), "aformat=channel_layouts="+a.Layout, chain)
+				pre := joinFilters(a.Remix, a.PadFilter(), "aformat=channel_layouts="+a.Layout, chain)
 				after, err := measureLoudness(source, []int{a.Input}, map[int]string{a.Input: pre})
 				if err != nil {
-					return err
+					return nil, err
 				}
 				miss := *a.Loudness - after[a.Input].Integrated
 				if math.Abs(miss) < 0.2 {
@@ -299,7 +323,7 @@ func planLoudness(source string, plan *Plan, report *job.Report) error {
 				chain = limitedGain(gain)
 			}
 		}
-		a.Gain = chain
+		gains[i] = chain
 		report.Loudness = append(report.Loudness, job.Loudness{
 			Track: i + 1, Target: *a.Loudness, Before: round2(m.Integrated), TruePeakBefore: round2(m.TruePeak),
 			GainDB: round2(gain), Limited: strings.Contains(chain, "alimiter"),
@@ -308,12 +332,23 @@ func planLoudness(source string, plan *Plan, report *job.Report) error {
 			report.Warnings = append(report.Warnings, fmt.Sprintf("audio track %d is silent; its level was left alone", i+1))
 		}
 	}
-	return nil
+	return gains, nil
+}
+
+// joinFilters chains the non-empty libavfilter steps.
+func joinFilters(steps ...string) string {
+	var kept []string
+	for _, s := range steps {
+		if s != "" {
+			kept = append(kept, s)
+		}
+	}
+	return strings.Join(kept, ",")
 }
 
 // verifyLoudness measures the output's tracks again: within 1 LU of the
 // target, and true peaks under the ceiling.
-func verifyLoudness(out string, plan Plan, report *job.Report) ([]job.Check, error) {
+func verifyLoudness(out string, plan plan.Plan, report *job.Report) ([]job.Check, error) {
 	if len(report.Loudness) == 0 {
 		return nil, nil
 	}
@@ -354,7 +389,7 @@ func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 // estimateOutputBytes is what a plan's outputs will take, with a margin for
 // container overhead and encoders that run over their rate.
-func estimateOutputBytes(plan Plan, duration float64) int64 {
+func estimateOutputBytes(plan plan.Plan, duration float64) int64 {
 	rate := plan.Video.BitRate
 	if plan.MuxRate > 0 {
 		rate = plan.MuxRate

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"kiln/kernels"
+	"kiln/pipeline/plan"
 	"kiln/sdi"
 
 	"github.com/asticode/go-astiav"
@@ -58,7 +59,7 @@ type streamPath struct {
 	packetEnd int64
 }
 
-func newVideoPath(in *inputFile, b kernels.Backend, v VideoPlan, out *outputFile, gpu *gpuCodecs) (*streamPath, error) {
+func newVideoPath(in *inputFile, b kernels.Backend, v plan.VideoPlan, out *outputFile, gpu *gpuCodecs) (*streamPath, error) {
 	s, err := in.stream(v.Input)
 	if err != nil {
 		return nil, err
@@ -96,8 +97,8 @@ func newVideoPath(in *inputFile, b kernels.Backend, v VideoPlan, out *outputFile
 	return p, nil
 }
 
-func newAudioPath(in *inputFile, a AudioPlan, out *outputFile) (*streamPath, error) {
-	p, err := openAudioPath(in, a, out.globalHeader())
+func newAudioPath(in *inputFile, a plan.AudioPlan, gain string, out *outputFile) (*streamPath, error) {
+	p, err := openAudioPath(in, a, gain, out.globalHeader())
 	if err != nil {
 		return nil, err
 	}
@@ -108,9 +109,10 @@ func newAudioPath(in *inputFile, a AudioPlan, out *outputFile) (*streamPath, err
 	return p, nil
 }
 
-// openAudioPath opens an audio path's decoder, encoder and filter chain. Its
+// openAudioPath opens an audio path's decoder, encoder and filter chain,
+// with gain, the run's loudness filter for the track ("" for none). Its
 // packets leave in the encoder's time base until an output stream is set.
-func openAudioPath(in *inputFile, a AudioPlan, globalHeader bool) (*streamPath, error) {
+func openAudioPath(in *inputFile, a plan.AudioPlan, gain string, globalHeader bool) (*streamPath, error) {
 	s, err := in.stream(a.Input)
 	if err != nil {
 		return nil, err
@@ -127,12 +129,12 @@ func openAudioPath(in *inputFile, a AudioPlan, globalHeader bool) (*streamPath, 
 	// first_pts=0 pads with silence when the audio starts after the video.
 	p.chain = fmt.Sprintf("aresample=%d:async=1:first_pts=0,aformat=sample_fmts=%s:sample_rates=%d:channel_layouts=%s",
 		a.SampleRate, p.enc.ctx.SampleFormat().Name(), a.SampleRate, a.Layout)
-	if pad := a.padFilter(); pad != "" {
+	if pad := a.PadFilter(); pad != "" {
 		p.chain = strings.Replace(p.chain, ",aformat=", ","+pad+",aformat=", 1)
 	}
-	if a.Gain != "" {
+	if gain != "" {
 		// Gain after resampling, so the limiter works at the output rate.
-		p.chain = strings.Replace(p.chain, ",aformat=", ","+a.Gain+",aformat=", 1)
+		p.chain = strings.Replace(p.chain, ",aformat=", ","+gain+",aformat=", 1)
 	}
 	if a.Remix != "" {
 		p.chain = a.Remix + "," + p.chain

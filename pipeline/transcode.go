@@ -13,6 +13,7 @@ import (
 
 	"kiln/job"
 	"kiln/kernels"
+	"kiln/pipeline/plan"
 )
 
 // transcodeStats is what the execution measured, for the report and checks.
@@ -35,7 +36,7 @@ type transcodeStats struct {
 // backwards, so the graph cannot deadlock; the first error cancels the rest.
 //
 // transcode reads from in, the opened source, and closes it.
-func transcode(parent context.Context, b kernels.Backend, plan Plan, in *inputFile, outPath string, duration float64, progress func(job.Progress)) (stats transcodeStats, err error) {
+func transcode(parent context.Context, b kernels.Backend, plan plan.Plan, run runState, in *inputFile, outPath string, duration float64, progress func(job.Progress)) (stats transcodeStats, err error) {
 	defer in.Close()
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
@@ -47,14 +48,14 @@ func transcode(parent context.Context, b kernels.Backend, plan Plan, in *inputFi
 	defer out.Close()
 
 	// One path per selected source stream.
-	video, err := newVideoPath(in, b, plan.Video, out, plan.GPU)
+	video, err := newVideoPath(in, b, plan.Video, out, run.gpu)
 	if err != nil {
 		return stats, err
 	}
 	defer video.Close()
 	paths := []*streamPath{video}
-	for _, ap := range plan.Audio {
-		p, err := newAudioPath(in, ap, out)
+	for i, ap := range plan.Audio {
+		p, err := newAudioPath(in, ap, run.gain(i), out)
 		if err != nil {
 			return stats, err
 		}

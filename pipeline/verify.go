@@ -11,13 +11,14 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"kiln/job"
+	"kiln/pipeline/plan"
 	"kiln/sdi"
 )
 
 // verifyOutput probes what a job wrote and checks it against the plan. A
 // failing check does not return an error: the caller decides (the job fails
 // and lists the failing checks); an error means the output cannot be read.
-func verifyOutput(path string, plan Plan, stats transcodeStats) (job.Output, []job.Check, error) {
+func verifyOutput(path string, want plan.Plan, stats transcodeStats) (job.Output, []job.Check, error) {
 	info, err := Probe(path)
 	if err != nil {
 		return job.Output{}, nil, fmt.Errorf("verifying output: %s", Reason(err))
@@ -34,9 +35,9 @@ func verifyOutput(path string, plan Plan, stats transcodeStats) (job.Output, []j
 	}
 	eq := func(name, expected, actual string) { add(name, expected, actual, expected == actual) }
 
-	container := strings.TrimSuffix(plan.Muxer, "_d10") // MXF D-10 probes as mxf
+	container := strings.TrimSuffix(want.Muxer, "_d10") // MXF D-10 probes as mxf
 	add("container", container, info.Format, strings.Contains(info.Format, container))
-	if plan.MuxRate > 0 && info.Duration > 0 {
+	if want.MuxRate > 0 && info.Duration > 0 {
 		// CBR: the file's size over its duration is the mux rate. The file
 		// also carries the encoder's reorder delay before the first picture
 		// and the muxer's preamble, which only show on short clips: up to
@@ -45,22 +46,22 @@ func verifyOutput(path string, plan Plan, stats transcodeStats) (job.Output, []j
 		// 1-second 480i BFF clip by the conformance matrix).
 		actual := float64(info.Size*8) / info.Duration
 		tol := 0.02 + 0.15/info.Duration
-		add("mux rate (CBR)", fmt.Sprintf("%d b/s ± %.0f%%", plan.MuxRate, tol*100), fmt.Sprintf("%.0f b/s", actual),
-			math.Abs(actual-float64(plan.MuxRate)) <= tol*float64(plan.MuxRate))
+		add("mux rate (CBR)", fmt.Sprintf("%d b/s ± %.0f%%", want.MuxRate, tol*100), fmt.Sprintf("%.0f b/s", actual),
+			math.Abs(actual-float64(want.MuxRate)) <= tol*float64(want.MuxRate))
 	}
 	videos, audios := info.VideoStreams(), info.AudioStreams()
 	eq("video streams", "1", fmt.Sprint(len(videos)))
-	eq("audio streams", fmt.Sprint(len(plan.Audio)), fmt.Sprint(len(audios)))
+	eq("audio streams", fmt.Sprint(len(want.Audio)), fmt.Sprint(len(audios)))
 	if len(videos) != 1 {
 		return out, checks, nil
 	}
 	v := videos[0]
-	pv := plan.Video
+	pv := want.Video
 	eq("video codec", codecOf(pv.Encoder), v.Codec)
 	eq("raster", fmt.Sprintf("%dx%d", pv.Width, pv.Height), fmt.Sprintf("%dx%d", v.Width, v.Height))
 	eq("pixel format", pv.PixFmt, v.PixelFormat)
-	rate, _ := parseRational(v.FrameRate)
-	add("frame rate", pv.FrameRate.String(), v.FrameRate, sameRate(rate, pv.FrameRate))
+	rate, _ := plan.ParseRational(v.FrameRate)
+	add("frame rate", pv.FrameRate.String(), v.FrameRate, plan.SameRate(rate, pv.FrameRate))
 	eq("sample aspect ratio", fmt.Sprintf("%d:%d", pv.SAR.Num, pv.SAR.Den), v.SAR)
 	if pv.ColorPrimaries != "" {
 		eq("colour primaries", pv.ColorPrimaries, v.ColorPrimaries)
@@ -91,10 +92,10 @@ func verifyOutput(path string, plan Plan, stats transcodeStats) (job.Output, []j
 	}
 
 	for i, a := range audios {
-		if i >= len(plan.Audio) {
+		if i >= len(want.Audio) {
 			break
 		}
-		pa := plan.Audio[i]
+		pa := want.Audio[i]
 		codec, err := audioCodecOf(path, a)
 		if err != nil {
 			return out, nil, fmt.Errorf("verifying output: %w", err)

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"kiln/kernels"
+	"kiln/pipeline/plan"
 	"kiln/sdi"
 )
 
@@ -32,9 +33,13 @@ type videoChain struct {
 	stages []stage
 }
 
-// newVideoChain builds the stages for a plan, given the format of the
-// pictures that will enter it. target is the encoder's picture format.
-func newVideoChain(b kernels.Backend, v VideoPlan, in, target kernels.Format) (*videoChain, error) {
+// newVideoChain builds exactly the stages of a plan's chain, given the format
+// of the pictures that will enter it, which must be the plan's InPixFmt.
+// target is the encoder's picture format, which the plan's stages must make.
+func newVideoChain(b kernels.Backend, v plan.VideoPlan, in, target kernels.Format) (*videoChain, error) {
+	if want, ok := kernelFormat(v.InPixFmt, in.Width, in.Height); !ok || want != in {
+		return nil, fmt.Errorf("the video chain is planned for %s pictures, but they come as %v", v.InPixFmt, in)
+	}
 	c := &videoChain{b: b}
 	cur := in
 	for _, st := range v.Chain {
@@ -42,30 +47,12 @@ func newVideoChain(b kernels.Backend, v VideoPlan, in, target kernels.Format) (*
 		if err != nil {
 			return nil, fmt.Errorf("video stage %s: %w", st.Op, err)
 		}
-		if s != nil {
-			c.stages = append(c.stages, s)
-		}
+		c.stages = append(c.stages, s)
 		cur = next
 	}
-	// Whatever the plan did not convert (a 4:2:2 10-bit ProRes into 4:2:0
-	// 8-bit H.264) is converted at the output's size.
 	if cur != target {
-		sc, err := kernels.NewScaler(cur, target, kernels.ScaleParams{Filter: scaleFilter(v.ScaleFilter), Siting: kernels.SitingLeft})
-		if err != nil {
-			return nil, fmt.Errorf("converting %v to %v: %w", cur, target, err)
-		}
-		c.stages = append(c.stages, &mapStage{b: b, out: target, fn: func(dst, src kernels.Image) error { return b.Scale(dst, src, sc) }})
+		return nil, fmt.Errorf("the planned video chain makes %v pictures, but the encoder takes %v", cur, target)
 	}
-	if v.Watermark != nil {
-		s, err := newWatermarkStage(b, v, target)
-		if err != nil {
-			return nil, err
-		}
-		c.stages = append(c.stages, s)
-	}
-	// The encoder needs constant-rate pictures whatever the source's
-	// timestamps did: a final rate stage repeats or drops as needed.
-	c.stages = append(c.stages, &rateStage{b: b, rate: v.FrameRate, method: kernels.MethodDup, format: target})
 	return c, nil
 }
 
@@ -102,21 +89,21 @@ func (c *videoChain) end(until float64, emit func(picture) error) error {
 	return nil
 }
 
-func makeStage(b kernels.Backend, st Stage, in, target kernels.Format, v VideoPlan) (kernels.Format, stage, error) {
+func makeStage(b kernels.Backend, st plan.Stage, in, target kernels.Format, v plan.VideoPlan) (kernels.Format, stage, error) {
 	params := kernels.ScaleParams{Filter: scaleFilter(st.Filter), Siting: kernels.SitingLeft}
 	switch st.Op {
-	case OpScale:
+	case plan.OpScale:
 		out := kernels.Format{Width: st.Width, Height: st.Height, Chroma: target.Chroma, Depth: target.Depth}
 		sc, err := kernels.NewScaler(in, out, params)
 		if err != nil {
 			return in, nil, err
 		}
 		return out, &mapStage{b: b, out: out, fn: func(dst, src kernels.Image) error { return b.Scale(dst, src, sc) }}, nil
-	case OpFieldScale:
+	case plan.OpFieldScale:
 		out := kernels.Format{Width: st.Width, Height: st.Height, Chroma: target.Chroma, Depth: target.Depth}
 		s, err := newFieldScaleStage(b, in, out, params)
 		return out, s, err
-	case OpColourMatrix:
+	case plan.OpColourMatrix:
 		from, to := kernels.BT709, kernels.BT601
 		if st.Matrix == "bt601→bt709" {
 			from, to = kernels.BT601, kernels.BT709
@@ -126,29 +113,42 @@ func makeStage(b kernels.Backend, st Stage, in, target kernels.Format, v VideoPl
 			return in, nil, err
 		}
 		return in, &mapStage{b: b, out: in, fn: func(dst, src kernels.Image) error { return b.ConvertMatrix(dst, src, mc) }}, nil
-	case OpPad:
+	case plan.OpPad:
 		out := in
 		out.Width, out.Height = st.Width, st.Height
 		return out, &mapStage{b: b, out: out, fn: func(dst, src kernels.Image) error { return b.Pad(dst, src, st.X, st.Y) }}, nil
-	case OpCrop:
+	case plan.OpCrop:
 		out := in
 		out.Width, out.Height = st.Width, st.Height
 		return out, &mapStage{b: b, out: out, fn: func(dst, src kernels.Image) error { return b.Crop(dst, src, st.X, st.Y) }}, nil
-	case OpFieldOrder:
+	case plan.OpFieldOrder:
 		from := fieldOrderOf(st.Order)
 		return in, &mapStage{b: b, out: in, fn: func(dst, src kernels.Image) error { return b.ReverseFieldOrder(dst, src, from) }}, nil
-	case OpDeinterlace:
+	case plan.OpDeinterlace:
 		return in, &deinterlaceStage{b: b, format: in, order: fieldOrderOf(st.Order), double: st.Double}, nil
-	case OpFrameRate:
+	case plan.OpFrameRate:
 		return in, &rateStage{b: b, rate: st.Rate, method: rateMethod(st.Method), format: in}, nil
-	case OpInterlace:
+	case plan.OpInterlace:
 		return in, &interlaceStage{b: b, format: in}, nil
-	case OpPulldown:
+	case plan.OpPulldown:
 		ff, err := kernels.FieldFormat(in)
 		if err != nil {
 			return in, nil, err
 		}
 		return in, &pulldownStage{b: b, format: in, field: ff}, nil
+	case plan.OpConvert:
+		out, ok := kernelFormat(st.PixFmt, in.Width, in.Height)
+		if !ok {
+			return in, nil, fmt.Errorf("pixel format %s is not one the kernels make", st.PixFmt)
+		}
+		sc, err := kernels.NewScaler(in, out, params)
+		if err != nil {
+			return in, nil, fmt.Errorf("converting %v to %v: %w", in, out, err)
+		}
+		return out, &mapStage{b: b, out: out, fn: func(dst, src kernels.Image) error { return b.Scale(dst, src, sc) }}, nil
+	case plan.OpWatermark:
+		s, err := newWatermarkStage(b, st.Watermark, v, in)
+		return in, s, err
 	}
 	return in, nil, fmt.Errorf("unknown stage %q", st.Op)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"kiln/kernels"
+	"kiln/pipeline/plan"
 )
 
 // videoPath carries decoded pictures through Kiln's kernel chain and turns
@@ -25,7 +26,7 @@ import (
 // chain and the backend, and only the encoder goroutine the encoder, until
 // the stream path has stopped them (stop).
 type videoPath struct {
-	plan      VideoPlan
+	plan      plan.VideoPlan
 	backend   kernels.Backend
 	outPixFmt astiav.PixelFormat
 
@@ -101,15 +102,11 @@ func (v *videoPath) setupPrep(first *astiav.Frame, p *streamPath) error {
 	case 180:
 		steps = append(steps, "hflip,vflip")
 	}
-	name := first.PixelFormat().Name()
-	if _, ok := kernelFormats[name]; !ok {
-		to := "yuv420p"
-		if strings.Contains(name, "10") || strings.Contains(name, "12") || strings.Contains(name, "16") {
-			to = "yuv422p10le"
-		} else if strings.Contains(name, "422") {
-			to = "yuv422p"
-		}
-		steps = append(steps, "scale=out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int,format="+to)
+	// The plan chose the format the chain takes from the probe: the
+	// decoder's own, or what libavfilter makes of it. A decoder that
+	// delivers another (NVDEC's nv12 or p010) is converted to it here.
+	if name := first.PixelFormat().Name(); name != v.plan.InPixFmt {
+		steps = append(steps, "scale=out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int,format="+v.plan.InPixFmt)
 	}
 	if len(steps) == 0 {
 		return nil

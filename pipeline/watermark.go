@@ -5,7 +5,9 @@ import (
 	"image/png"
 	"os"
 
+	"kiln/config"
 	"kiln/kernels"
+	"kiln/pipeline/plan"
 )
 
 // watermarkStage blends a logo over every picture, in place, in the output's
@@ -21,8 +23,9 @@ type watermarkStage struct {
 // picture from each edge it sits at.
 const watermarkMargin = 0.05
 
-func newWatermarkStage(b kernels.Backend, v VideoPlan, target kernels.Format) (*watermarkStage, error) {
-	w := v.Watermark
+// newWatermarkStage blends w over pictures of format target, for the output
+// v describes.
+func newWatermarkStage(b kernels.Backend, w *config.Watermark, v plan.VideoPlan, target kernels.Format) (*watermarkStage, error) {
 	f, err := os.Open(w.Image)
 	if err != nil {
 		return nil, &ProfileError{Reason: fmt.Sprintf("watermark image: %v", err)}

@@ -1,4 +1,4 @@
-package pipeline
+package plan
 
 import (
 	"errors"
@@ -27,16 +27,16 @@ func TestABRPlans(t *testing.T) {
 		gop     int    // frames at the full rate
 		words   string // a decision the report must state
 	}{
-		{"1080p25, 2.4M", 1920, 1080, "25/1", "progressive", abrProfile(2_400_000, "hls"), "",
+		{"1080p25, 2.4M", 1920, 1080, "25/1", "progressive", abrProfile(2_400_000, "hls"), "frame_rate",
 			"1280x720@25/1 960x540@25/1 640x360@25/1 480x270@25/1", 50, "IDR at every 4.000 s segment boundary"},
-		{"1080i25 deinterlaced once, shared", 1920, 1080, "25/1", "tt", abrProfile(2_400_000, "hls", "dash"), "deinterlace",
+		{"1080i25 deinterlaced once, shared", 1920, 1080, "25/1", "tt", abrProfile(2_400_000, "hls", "dash"), "deinterlace,frame_rate",
 			"1280x720@25/1 960x540@25/1 640x360@25/1 480x270@25/1", 50, "deinterlace TFF 25i → 25p"},
-		{"1080p50: the rungs under 1 Mbit/s at 25", 1920, 1080, "50/1", "progressive", abrProfile(2_400_000, "hls"), "",
+		{"1080p50: the rungs under 1 Mbit/s at 25", 1920, 1080, "50/1", "progressive", abrProfile(2_400_000, "hls"), "frame_rate",
 			"1280x720@50/1 960x540@50/1 640x360@25/1 480x270@25/1", 100, "2.000 s"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			plan, err := MakePlan(videoSource(c.w, c.h, c.rate, c.fields, "1:1", "bt709"), c.profile, "/in/a.mov")
+			plan, err := Make(videoSource(c.w, c.h, c.rate, c.fields, "1:1", "bt709"), c.profile, "/in/a.mov")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,19 +82,19 @@ func TestABRPlanRefusalsAndWarnings(t *testing.T) {
 
 	off := abrProfile(2_400_000, "hls")
 	off.Deinterlace = "off"
-	if _, err := MakePlan(src, off, "a.ts"); !errors.As(err, &pe) {
+	if _, err := Make(src, off, "a.ts"); !errors.As(err, &pe) {
 		t.Errorf("interlaced source with deinterlace = off: %v, want a ProfileError", err)
 	}
 
 	ac3 := abrProfile(2_400_000, "hls", "smooth")
 	ac3.Audio.Codec = "ac3"
-	if _, err := MakePlan(src, ac3, "a.ts"); !errors.As(err, &pe) || !strings.Contains(pe.Reason, "Smooth Streaming carries AAC") {
+	if _, err := Make(src, ac3, "a.ts"); !errors.As(err, &pe) || !strings.Contains(pe.Reason, "Smooth Streaming carries AAC") {
 		t.Errorf("Smooth Streaming with AC-3: %v, want a ProfileError", err)
 	}
 
 	enc := abrProfile(2_400_000, "hls", "dash")
 	enc.Encryption = &config.Encryption{Method: "aes-128", KeyURI: "https://keys.example.com/{job}.key"}
-	plan, err := MakePlan(src, enc, "a.ts")
+	plan, err := Make(src, enc, "a.ts")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,11 +107,33 @@ func TestABRPlanRefusalsAndWarnings(t *testing.T) {
 
 	rot := abrProfile(2_400_000, "hls")
 	rot.Encryption = &config.Encryption{Method: "aes-128", KeyURI: "https://keys.example.com/{job}/{key}.key", Rotate: 3}
-	plan, err = MakePlan(src, rot, "a.ts")
+	plan, err = Make(src, rot, "a.ts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if plan.ABR.KeyRotation != 3 || !strings.Contains(strings.Join(plan.Decisions, "\n"), "a new key and IV every 3 segments") {
 		t.Errorf("key rotation not planned: rotation %d, decisions %v", plan.ABR.KeyRotation, plan.Decisions)
+	}
+}
+
+// TestABRSharedChainConverts: a 10-bit source's pictures are converted to
+// the rungs' 8-bit 4:2:0 in the shared chain, once, where the plan and the
+// report show it, before the constant-rate stage.
+func TestABRSharedChainConverts(t *testing.T) {
+	src := videoSource(1920, 1080, "25/1", "progressive", "1:1", "bt709")
+	src.Streams[0].PixelFormat = "yuv420p10le"
+	plan, err := Make(src, abrProfile(2_400_000, "hls"), "a.mov")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := plan.ABR
+	if got := ops(a.Shared); got != "convert,frame_rate" || a.InPixFmt != "yuv420p10le" || a.Shared[0].PixFmt != SharedPixFmt {
+		t.Errorf("shared chain from %s: %s (%+v)", a.InPixFmt, got, a.Shared)
+	}
+	if last := a.Shared[len(a.Shared)-1]; last.Method != "dup" || last.Rate != a.Rate {
+		t.Errorf("last shared stage %+v, want dup at %v", last, a.Rate)
+	}
+	if !strings.Contains(strings.Join(plan.Decisions, "\n"), "convert yuv420p10le → yuv420p") {
+		t.Errorf("decisions lack the conversion:\n%s", strings.Join(plan.Decisions, "\n"))
 	}
 }

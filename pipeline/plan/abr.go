@@ -1,4 +1,4 @@
-package pipeline
+package plan
 
 import (
 	"fmt"
@@ -17,8 +17,11 @@ import (
 // (deinterlace, frame rate) at the source's raster, then one branch per rung
 // that scales and encodes once, and packages that share those encodes.
 type ABRPlan struct {
-	Shared []Stage      // stages every rung shares, at the source raster
-	Rate   sdi.Rational // pictures per second out of the shared chain
+	// Shared are the stages every rung shares, at the source raster: they
+	// take pictures of pixel format InPixFmt and make SharedPixFmt.
+	Shared   []Stage
+	InPixFmt string
+	Rate     sdi.Rational // pictures per second out of the shared chain
 	// Width and Height are the raster of the shared chain: the source's,
 	// turned as its display matrix says.
 	Width, Height int
@@ -45,6 +48,10 @@ type ABRRung struct {
 	Video VideoPlan
 }
 
+// SharedPixFmt is the pixel format of the shared chain's pictures, which
+// every rung scales from: the rungs' own, 8-bit 4:2:0 H.264.
+const SharedPixFmt = "yuv420p"
+
 // Has reports whether the plan makes a format.
 func (a *ABRPlan) Has(format string) bool { return slices.Contains(a.Formats, format) }
 
@@ -70,8 +77,8 @@ func planABR(info job.MediaInfo, src source, p config.Profile) (Plan, error) {
 			return Plan{}, &ProfileError{Reason: "the source is interlaced, but deinterlace = \"off\": ABR renditions are scaled and played progressive in browsers; remove deinterlace or set it to \"auto\""}
 		}
 		double := false
-		if want, ok := parseRational(p.FrameRate); ok && p.FrameRate != "" &&
-			sameRate(want, sdi.Rational{Num: src.rate.Num * 2, Den: src.rate.Den}) {
+		if want, ok := ParseRational(p.FrameRate); ok && p.FrameRate != "" &&
+			SameRate(want, sdi.Rational{Num: src.rate.Num * 2, Den: src.rate.Den}) {
 			double = true
 			a.Rate = sdi.Rational{Num: src.rate.Num * 2, Den: src.rate.Den}
 		}
@@ -84,12 +91,17 @@ func planABR(info job.MediaInfo, src source, p config.Profile) (Plan, error) {
 	} else if p.Deinterlace == "on" {
 		d = append(d, "deinterlace = \"on\" ignored: the source is progressive")
 	}
-	if want, ok := parseRational(p.FrameRate); ok && p.FrameRate != "" && !sameRate(want, a.Rate) {
+	if want, ok := ParseRational(p.FrameRate); ok && p.FrameRate != "" && !SameRate(want, a.Rate) {
 		frc, words := frameRateStage(want, p.FrameRateMethod)
 		a.Shared = append(a.Shared, frc)
 		a.Rate = want
 		d = append(d, words)
 	}
+
+	a.InPixFmt = KernelPixFmt(src.pixFmt)
+	var words []string
+	a.Shared, words = finishChain(a.Shared, a.InPixFmt, SharedPixFmt, p.ScaleFilter, nil, a.Rate)
+	d = append(d, words...)
 
 	rungs, err := packaging.Ladder(packaging.LadderSource{Width: src.width, Height: src.height, SAR: src.sar, Rate: a.Rate},
 		int64(p.VideoBitrate), p.Width, p.Height)
@@ -168,7 +180,7 @@ func planABR(info job.MediaInfo, src source, p config.Profile) (Plan, error) {
 	}
 
 	plan := Plan{Video: a.Rungs[0].Video, ABR: a, Decisions: d, Muxer: "kiln packaging (" + strings.Join(a.Formats, ", ") + ")", MuxOptions: map[string]string{}}
-	plan.Video.Input = src.index
+	plan.Video.Input, plan.Video.InPixFmt = src.index, a.InPixFmt
 	if err := planAudio(&plan, info, p); err != nil {
 		return Plan{}, err
 	}

@@ -1,9 +1,17 @@
-package pipeline
+// Package plan decides everything a job will do before any frame moves:
+// every stage of the video chain, the encoders, the audio tracks, the muxer
+// or the ABR ladder and packages. A plan is a plain value computed from the
+// probe and the profile with no libav calls (the package links no cgo), so
+// table tests can cover every decision, and nothing changes it once Make has
+// returned: what a run learns or is granted (NVENC sessions, the loudness
+// gains it measures) lives in the run, beside the plan.
+package plan
 
 import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,34 +20,33 @@ import (
 	"kiln/sdi"
 )
 
-// Plan is everything a job will do, decided before any frame moves. It is a
-// plain value computed from the probe and the profile with no libav calls, so
-// table tests can cover every decision. The report records it in words.
+// Plan is everything a job will do, decided before any frame moves. The
+// report records it in words (Decisions).
 type Plan struct {
 	OutputName string            // file name of the main output
 	Muxer      string            // libav muxer name
 	MuxOptions map[string]string // muxer AVOptions
 	MuxRate    int64             // constant TS mux rate in bit/s; 0 when variable
-	// GPU is what the job may use of the GPU's video engines: NVENC for as
-	// many H.264/HEVC renditions as it holds sessions, NVDEC for decoding.
-	// It comes from the job spec, not from MakePlan (it depends on the
-	// machine and on the other jobs); nil when the job asks for neither.
-	GPU       *gpuCodecs
-	Video     VideoPlan
-	Audio     []AudioPlan
-	Decisions []string // the plan in words, one decision a line
-	Warnings  []string
-	// ABR is set for kind "abr": the ladder and the packages (abr_plan.go).
+	Video      VideoPlan
+	Audio      []AudioPlan
+	Decisions  []string // the plan in words, one decision a line
+	Warnings   []string
+	// ABR is set for kind "abr": the ladder and the packages (abr.go).
 	// Video is then its top rung.
 	ABR *ABRPlan
 }
 
 // VideoPlan is the video rendition: its processing chain and its encoder.
 type VideoPlan struct {
-	Input       int     // source stream index
-	Rotate      int     // degrees clockwise the source must turn first (display matrix)
-	Chain       []Stage // processing stages, in order
-	ScaleFilter string  // lanczos | bicubic, for conversions the chain adds
+	Input  int // source stream index
+	Rotate int // degrees clockwise the source must turn first (display matrix)
+	// InPixFmt is the pixel format pictures enter Chain in: the source's,
+	// or the planar YCbCr format libavfilter converts it to first
+	// (KernelPixFmt). A decoder that delivers another one (NVDEC's nv12 or
+	// p010) is converted to it by that same step.
+	InPixFmt    string
+	Chain       []Stage // every processing stage, in order, up to the encoder's picture
+	ScaleFilter string  // lanczos | bicubic
 	Encoder     string  // libav encoder name
 	Width       int
 	Height      int
@@ -56,9 +63,6 @@ type VideoPlan struct {
 	// AFD is the Active Format Description written into every picture
 	// (MPEG-2 user data or H.264 SEI); 0 writes none.
 	AFD sdi.AFD
-
-	// Watermark is a logo blended over every output picture; nil for none.
-	Watermark *config.Watermark
 }
 
 // Stage is one step of the video chain, run by Kiln's kernels (video_chain.go).
@@ -73,6 +77,9 @@ type Stage struct {
 	Double        bool         // deinterlace: one picture per field
 	Rate          sdi.Rational // frame_rate: output rate
 	Method        string       // frame_rate: mc | blend | dup
+	PixFmt        string       // convert: the pixel format made
+	// Watermark is the logo the watermark stage blends over every picture.
+	Watermark *config.Watermark
 }
 
 // Stage operations.
@@ -87,6 +94,8 @@ const (
 	OpFrameRate    = "frame_rate"    // convert to Rate by Method
 	OpInterlace    = "interlace"     // two progressive pictures → one TFF frame
 	OpPulldown     = "pulldown"      // 2:3, 23.976p → 29.97i
+	OpConvert      = "convert"       // to PixFmt (chroma siting and depth) at the same size, by Filter
+	OpWatermark    = "watermark"     // blend Watermark over the picture
 )
 
 // AudioPlan is one output audio track, made from one source audio stream.
@@ -101,33 +110,21 @@ type AudioPlan struct {
 	// the default down/upmix would be wrong (dual mono for a mono source).
 	Remix string
 	// Loudness is the integrated loudness target in LUFS, or nil to leave
-	// levels alone. Gain is filled in by the worker once it has measured the
-	// source (a first pass over the audio only).
+	// levels alone. The gain that reaches it is the run's to measure (a
+	// first pass over the source's audio), not the plan's.
 	Loudness *float64
-	Gain     string
 	// PadTo, when set, is the least duration of the track in seconds: a
 	// shorter one is padded with silence at its end (see the MXF case in
 	// planning).
 	PadTo float64
 }
 
-// padFilter is the libavfilter step that pads the track to PadTo, or "".
-func (a AudioPlan) padFilter() string {
+// PadFilter is the libavfilter step that pads the track to PadTo, or "".
+func (a AudioPlan) PadFilter() string {
 	if a.PadTo <= 0 {
 		return ""
 	}
 	return fmt.Sprintf("apad=whole_dur=%.6f", a.PadTo)
-}
-
-// joinFilters chains the non-empty libavfilter steps.
-func joinFilters(steps ...string) string {
-	var kept []string
-	for _, s := range steps {
-		if s != "" {
-			kept = append(kept, s)
-		}
-	}
-	return strings.Join(kept, ",")
 }
 
 // source is what the planner needs to know about the input's video.
@@ -146,9 +143,9 @@ type source struct {
 	duration      float64
 }
 
-// MakePlan decides how to turn a probed source into what the profile asks for.
+// Make decides how to turn a probed source into what the profile asks for.
 // Errors are *InputError (the source lacks what is needed) or *ProfileError.
-func MakePlan(info job.MediaInfo, p config.Profile, sourcePath string) (Plan, error) {
+func Make(info job.MediaInfo, p config.Profile, sourcePath string) (Plan, error) {
 	if len(info.Streams) > maxStreams {
 		return Plan{}, inputErrorf(nil, "%d streams in one file; Kiln takes files of at most %d", len(info.Streams), maxStreams)
 	}
@@ -195,10 +192,10 @@ func MakePlan(info job.MediaInfo, p config.Profile, sourcePath string) (Plan, er
 		plan.MuxOptions["mpegts_service_provider"] = "Kiln"
 	}
 	plan.Video.Input = src.index
-	if w := p.Watermark; w != nil && plan.ABR == nil {
-		plan.Video.Watermark = w
-		plan.Decisions = append(plan.Decisions, fmt.Sprintf("watermark %s at %s, opacity %.2f", filepath.Base(w.Image), w.Position, w.Opacity))
-	}
+	plan.Video.InPixFmt = KernelPixFmt(src.pixFmt)
+	var words []string
+	plan.Video.Chain, words = finishChain(plan.Video.Chain, plan.Video.InPixFmt, plan.Video.PixFmt, plan.Video.ScaleFilter, p.Watermark, plan.Video.FrameRate)
+	plan.Decisions = append(plan.Decisions, words...)
 	switch {
 	case p.Codec == "d10":
 		// MXF D-10 carries one AES3 sound track of 4 or 8 channels.
@@ -251,6 +248,43 @@ func MakePlan(info job.MediaInfo, p config.Profile, sourcePath string) (Plan, er
 	return plan, nil
 }
 
+// finishChain ends a video chain that takes pictures of pixel format in with
+// the stages its encoder needs beyond the raster and rate decisions: a
+// conversion to the encoder's pixel format out where no scaling made it (a
+// 4:2:2 10-bit ProRes into 4:2:0 8-bit H.264), the watermark when there is
+// one, and a last stage at the output rate that repeats or drops pictures,
+// so the encoder gets a constant rate whatever the source's timestamps did.
+// It returns the chain and the words for the report.
+func finishChain(chain []Stage, in, out, filter string, wm *config.Watermark, rate sdi.Rational) ([]Stage, []string) {
+	var d []string
+	chain = slices.Clone(chain)
+	cur := in
+	for _, st := range chain {
+		if st.Op == OpScale || st.Op == OpFieldScale {
+			cur = out // scaling makes the encoder's format
+		}
+	}
+	if cur != out {
+		chain = append(chain, Stage{Op: OpConvert, PixFmt: out, Filter: filter})
+		d = append(d, fmt.Sprintf("convert %s → %s for the encoder (%s)", cur, out, scaleFilterWords(filter)))
+	}
+	if wm != nil {
+		chain = append(chain, Stage{Op: OpWatermark, Watermark: wm})
+		d = append(d, fmt.Sprintf("watermark %s at %s, opacity %.2f", filepath.Base(wm.Image), wm.Position, wm.Opacity))
+	}
+	chain = append(chain, Stage{Op: OpFrameRate, Rate: rate, Method: "dup"})
+	d = append(d, fmt.Sprintf("constant %s fps into the encoder: a picture repeated or dropped where the source's timestamps stray", rateWords(rate)))
+	return chain, d
+}
+
+// scaleFilterWords names the resampling filter the kernels use for name.
+func scaleFilterWords(name string) string {
+	if name == "bicubic" {
+		return "bicubic"
+	}
+	return "lanczos"
+}
+
 // d10VBI is the number of vertical-blanking lines D-10 carries above the picture.
 const d10VBI = 32
 
@@ -261,7 +295,7 @@ func describeSource(v job.StreamInfo, info job.MediaInfo) (source, error) {
 	if v.Width > 16384 || v.Height > 16384 {
 		return source{}, inputErrorf(nil, "video picture size %dx%d is beyond what Kiln accepts (16384x16384)", v.Width, v.Height)
 	}
-	rate, ok := parseRational(v.FrameRate)
+	rate, ok := ParseRational(v.FrameRate)
 	if !ok || rate.Float() < 1 || rate.Float() > 300 {
 		return source{}, inputErrorf(nil, "video frame rate %q is unknown or implausible", v.FrameRate)
 	}
@@ -271,7 +305,7 @@ func describeSource(v job.StreamInfo, info job.MediaInfo) (source, error) {
 		rotation: ((v.Rotation % 360) + 360) % 360, pixFmt: v.PixelFormat, colorSpace: v.ColorSpace,
 		duration: info.Duration,
 	}
-	if sar, ok := parseRational(strings.Replace(v.SAR, ":", "/", 1)); ok && sar.Num > 0 {
+	if sar, ok := ParseRational(strings.Replace(v.SAR, ":", "/", 1)); ok && sar.Num > 0 {
 		s.sar = sar
 	}
 	switch v.FieldOrder {
@@ -314,7 +348,7 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 
 	v.Rotate, v.ScaleFilter = src.rotation, p.ScaleFilter
 	fieldRate := sdi.Rational{Num: std.FrameRate.Num * 2, Den: std.FrameRate.Den}
-	scale, fitWords := fitStages(src, std.Width, std.Height, std.Active, sar, p.Fit, p.ScaleFilter, src.fields != sdi.Progressive && sameRate(src.rate, std.FrameRate))
+	scale, fitWords := fitStages(src, std.Width, std.Height, std.Active, sar, p.Fit, p.ScaleFilter, src.fields != sdi.Progressive && SameRate(src.rate, std.FrameRate))
 	d = append(d, fitWords)
 	if p.Codec != "d10" {
 		// D-10 carries AFD in the VBI (SMPTE ST 2016-3 VANC), which Kiln does
@@ -332,7 +366,7 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 	}
 
 	switch {
-	case src.fields != sdi.Progressive && sameRate(src.rate, std.FrameRate):
+	case src.fields != sdi.Progressive && SameRate(src.rate, std.FrameRate):
 		// Same field rate: scale each field on its own, so fields stay fields.
 		v.Chain = append(v.Chain, scale...)
 		if src.fields != std.Fields {
@@ -342,14 +376,14 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 		} else {
 			d = append(d, "fields kept, each scaled on its own (field-preserving, no blending)")
 		}
-	case src.fields == sdi.Progressive && sameRate(src.rate, std.FrameRate):
+	case src.fields == sdi.Progressive && SameRate(src.rate, std.FrameRate):
 		v.Chain = append(v.Chain, scale...)
 		d = append(d, fmt.Sprintf("%s progressive → PsF: both fields of a frame come from the same picture", rateWords(src.rate)))
-	case src.fields == sdi.Progressive && sameRate(src.rate, fieldRate):
+	case src.fields == sdi.Progressive && SameRate(src.rate, fieldRate):
 		v.Chain = append(v.Chain, scale...)
 		v.Chain = append(v.Chain, Stage{Op: OpInterlace})
 		d = append(d, fmt.Sprintf("%sp → %si: each field from its own frame, vertical low-pass against twitter", rateWords(src.rate), rateWords(std.FrameRate)))
-	case src.fields == sdi.Progressive && std.Name == "ntsc" && sameRate(src.rate, sdi.Rational{Num: 24000, Den: 1001}):
+	case src.fields == sdi.Progressive && std.Name == "ntsc" && SameRate(src.rate, sdi.Rational{Num: 24000, Den: 1001}):
 		v.Chain = append(v.Chain, scale...)
 		v.Chain = append(v.Chain, Stage{Op: OpPulldown})
 		d = append(d, "23.976p → 29.97i by 3:2 pulldown")
@@ -366,7 +400,7 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 		v.Chain = append(v.Chain, frc, Stage{Op: OpInterlace})
 		d = append(d, words, fmt.Sprintf("%sp → %si: each field from its own picture", rateWords(fieldRate), rateWords(std.FrameRate)))
 	}
-	if std.Fields == sdi.BottomFirst && !(src.fields != sdi.Progressive && sameRate(src.rate, std.FrameRate)) {
+	if std.Fields == sdi.BottomFirst && !(src.fields != sdi.Progressive && SameRate(src.rate, std.FrameRate)) {
 		// Interlacing and pulldown weave top field first; a BFF target gets
 		// the frame moved one line, so the first field in time is the bottom.
 		// PsF needs no move: both fields hold the same picture.
@@ -426,7 +460,7 @@ func planBroadcast(src source, p config.Profile) (Plan, error) {
 		// SAR: receivers apply the 4:3/16:9 flag to the active picture, where
 		// Kiln placed it. Decoders derive SAR = DAR × H / W from the flag.
 		dar, _ := sdi.ParseAspect(p.Aspect)
-		n, dd := reduce(int64(dar.Num*v.Height), int64(dar.Den*v.Width))
+		n, dd := Reduce(int64(dar.Num*v.Height), int64(dar.Den*v.Width))
 		v.SAR = sdi.Rational{Num: int(n), Den: int(dd)}
 		d = append(d, fmt.Sprintf("MPEG-2 aspect_ratio_information = %s (decoders report SAR %s)", p.Aspect, v.SAR))
 	}
@@ -461,10 +495,10 @@ func planFile(src source, p config.Profile) (Plan, error) {
 		d = append(d, fmt.Sprintf("%dx%d is odd; %s needs an even raster", src.width, src.height, p.Codec))
 	}
 	resized := w != src.width || h != src.height
-	if rate, ok := parseRational(p.FrameRate); ok && p.FrameRate != "" {
+	if rate, ok := ParseRational(p.FrameRate); ok && p.FrameRate != "" {
 		v.FrameRate = rate
 	}
-	rateChange := !sameRate(v.FrameRate, src.rate)
+	rateChange := !SameRate(v.FrameRate, src.rate)
 
 	// x265 codes fields only as separate field pictures, which FFmpeg 5.1's
 	// libx265 wrapper cannot be fed and libav-based players would show as
@@ -513,14 +547,14 @@ func planFile(src source, p config.Profile) (Plan, error) {
 		v.Chain = append(v.Chain, Stage{Op: op, Width: w, Height: h, Filter: p.ScaleFilter})
 		d = append(d, fmt.Sprintf("scale %dx%d → %dx%d (%s)", src.width, src.height, w, h, p.ScaleFilter))
 	}
-	if rateChange && !(perField && sameRate(v.FrameRate, fieldRate)) {
+	if rateChange && !(perField && SameRate(v.FrameRate, fieldRate)) {
 		frc, words := frameRateStage(v.FrameRate, p.FrameRateMethod)
 		v.Chain = append(v.Chain, frc)
 		d = append(d, words)
 	}
 	v.Width, v.Height = w, h
 	// Keep the display aspect: SAR = (source display width / height) / (w / h).
-	n, dd := reduce(int64(math.Round(dispW*1000))*int64(h), int64(src.height)*int64(w)*1000)
+	n, dd := Reduce(int64(math.Round(dispW*1000))*int64(h), int64(src.height)*int64(w)*1000)
 	v.SAR = sdi.Rational{Num: int(n), Den: int(dd)}
 	if (!resized || evened) && src.rotation == 0 {
 		v.SAR = src.sar
@@ -694,6 +728,10 @@ func frameRateStage(rate sdi.Rational, method string) (Stage, string) {
 	}
 }
 
+// TruePeakCeiling is the highest true peak a broadcast delivery may have
+// (EBU R 128: -1 dBTP; ATSC A/85 asks -2 dBTP, so Kiln keeps to the stricter).
+const TruePeakCeiling = -2.0
+
 // maxStreams and maxAudioTracks bound what a file may ask of a job: a
 // hostile file with thousands of streams would otherwise open thousands of
 // decoders and encoders.
@@ -763,7 +801,7 @@ func planAudio(plan *Plan, info job.MediaInfo, p config.Profile) error {
 	}
 	if len(plan.Audio) > 0 && p.Audio.Loudness != nil {
 		plan.Decisions = append(plan.Decisions, fmt.Sprintf(
-			"loudness: each track to %.1f LUFS integrated (ITU-R BS.1770-4), true peak at most %.1f dBTP", *p.Audio.Loudness, truePeakCeiling))
+			"loudness: each track to %.1f LUFS integrated (ITU-R BS.1770-4), true peak at most %.1f dBTP", *p.Audio.Loudness, TruePeakCeiling))
 	}
 	return nil
 }
@@ -796,8 +834,8 @@ func ffv1PixFmt(src string) string {
 	return "yuv422p10le"
 }
 
-// parseRational reads "25", "25/1", "30000/1001" or "29.97".
-func parseRational(s string) (sdi.Rational, bool) {
+// ParseRational reads "25", "25/1", "30000/1001" or "29.97".
+func ParseRational(s string) (sdi.Rational, bool) {
 	if s == "" {
 		return sdi.Rational{}, false
 	}
@@ -821,7 +859,7 @@ func parseRational(s string) (sdi.Rational, bool) {
 	return sdi.Rational{Num: int(math.Round(f * 1000)), Den: 1000}, true
 }
 
-func sameRate(a, b sdi.Rational) bool {
+func SameRate(a, b sdi.Rational) bool {
 	return a.Den > 0 && b.Den > 0 && math.Abs(a.Float()-b.Float()) < 0.001
 }
 
@@ -872,6 +910,18 @@ func bitrateSuffix(b int64) string {
 		return ""
 	}
 	return " " + bitrateWords(b)
+}
+
+// Reduce is n/d in lowest terms.
+func Reduce(n, d int64) (int64, int64) {
+	a, b := n, d
+	for b != 0 {
+		a, b = b, a%b
+	}
+	if a == 0 {
+		return n, d
+	}
+	return n / a, d / a
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
