@@ -1,6 +1,8 @@
 package packaging
 
 import (
+	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -60,5 +62,109 @@ func TestRaiseCompositionOffsets(t *testing.T) {
 		if f.NegativeOffsets || f.Time != uint64(i)*1600000 || f.Presentation != int64(i)*1600000+800000 || !f.Sync || f.Samples != 4 {
 			t.Errorf("fragment %d after the raise: %+v", i+1, f)
 		}
+	}
+}
+
+// A rung encoded without B-frames: libav's ismv muxer writes its truns with
+// no composition offsets at all (every sample shows when it decodes), and
+// the raise found nothing to raise, so that rung showed its pictures the
+// reorder delay before every other rung's (the smallest Smooth rung of a
+// one-IDR 2160p package started at 0.021 s, the others at 0.101 s). The
+// truns get offsets, the moofs grow, and the data offsets and the mfra's
+// moof offsets follow them.
+func TestRaiseCompositionOffsetsAddsMissingOffsets(t *testing.T) {
+	const samples = 4
+	fragment := func(number uint32, time uint64) []byte {
+		moof := func(dataOffset uint32) []byte {
+			// As libav writes it: a data offset from the moof's start,
+			// sizes and flags per sample, no offsets.
+			trun := newFullBox("trun", 1, 0x000001|0x000200|0x000400).u32(samples).u32(dataOffset)
+			for i := range samples {
+				flags := uint32(nonSyncSampleFlags)
+				if i == 0 {
+					flags = syncSampleFlags
+				}
+				trun.u32(1).u32(flags)
+			}
+			tfxd := newBox("uuid")
+			tfxd.b = append(tfxd.b, tfxdUUID...)
+			tfxd.u32(0x01000000).u64(time).u64(400000 * samples)
+			traf := newBox("traf").add(newFullBox("tfhd", 0, 0x000008).u32(1).u32(400000).bytes(), trun.bytes(), tfxd.bytes())
+			return newBox("moof").add(newFullBox("mfhd", 0, 0).u32(number).bytes(), traf.bytes()).bytes()
+		}
+		// The data offset points past the moof and the mdat's header.
+		out := append(moof(uint32(len(moof(0))+8)), mdatHeader(samples)...)
+		for i := range samples {
+			out = append(out, byte(number*16+uint32(i)))
+		}
+		return out
+	}
+	var file []byte
+	var moofs []uint32
+	for i := range 3 {
+		moofs = append(moofs, uint32(len(file)))
+		file = append(file, fragment(uint32(i+1), uint64(i)*1600000)...)
+	}
+	tfra := newFullBox("tfra", 0, 0).u32(1).u32(0).u32(uint32(len(moofs)))
+	for i, off := range moofs {
+		tfra.u32(uint32(i) * 1600000).u32(off).u8(1).u8(1).u8(1)
+	}
+	mfro := newFullBox("mfro", 0, 0)
+	mfra := newBox("mfra").add(tfra.bytes())
+	mfro.u32(uint32(len(mfra.bytes()) + 16))
+	file = append(file, newBox("mfra").add(tfra.bytes(), mfro.bytes()).bytes()...)
+	path := filepath.Join(t.TempDir(), "v.ismv")
+	if err := os.WriteFile(path, file, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	before, err := ReadFragments(path)
+	if err != nil || len(before) != 3 || before[1].Presentation != 1600000 {
+		t.Fatalf("before: %+v %v", before, err)
+	}
+
+	if err := RaiseCompositionOffsets(path, 800000); err != nil {
+		t.Fatal(err)
+	}
+	after, err := ReadFragments(path)
+	if err != nil || len(after) != 3 {
+		t.Fatalf("after: %+v %v", after, err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o640 {
+		t.Errorf("the rewritten file's mode is %v, want 0640", st.Mode().Perm())
+	}
+	for i, f := range after {
+		if f.Time != uint64(i)*1600000 || f.Presentation != int64(i)*1600000+800000 || !f.Sync || f.Samples != samples || f.NegativeOffsets {
+			t.Errorf("fragment %d after the raise: %+v", i+1, f)
+		}
+		// Every sample's offset is the raise, and the data offset still
+		// finds the fragment's first sample.
+		moof := b[f.Offset:]
+		trun := bytes.Index(moof, []byte("trun"))
+		flags := binary.BigEndian.Uint32(moof[trun+4:])
+		if flags != 0x000001|0x000200|0x000400|0x000800 {
+			t.Errorf("fragment %d: trun version and flags %#x", i+1, flags)
+		}
+		for s := range samples {
+			if cto := binary.BigEndian.Uint32(moof[trun+16+s*12+8:]); cto != 800000 {
+				t.Errorf("fragment %d sample %d: composition offset %d, want 800000", i+1, s+1, cto)
+			}
+		}
+		data := binary.BigEndian.Uint32(moof[trun+12:])
+		if got := moof[data]; got != byte((i+1)*16) {
+			t.Errorf("fragment %d: the data offset finds byte %#x, want %#x", i+1, got, (i+1)*16)
+		}
+	}
+	tfraAt := bytes.Index(b, []byte("tfra"))
+	for i, f := range after {
+		if off := binary.BigEndian.Uint32(b[tfraAt+4+16+i*11+4:]); int64(off) != f.Offset {
+			t.Errorf("mfra entry %d: moof at %d, the moof is at %d", i+1, off, f.Offset)
+		}
+	}
+	if f := after[2]; f.Offset != int64(moofs[2])+2*4*samples {
+		t.Errorf("third moof at %d, want %d (two grown moofs before it)", f.Offset, int64(moofs[2])+2*4*samples)
 	}
 }
