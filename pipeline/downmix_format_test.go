@@ -16,7 +16,9 @@ import (
 // 1 s 1080p23.976 clip into SECAM MXF was quarantined ("audio 1 loudness:
 // expected -23.0 LUFS ± 1, got -30.7 LUFS"). The short-sound source is the
 // conformance matrix's: ffmpeg's -frames:v cut its sound at 0.19 s, so the
-// MXF plan pads it, and the padded track is what must reach the target.
+// MXF plan pads it, and the padded track is what must reach the target;
+// a TS carries it as it is, shorter than BS.1770's 400 ms gating block, and
+// it was measured at -70 LUFS, called silent and left alone.
 func TestLoudnessOfFloatDownmixIntoIntegerEncoders(t *testing.T) {
 	dir := t.TempDir()
 	var ch []string
@@ -54,7 +56,7 @@ fit      = "letterbox"
 audio    = { codec = "mp2", bitrate = "256k" }
 `)
 	for _, c := range []struct{ src, profile string }{
-		{full, "secam-mxf"}, {full, "pal-imx50"}, {full, "pal-mpeg2"}, {short, "secam-mxf"},
+		{full, "secam-mxf"}, {full, "pal-imx50"}, {full, "pal-mpeg2"}, {short, "secam-mxf"}, {short, "pal-mpeg2"},
 	} {
 		name := strings.TrimSuffix(filepath.Base(c.src), ".mp4") + "→" + c.profile
 		t.Run(name, func(t *testing.T) {
@@ -64,7 +66,7 @@ audio    = { codec = "mp2", bitrate = "256k" }
 			}
 			l := report.Loudness[0]
 			t.Logf("before %.2f LUFS, gain %.2f dB, after %.2f LUFS / %.2f dBTP", l.Before, l.GainDB, l.After, l.TruePeakAfter)
-			if math.Abs(l.After-l.Target) > 1 {
+			if math.Abs(l.After-l.Target) > 1 || l.Before <= silence {
 				t.Errorf("after %.2f LUFS, want %.1f ± 1", l.After, l.Target)
 			}
 		})

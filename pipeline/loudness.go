@@ -40,6 +40,8 @@ func measureLoudness(path string, streams []int, remix map[int]string) (map[int]
 		tb    astiav.Rational
 		last  Loudness
 		seen  bool
+		// samples is the track's length at 48 kHz, as the meter heard it.
+		samples int64
 	}
 	meters := map[int]*meter{}
 	defer func() {
@@ -67,6 +69,7 @@ func measureLoudness(path string, streams []int, remix map[int]string) (map[int]
 	defer out.Free()
 	read := func(m *meter) error {
 		return m.graph.pull(out, func(f *astiav.Frame) error {
+			m.samples += int64(f.NbSamples())
 			if v, ok := frameMetadata(f, "lavfi.r128.I"); ok {
 				m.last.Integrated, _ = strconv.ParseFloat(v, 64)
 				m.seen = true
@@ -134,6 +137,7 @@ func measureLoudness(path string, streams []int, remix map[int]string) (map[int]
 		pkt.Unref()
 	}
 	result := map[int]Loudness{}
+	var short []int
 	for idx, m := range meters {
 		if err := feed(idx, m, nil); err != nil {
 			return nil, fmt.Errorf("loudness meter: %w", err)
@@ -142,6 +146,10 @@ func measureLoudness(path string, streams []int, remix map[int]string) (map[int]
 			if err := m.graph.end(math.MaxInt32); err == nil {
 				read(m)
 			}
+		}
+		if m.samples > 0 && m.samples < gatingBlock {
+			short = append(short, idx)
+			continue
 		}
 		if !m.seen {
 			result[idx] = Loudness{Integrated: silence, TruePeak: silence}
@@ -155,8 +163,29 @@ func measureLoudness(path string, streams []int, remix map[int]string) (map[int]
 		}
 		result[idx] = m.last
 	}
+	for _, idx := range short {
+		// Shorter than one gating block, BS.1770 has no integrated
+		// loudness (the meter reads -70, which would call the track silent
+		// and leave it alone): the track is measured as one block of its
+		// own length. The meter hears it padded with silence to a block,
+		// and the silence is taken back out of the block's mean square.
+		padded, err := measureLoudness(path, []int{idx}, map[int]string{
+			idx: joinFilters(remix[idx], "aresample=48000", fmt.Sprintf("apad=whole_len=%d", gatingBlock))})
+		if err != nil {
+			return nil, err
+		}
+		l := padded[idx]
+		if l.Integrated > silence {
+			l.Integrated += 10 * math.Log10(float64(gatingBlock)/float64(meters[idx].samples))
+		}
+		result[idx] = l
+	}
 	return result, nil
 }
+
+// gatingBlock is BS.1770's gating block, 400 ms, in samples at 48 kHz: the
+// shortest stretch of sound it gives an integrated loudness.
+const gatingBlock = 19200
 
 // loudnessFilter returns the gain (and, when the gain would push true peaks
 // over the ceiling, the limiter) that brings a track to target.
