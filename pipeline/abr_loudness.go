@@ -29,7 +29,11 @@ func (v *abrVerifier) verifyLoudness(report *job.Report) ([]job.Check, error) {
 			return nil, fmt.Errorf("verifying loudness: audio rendition %d is unreadable", l.Track)
 		}
 		idx := info.AudioStreams()[0].Index
-		m, err := measureLoudness(path, []int{idx}, nil)
+		var lengths map[int]int64
+		if l.Track <= len(v.plan.Audio) {
+			lengths = map[int]int64{idx: v.plan.Audio[l.Track-1].MeasuredSamples}
+		}
+		m, err := measureLoudness(path, []int{idx}, nil, lengths)
 		if err != nil {
 			return nil, err
 		}

@@ -107,6 +107,9 @@ type AudioPlan struct {
 	// source (a first pass over the audio only).
 	Loudness *float64
 	Gain     string
+	// MeasuredSamples is the track's length at 48 kHz as the first pass
+	// heard it: a track shorter than a gating block is verified over it.
+	MeasuredSamples int64
 	// PadTo, when set, is the least duration of the track in seconds: a
 	// shorter one is padded with silence at its end (see the MXF case in
 	// planning).

@@ -271,7 +271,7 @@ func planLoudness(source string, plan *Plan, report *job.Report) error {
 	if len(streams) == 0 {
 		return nil
 	}
-	measured, err := measureLoudness(source, streams, remix)
+	measured, err := measureLoudness(source, streams, remix, nil)
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func planLoudness(source string, plan *Plan, report *job.Report) error {
 			// the result on the source and correct the gain, a few rounds.
 			for round := 0; round < 3; round++ {
 				pre := joinFilters(a.Remix, a.padFilter(), "aformat=channel_layouts="+a.Layout, chain)
-				after, err := measureLoudness(source, []int{a.Input}, map[int]string{a.Input: pre})
+				after, err := measureLoudness(source, []int{a.Input}, map[int]string{a.Input: pre}, nil)
 				if err != nil {
 					return err
 				}
@@ -299,12 +299,16 @@ func planLoudness(source string, plan *Plan, report *job.Report) error {
 				chain = limitedGain(gain)
 			}
 		}
-		a.Gain = chain
+		a.Gain, a.MeasuredSamples = chain, m.Samples
 		report.Loudness = append(report.Loudness, job.Loudness{
 			Track: i + 1, Target: *a.Loudness, Before: round2(m.Integrated), TruePeakBefore: round2(m.TruePeak),
 			GainDB: round2(gain), Limited: strings.Contains(chain, "alimiter"),
 		})
-		if m.Integrated <= silence {
+		switch {
+		case m.Integrated > silence:
+		case m.Samples > 0 && m.Samples < shortestMeasured:
+			report.Warnings = append(report.Warnings, fmt.Sprintf("audio track %d lasts %.0f ms, too short to measure its loudness (100 ms at least); its level was left alone", i+1, float64(m.Samples)/48))
+		default:
 			report.Warnings = append(report.Warnings, fmt.Sprintf("audio track %d is silent; its level was left alone", i+1))
 		}
 	}
@@ -323,10 +327,14 @@ func verifyLoudness(out string, plan Plan, report *job.Report) ([]job.Check, err
 	}
 	audios := info.AudioStreams()
 	var streams []int
-	for _, a := range audios {
+	lengths := map[int]int64{}
+	for i, a := range audios {
 		streams = append(streams, a.Index)
+		if i < len(plan.Audio) {
+			lengths[a.Index] = plan.Audio[i].MeasuredSamples
+		}
 	}
-	measured, err := measureLoudness(out, streams, nil)
+	measured, err := measureLoudness(out, streams, nil, lengths)
 	if err != nil {
 		return nil, err
 	}
