@@ -29,7 +29,8 @@ func (v *abrVerifier) verifyLoudness(report *job.Report) ([]job.Check, error) {
 			return nil, fmt.Errorf("verifying loudness: audio rendition %d is unreadable", l.Track)
 		}
 		idx := info.AudioStreams()[0].Index
-		m, err := measureLoudness(path, []int{idx}, nil)
+		lengths := map[int]int64{idx: v.run.measuredSamples(l.Track - 1)}
+		m, err := measureLoudness(path, []int{idx}, nil, lengths)
 		if err != nil {
 			return nil, err
 		}

@@ -51,7 +51,7 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 		}
 	}()
 
-	gains, err := measureGains(spec.Source, plan, report)
+	measured, err := measureGains(spec.Source, plan, report)
 	if err != nil {
 		return report, err
 	}
@@ -75,7 +75,8 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 		}
 	}
 
-	enc, err := transcodeABR(ctx, b, plan, runState{gpu: gpu, gains: gains}, spec.Source, pkgDir, keys, info, progress)
+	run := runState{gpu: gpu, audio: measured}
+	enc, err := transcodeABR(ctx, b, plan, run, spec.Source, pkgDir, keys, info, progress)
 	if enc != nil {
 		report.Warnings = append(report.Warnings, enc.stats.Warnings...)
 		setCodecBackends(report, enc.stats)
@@ -114,7 +115,7 @@ func runABR(ctx context.Context, b kernels.Backend, spec job.Spec, info job.Medi
 	if progress != nil {
 		progress(job.Progress{Frames: enc.stats.VideoFrames, Fraction: 0.98, Stage: "verify"})
 	}
-	v := abrVerifier{dir: pkgDir, plan: plan, enc: enc, pkg: pkg}
+	v := abrVerifier{dir: pkgDir, plan: plan, run: run, enc: enc, pkg: pkg}
 	if keyStage != nil {
 		v.keyDir, v.keys = keyStage.Path, keys.Keys()
 	}

@@ -23,7 +23,8 @@ type smoothMuxer struct {
 	// to every video composition offset once the file is written: libav's
 	// ismv muxer decodes each fragment's first picture when it is shown and
 	// gives the B-frames after it negative offsets, which players read
-	// differently on rungs whose encoders reordered differently.
+	// differently on rungs whose encoders reordered differently. A rung
+	// without B-frames has no offsets in its file at all: it gets them.
 	raise int64
 }
 

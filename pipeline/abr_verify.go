@@ -28,6 +28,7 @@ import (
 type abrVerifier struct {
 	dir    string
 	plan   plan.Plan
+	run    runState
 	enc    *abrEncode
 	pkg    *packaging.Package
 	keyDir string

@@ -15,6 +15,9 @@ import (
 type Loudness struct {
 	Integrated float64 // LUFS
 	TruePeak   float64 // dBTP
+	// Samples is the track's length at 48 kHz as the meter heard it (its
+	// remix and padding included).
+	Samples int64
 }
 
 // truePeakCeiling is the plan's: the highest true peak a delivery may have.
@@ -27,8 +30,13 @@ const silence = -70.0
 // measureLoudness reads the integrated loudness and true peak of the given
 // audio streams of a file, in one pass over it. remix maps a stream index to
 // a channel mapping applied first, so that the measurement hears what the
-// output will carry (dual mono, for instance).
-func measureLoudness(path string, streams []int, remix map[int]string) (map[int]Loudness, error) {
+// output will carry (dual mono, for instance). lengths, for a track shorter
+// than a gating block, is the length in samples at 48 kHz its sound is
+// measured over, in place of the length heard: an output's track is
+// measured over its source's, not over the silence its codec's frames and
+// priming add to it (a 0.08 s track comes back 0.096 s long from MP2 and
+// AC-3, 0.107 s from AAC).
+func measureLoudness(path string, streams []int, remix map[int]string, lengths map[int]int64) (map[int]Loudness, error) {
 	in, err := openInputStreams(path, streams)
 	if err != nil {
 		return nil, err
@@ -41,6 +49,8 @@ func measureLoudness(path string, streams []int, remix map[int]string) (map[int]
 		tb    astiav.Rational
 		last  Loudness
 		seen  bool
+		// samples is the track's length at 48 kHz, as the meter heard it.
+		samples int64
 	}
 	meters := map[int]*meter{}
 	defer func() {
@@ -68,6 +78,7 @@ func measureLoudness(path string, streams []int, remix map[int]string) (map[int]
 	defer out.Free()
 	read := func(m *meter) error {
 		return m.graph.pull(out, func(f *astiav.Frame) error {
+			m.samples += int64(f.NbSamples())
 			if v, ok := frameMetadata(f, "lavfi.r128.I"); ok {
 				m.last.Integrated, _ = strconv.ParseFloat(v, 64)
 				m.seen = true
@@ -135,6 +146,7 @@ func measureLoudness(path string, streams []int, remix map[int]string) (map[int]
 		pkt.Unref()
 	}
 	result := map[int]Loudness{}
+	var short []int
 	for idx, m := range meters {
 		if err := feed(idx, m, nil); err != nil {
 			return nil, fmt.Errorf("loudness meter: %w", err)
@@ -144,8 +156,12 @@ func measureLoudness(path string, streams []int, remix map[int]string) (map[int]
 				read(m)
 			}
 		}
+		if m.samples >= shortestMeasured && m.samples < gatingBlock {
+			short = append(short, idx)
+			continue
+		}
 		if !m.seen {
-			result[idx] = Loudness{Integrated: silence, TruePeak: silence}
+			result[idx] = Loudness{Integrated: silence, TruePeak: silence, Samples: m.samples}
 			continue
 		}
 		if math.IsInf(m.last.TruePeak, -1) || math.IsNaN(m.last.TruePeak) {
@@ -154,10 +170,45 @@ func measureLoudness(path string, streams []int, remix map[int]string) (map[int]
 		if math.IsInf(m.last.Integrated, 0) || math.IsNaN(m.last.Integrated) || m.last.Integrated < silence {
 			m.last.Integrated = silence
 		}
+		m.last.Samples = m.samples
 		result[idx] = m.last
+	}
+	for _, idx := range short {
+		// Shorter than one gating block, BS.1770 has no integrated
+		// loudness (the meter reads -70, which would call the track silent
+		// and leave it alone): the track is measured as one block of its
+		// own length. The meter hears it padded with silence to a block,
+		// and the silence is taken back out of the block's mean square.
+		padded, err := measureLoudness(path, []int{idx}, map[int]string{
+			idx: joinFilters(remix[idx], "aresample=48000", fmt.Sprintf("apad=whole_len=%d", gatingBlock))}, nil)
+		if err != nil {
+			return nil, err
+		}
+		l := padded[idx]
+		l.Samples = meters[idx].samples
+		length := l.Samples
+		if n := lengths[idx]; n > 0 && n < gatingBlock {
+			length = n
+		}
+		if l.Integrated > silence {
+			l.Integrated += 10 * math.Log10(float64(gatingBlock)/float64(length))
+		}
+		result[idx] = l
 	}
 	return result, nil
 }
+
+// gatingBlock is BS.1770's gating block, 400 ms, in samples at 48 kHz: the
+// shortest stretch of sound it gives an integrated loudness.
+const gatingBlock = 19200
+
+// shortestMeasured is the shortest track measured at all, 100 ms at 48 kHz.
+// Shorter, the output's track differs from the source's by more than its
+// level: codec frames (21 to 32 ms) and the alignment to the first picture
+// change how much of the sound it carries by a good part of it (a 21 ms
+// track, all the sound a 2-frame file kept, came back 2 LU under its
+// target), so such a track is left alone, as BS.1770 leaves it.
+const shortestMeasured = 4800
 
 // loudnessFilter returns the gain (and, when the gain would push true peaks
 // over the ceiling, the limiter) that brings a track to target.

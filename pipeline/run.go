@@ -119,17 +119,18 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	// Opening the source for the transcode (libav probes its streams once
 	// more) needs nothing from the loudness pass: it runs beside it.
 	opening := openInputAsync(spec.Source)
-	gains, err := measureGains(spec.Source, plan, report)
+	measured, err := measureGains(spec.Source, plan, report)
 	if err != nil {
 		opening.discard()
 		return report, err
 	}
+	run := runState{gpu: gpu, audio: measured}
 	in, err := opening.wait()
 	if err != nil {
 		return report, err
 	}
 	outPath := stage.File(plan.OutputName)
-	stats, err := transcode(ctx, b, plan, runState{gpu: gpu, gains: gains}, in, outPath, info.Duration, progress)
+	stats, err := transcode(ctx, b, plan, run, in, outPath, info.Duration, progress)
 	report.Warnings = append(report.Warnings, stats.Warnings...)
 	setCodecBackends(report, stats)
 	if err != nil {
@@ -152,7 +153,7 @@ func RunOn(ctx context.Context, b kernels.Backend, spec job.Spec, progress func(
 	loudDone := make(chan struct{})
 	go func() {
 		defer close(loudDone)
-		loudChecks, loudErr = verifyLoudness(outPath, plan, report)
+		loudChecks, loudErr = verifyLoudness(outPath, run, report)
 	}()
 	out, checks, err := verifyOutput(outPath, plan, stats)
 	<-loudDone
@@ -263,24 +264,41 @@ type runState struct {
 	// It comes from the job spec (it depends on the machine and on the
 	// other jobs); nil when the job asks for neither.
 	gpu *gpuCodecs
-	// gains holds, for each of the plan's audio tracks, the loudness
-	// filter that the measurement of the source chose; "" leaves the
-	// track's level alone (measureGains).
-	gains []string
+	// audio holds what the measurement of the source found for each of
+	// the plan's audio tracks (measureGains).
+	audio []measuredTrack
+}
+
+// measuredTrack is what the loudness pass learnt of one audio track.
+type measuredTrack struct {
+	// gain is the loudness filter the measurement chose; "" leaves the
+	// track's level alone.
+	gain string
+	// samples is the track's length at 48 kHz as the pass heard it: a
+	// track shorter than a gating block is verified over that length.
+	samples int64
 }
 
 // gain is the loudness filter for the plan's audio track i, or "".
 func (r runState) gain(i int) string {
-	if i < len(r.gains) {
-		return r.gains[i]
+	if i < len(r.audio) {
+		return r.audio[i].gain
 	}
 	return ""
 }
 
+// measuredSamples is the plan's audio track i's measured length, or 0.
+func (r runState) measuredSamples(i int) int64 {
+	if i < len(r.audio) {
+		return r.audio[i].samples
+	}
+	return 0
+}
+
 // measureGains measures the source's audio tracks that have a loudness
 // target and returns the gain filter each needs, one per plan.Audio track.
-func measureGains(source string, plan plan.Plan, report *job.Report) ([]string, error) {
-	gains := make([]string, len(plan.Audio))
+func measureGains(source string, plan plan.Plan, report *job.Report) ([]measuredTrack, error) {
+	tracks := make([]measuredTrack, len(plan.Audio))
 	var streams []int
 	remix := map[int]string{}
 	for _, a := range plan.Audio {
@@ -294,9 +312,9 @@ func measureGains(source string, plan plan.Plan, report *job.Report) ([]string, 
 		}
 	}
 	if len(streams) == 0 {
-		return gains, nil
+		return tracks, nil
 	}
-	measured, err := measureLoudness(source, streams, remix)
+	measured, err := measureLoudness(source, streams, remix, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +329,7 @@ func measureGains(source string, plan plan.Plan, report *job.Report) ([]string, 
 			// the result on the source and correct the gain, a few rounds.
 			for round := 0; round < 3; round++ {
 				pre := joinFilters(a.Remix, a.PadFilter(), "aformat=channel_layouts="+a.Layout, chain)
-				after, err := measureLoudness(source, []int{a.Input}, map[int]string{a.Input: pre})
+				after, err := measureLoudness(source, []int{a.Input}, map[int]string{a.Input: pre}, nil)
 				if err != nil {
 					return nil, err
 				}
@@ -323,16 +341,20 @@ func measureGains(source string, plan plan.Plan, report *job.Report) ([]string, 
 				chain = limitedGain(gain)
 			}
 		}
-		gains[i] = chain
+		tracks[i] = measuredTrack{gain: chain, samples: m.Samples}
 		report.Loudness = append(report.Loudness, job.Loudness{
 			Track: i + 1, Target: *a.Loudness, Before: round2(m.Integrated), TruePeakBefore: round2(m.TruePeak),
 			GainDB: round2(gain), Limited: strings.Contains(chain, "alimiter"),
 		})
-		if m.Integrated <= silence {
+		switch {
+		case m.Integrated > silence:
+		case m.Samples > 0 && m.Samples < shortestMeasured:
+			report.Warnings = append(report.Warnings, fmt.Sprintf("audio track %d lasts %.0f ms, too short to measure its loudness (100 ms at least); its level was left alone", i+1, float64(m.Samples)/48))
+		default:
 			report.Warnings = append(report.Warnings, fmt.Sprintf("audio track %d is silent; its level was left alone", i+1))
 		}
 	}
-	return gains, nil
+	return tracks, nil
 }
 
 // joinFilters chains the non-empty libavfilter steps.
@@ -348,7 +370,7 @@ func joinFilters(steps ...string) string {
 
 // verifyLoudness measures the output's tracks again: within 1 LU of the
 // target, and true peaks under the ceiling.
-func verifyLoudness(out string, plan plan.Plan, report *job.Report) ([]job.Check, error) {
+func verifyLoudness(out string, run runState, report *job.Report) ([]job.Check, error) {
 	if len(report.Loudness) == 0 {
 		return nil, nil
 	}
@@ -358,10 +380,12 @@ func verifyLoudness(out string, plan plan.Plan, report *job.Report) ([]job.Check
 	}
 	audios := info.AudioStreams()
 	var streams []int
-	for _, a := range audios {
+	lengths := map[int]int64{}
+	for i, a := range audios {
 		streams = append(streams, a.Index)
+		lengths[a.Index] = run.measuredSamples(i)
 	}
-	measured, err := measureLoudness(out, streams, nil)
+	measured, err := measureLoudness(out, streams, nil, lengths)
 	if err != nil {
 		return nil, err
 	}

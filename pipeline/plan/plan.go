@@ -107,7 +107,9 @@ type AudioPlan struct {
 	Layout     string
 	BitRate    int64
 	// Remix is a libavfilter channel mapping applied before resampling, when
-	// the default down/upmix would be wrong (dual mono for a mono source).
+	// the default down/upmix would be wrong (dual mono for a mono source) or
+	// would depend on the sample formats around it (stereoDownmix). The
+	// loudness meter applies it too.
 	Remix string
 	// Loudness is the integrated loudness target in LUFS, or nil to leave
 	// levels alone. The gain that reaches it is the run's to measure (a
@@ -118,6 +120,20 @@ type AudioPlan struct {
 	// planning).
 	PadTo float64
 }
+
+// stereoDownmix is the first step of a track downmixed to stereo: done
+// once, explicitly, with libswresample's matrix scaled so that no row sums
+// over 1 (5.1: L = FL + 0.707·FC + 0.707·BL, all over 2.414, 7.7 dB down),
+// so that the downmix never clips.
+//
+// Left to the automatic conversion, its level depended on where libavfilter
+// placed it: libswresample scales its matrix only when it converts to an
+// integer sample format. The output's chain downmixed into the encoder's
+// format (PCM and MP2 are integer: scaled), the loudness meter into
+// floating point (not scaled), so a 5.1 source into SECAM MXF had its gain
+// set 7.7 dB too low (-30.7 LUFS for a -23 target). With the downmix
+// first, the meter and the encoder hear the same stereo.
+const stereoDownmix = "aresample=ochl=stereo:rematrix_maxval=1"
 
 // PadFilter is the libavfilter step that pads the track to PadTo, or "".
 func (a AudioPlan) PadFilter() string {
@@ -788,7 +804,7 @@ func planAudio(plan *Plan, info job.MediaInfo, p config.Profile) error {
 		}
 		if ap.Channels > maxCh || layoutName(ap.Channels) == "" {
 			plan.Decisions = append(plan.Decisions, fmt.Sprintf("audio %d: %d channels downmixed to stereo", a.Index, a.Channels))
-			ap.Channels = 2
+			ap.Channels, ap.Remix = 2, stereoDownmix
 		}
 		ap.Layout = layoutName(ap.Channels)
 		ap.Loudness = p.Audio.Loudness
