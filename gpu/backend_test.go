@@ -308,3 +308,12 @@ func TestNewImageIsBlank(t *testing.T) {
 	b.Release(img)
 	closeEmulated(t, b, d)
 }
+
+// The GPU backend's images live on the device: it must not claim the
+// HostFrames capability, or the pipeline would read device images as host
+// frames and cap the worker's address space under a CUDA context.
+func TestImagesAreNotHostFrames(t *testing.T) {
+	if kernels.ImagesAreHostFrames((*Backend)(nil)) {
+		t.Error("the GPU backend claims HostFrames")
+	}
+}
