@@ -83,7 +83,10 @@ type runningWatch struct {
 	done   chan struct{}
 }
 
-// errStopping answers a reload asked for while the daemon stops.
+// errStopping is why things end while the daemon stops: the workers still
+// running at the end of stop_grace are stopped with it (supervise then
+// re-queues their jobs for the next start), and a reload asked for
+// meanwhile is refused with it.
 var errStopping = errors.New("kilnd is stopping")
 
 // Initialize opens the socket and the store, re-queues jobs a crash left
@@ -431,7 +434,7 @@ wait:
 	}
 	d.mu.Unlock()
 	for _, w := range workers {
-		w.stop(errShutdown)
+		w.stop(errStopping)
 	}
 	for _, w := range workers {
 		<-w.done

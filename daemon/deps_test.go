@@ -40,6 +40,7 @@ var importRules = map[string][]string{
 	"kiln/systemd/journal":     append([]string{"kiln/daemon", "kiln/config"}, cgoLinked...),
 	"kiln/version":             {stdlibOnly},
 	"kiln/kernels":             {stdlibOnly},
+	"kiln/kernels/paritytest":  {"kiln/gpu", "kiln/pipeline", "kiln/daemon", "github.com/asticode/go-astiav", "gorgonia.org/cu"},
 	"kiln/pipeline":            {"kiln/gpu", "gorgonia.org/cu", "kiln/daemon"},
 	"kiln/pipeline/plan":       cgoLinked,
 	"kiln/gpu":                 {"github.com/asticode/go-astiav", "kiln/pipeline", "kiln/daemon"},

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"kiln/config"
 	"kiln/daemon/store"
 	"kiln/hardware"
-	"kiln/staging"
 )
 
 // errClaimLost stops a worker whose job another node has taken over: this
@@ -31,43 +29,6 @@ func nodeName(cfg *config.Config) string {
 		return h
 	}
 	return "localhost"
-}
-
-// openJobStore opens the store the config names: PostgreSQL for a fleet, or
-// SQLite in state_dir.
-func openJobStore(cfg *config.Config) (*store.Store, error) {
-	if cfg.Daemon.Store != "" {
-		// The password may come from store_password_file or a systemd
-		// credential rather than the config.
-		url, err := cfg.Daemon.StoreURL()
-		if err != nil {
-			return nil, err
-		}
-		return store.OpenPostgres(url)
-	}
-	return store.Open(filepath.Join(cfg.Daemon.StateDir, "kiln.db"))
-}
-
-// sweepStaging removes the staging folders left behind by this node's jobs
-// that a stop cut off. On an output folder shared by a fleet, a folder of a
-// job that runs on another node now is that node's work in progress, and
-// stays. The store is asked after the folder was listed: a job that was not
-// running elsewhere then cannot have started elsewhere since, in a folder
-// created before.
-func (d *Daemon) sweepStaging(cfg *config.Config) {
-	keep := func(id int64) bool {
-		elsewhere, err := d.store.RunningElsewhere(context.Background(), id)
-		if err != nil {
-			d.Logger.Warn("cleaning staging: keeping a folder whose job could not be looked up", "job", id, "err", err)
-			return true
-		}
-		return elsewhere
-	}
-	for _, w := range cfg.Watches {
-		if err := staging.Sweep(w.Output, keep); err != nil {
-			d.Logger.Warn("cleaning staging", "watch", w.Name, "err", err)
-		}
-	}
 }
 
 // heartbeat registers this node, or renews its lease, with its hardware and

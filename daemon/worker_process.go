@@ -19,14 +19,14 @@ import (
 	"time"
 
 	"kiln/api"
-	"kiln/config"
 	"kiln/daemon/store"
 	"kiln/job"
-	"kiln/staging"
 )
 
+// Why the daemon stopped a worker (workerProcess.stop), by which supervise
+// files its job (job_outcomes.go). Beside these: errStopping (daemon.go)
+// when kilnd stops, errClaimLost (node_registry.go) in a fleet.
 var (
-	errShutdown  = errors.New("kilnd is stopping")
 	errCancelled = errors.New("cancelled")
 	// errWorkerStalled: the worker sent nothing for worker_stall_timeout
 	// (stopped, deadlocked, swapping to death). Transient: the job is
@@ -64,222 +64,6 @@ type workerProcess struct {
 	// entry while it ran: the figure for a worker that dies without
 	// reporting its own.
 	peakRSS int64
-}
-
-// schedule starts queued jobs while there are free slots: cpu_jobs for the
-// CPU worker, and gpu_jobs per GPU for the GPU worker when the last probe
-// found a usable CUDA device. GPU slots fill first. In a fleet, jobs that
-// want a GPU may be left a while to a node that has one free (gpuDeferral).
-func (d *Daemon) schedule(ctx context.Context) {
-	if ctx.Err() != nil {
-		return
-	}
-	for {
-		cpuFree, gpuFree := d.freeSlots()
-		if cpuFree+gpuFree <= 0 {
-			return
-		}
-		d.claiming.Lock()
-		j, ok, err := d.store.ClaimWith(ctx, d.gpuDeferral(d.cfg.Load(), gpuFree))
-		if err != nil || !ok {
-			d.claiming.Unlock()
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				d.metrics.storeFailed("claim")
-				d.claimOutage.fail(d.Logger, "claiming a job", time.Now(), err)
-			}
-			return
-		}
-		d.claimOutage.ok(d.Logger, "claiming a job", time.Now())
-		if !ok {
-			return
-		}
-		// queued_at survives a re-queue, so a retried job's wait includes
-		// its earlier runs: the time its submitter has been waiting.
-		d.metrics.jobClaimed(j.StartedAt.Sub(j.QueuedAt))
-		d.start(j, gpuFree > 0)
-		d.claiming.Unlock()
-	}
-}
-
-// freeSlots counts the worker slots not in use, per backend.
-func (d *Daemon) freeSlots() (cpu, gpu int) {
-	daemonCfg := d.cfg.Load().Daemon
-	gpuSlots := 0
-	if h := d.hardware.Load(); h != nil && h.Backend == "cuda" && d.GPUWorker != "" {
-		gpuSlots = daemonCfg.GPUJobs * max(len(h.GPUs), 1)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	cpu, gpu = daemonCfg.CPUJobs, gpuSlots
-	for _, w := range d.running {
-		if w.backend == "cuda" {
-			gpu--
-		} else {
-			cpu--
-		}
-	}
-	return max(cpu, 0), max(gpu, 0)
-}
-
-// start launches a worker for a claimed job, on the GPU worker when onGPU.
-func (d *Daemon) start(j store.Job, onGPU bool) {
-	log := d.Logger.With("component", "worker", "job", j.ID, "profile", j.Profile)
-	profile, ok := d.cfg.Load().Profile(j.Profile)
-	if !ok {
-		d.file(j, store.Failed, fmt.Sprintf("profile %q is no longer in the config", j.Profile), nil)
-		d.poke()
-		return
-	}
-	if why := d.sourceReplaced(j); why != "" {
-		d.file(j, store.Failed, why, nil)
-		d.poke()
-		return
-	}
-	w := &workerProcess{
-		job: j,
-		spec: job.Spec{ID: j.ID, Source: j.SourcePath, Profile: *profile, OutputRoot: j.OutputDir,
-			OutputName: j.OutputName, OutputNote: outputNote(j), OutputMode: d.cfg.Load().Daemon.OutputMode,
-			Limits: job.Limits{
-				MemoryBytes:   int64(d.cfg.Load().Daemon.WorkerMemoryMB) << 20,
-				TimeoutFactor: d.cfg.Load().Daemon.JobTimeoutFactor,
-			}},
-		log:  log,
-		done: make(chan struct{}),
-	}
-	d.mu.Lock()
-	// Placed (NVENC sessions granted and counted) under one lock, so two
-	// jobs starting at once cannot both take the last free sessions. The
-	// backend label is what metrics count frames and NVENC sessions by, and
-	// it picks the worker binary.
-	h := d.hardware.Load()
-	limit, why := d.nvencLimit(h)
-	w.backend = placeJob(&w.spec, h, onGPU, limit, why, d.nvencSessionsLocked())
-	w.nvencSessions = w.spec.NVENCSessions
-	d.running[j.ID] = w
-	d.mu.Unlock()
-	log.Info("job started", "source", j.SourcePath, "attempt", j.Attempts, "backend", w.backend,
-		"nvenc_sessions", w.nvencSessions)
-	d.changes.notify()
-	go d.supervise(w)
-}
-
-// supervise runs the worker to its end and files the outcome.
-func (d *Daemon) supervise(w *workerProcess) {
-	defer close(w.done)
-	log := w.log
-	began := time.Now()
-	result, runErr := d.runWorker(w)
-	d.mu.Lock()
-	delete(d.running, w.job.ID)
-	d.filing[w.job.ID] = true
-	d.mu.Unlock()
-	defer func() {
-		d.mu.Lock()
-		delete(d.filing, w.job.ID)
-		d.mu.Unlock()
-	}()
-	defer d.poke()
-
-	w.mu.Lock()
-	stopWhy := w.stopWhy
-	res := w.resources
-	w.mu.Unlock()
-	j := w.job
-	if res != nil {
-		d.metrics.workerUsed(res.CPUSeconds, res.PeakRSSBytes)
-		log.Info("worker resources", "cpu_seconds", res.CPUSeconds, "peak_rss_bytes", res.PeakRSSBytes)
-	}
-	// A worker that was stopped or crashed leaves its staging folder; one
-	// that published has none left. Either way nothing of this job's may
-	// stay there, unless the job runs on another node now: then the
-	// folders are that node's work in progress (see errClaimLost).
-	if elsewhere, err := d.store.RunningElsewhere(context.Background(), j.ID); err != nil {
-		log.Warn("keeping the job's staging: its state could not be read", "err", err)
-	} else if !elsewhere {
-		if err := staging.Sweep(j.OutputDir, func(id int64) bool { return id != j.ID }); err != nil {
-			log.Warn("removing the job's staging", "err", err)
-		}
-	}
-	var rep *job.Report
-	if result != nil {
-		rep = result.Report
-	}
-	report := reportWithResources(rep, res)
-	outcome := ""
-	switch {
-	case errors.Is(stopWhy, errClaimLost):
-		// Another node runs the job now; its result is the one that counts.
-		outcome = "requeued"
-		log.Warn("job given up: another node took it over")
-	case errors.Is(stopWhy, errShutdown):
-		outcome = "requeued"
-		if err := d.store.RequeueClaim(context.Background(), j, "re-queued: kilnd stopped while it ran"); err != nil {
-			log.Warn("re-queueing", "err", err)
-		}
-		log.Info("job re-queued for the next start")
-	case errors.Is(stopWhy, errTimeLimit):
-		outcome = "failed"
-		d.file(j, store.Failed, stopWhy.Error(), report)
-		log.Info("job failed", "reason", stopWhy.Error())
-	case errors.Is(stopWhy, errCancelled):
-		outcome = "cancelled"
-		d.file(j, store.Cancelled, "cancelled while running", report)
-		log.Info("job cancelled")
-	case result != nil && result.OK:
-		outcome = "done"
-		d.file(j, store.Done, "", report)
-		log.Info("job done")
-	case result != nil && result.Permanent:
-		outcome = "failed"
-		d.file(j, store.Failed, result.Reason, report)
-		log.Info("job failed", "reason", result.Reason)
-	default:
-		reason := ""
-		if errors.Is(stopWhy, errWorkerStalled) {
-			reason = stopWhy.Error()
-		} else if result != nil {
-			reason = result.Reason
-		} else {
-			d.metrics.workerCrashed()
-			reason = crashReason(runErr, w.stderr.String())
-			if w.backend == "cuda" {
-				// The GPU may be gone (reset, driver fault): look again, so
-				// the retry goes wherever the GPU state now allows.
-				d.probeHardware(context.Background())
-			}
-		}
-		if j.Attempts < d.cfg.Load().Daemon.MaxAttempts {
-			outcome = "requeued"
-			log.Warn("job attempt failed; re-queued", "reason", reason, "attempt", j.Attempts)
-			if err := d.store.RequeueClaim(context.Background(), j, "attempt "+fmt.Sprint(j.Attempts)+": "+reason); err != nil {
-				log.Warn("re-queueing", "err", err)
-			}
-			break
-		}
-		outcome = "failed"
-		d.file(j, store.Failed, reason, report)
-		log.Info("job failed", "reason", reason)
-	}
-	d.metrics.jobEnded(outcome, time.Since(began))
-}
-
-// reportWithResources adds the worker's resource use to its report, as
-// "resources". The report file next to the outputs is the worker's own and
-// stays as it wrote it; this is the copy the store and the API hold.
-func reportWithResources(r *job.Report, res *api.Resources) []byte {
-	if r == nil && res == nil {
-		return nil
-	}
-	b, err := json.Marshal(struct {
-		*job.Report
-		Resources *api.Resources `json:"resources,omitempty"`
-	}{r, res})
-	if err != nil {
-		return nil // a report with a NaN in it; the job's state still counts
-	}
-	return b
 }
 
 // runWorker starts the child, feeds it the spec and reads its messages. It
@@ -483,30 +267,6 @@ func workerEnv() []string {
 		env = append(env, kv)
 	}
 	return env
-}
-
-// nvencSessions counts the NVENC sessions the running jobs hold. A job's
-// sessions are released when it leaves d.running, however it ended.
-func (d *Daemon) nvencSessions() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.nvencSessionsLocked()
-}
-
-func (d *Daemon) nvencSessionsLocked() int {
-	n := 0
-	for _, w := range d.running {
-		n += w.nvencSessions
-	}
-	return n
-}
-
-// grantNVENCLocked is grantNVENC for a GPU job with profile p starting
-// now, with d.mu held: the sessions the running jobs hold are taken.
-func (d *Daemon) grantNVENCLocked(p config.Profile) (int, string) {
-	h := d.hardware.Load()
-	limit, why := d.nvencLimit(h)
-	return grantNVENC(p, h, limit, why, d.nvencSessionsLocked())
 }
 
 // runningFPS adds up the running jobs' speed by backend.

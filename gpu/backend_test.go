@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"kiln/kernels"
+	"kiln/kernels/paritytest"
 )
 
 // These tests run the GPU backend, as the cuda build has it, on the
@@ -55,9 +56,9 @@ func TestParityOnEmulatedDevice(t *testing.T) {
 		t.Run(policy.String(), func(t *testing.T) {
 			d := newEmuDriver(policy)
 			b := openEmulated(t, d, Options{})
-			for _, c := range kernels.ParityCases() {
+			for _, c := range paritytest.Cases() {
 				before := b.LaunchCounts()
-				if _, err := kernels.RunParity(c, kernels.CPU(), b); err != nil {
+				if _, err := paritytest.Run(c, kernels.CPU(), b); err != nil {
 					t.Error(err)
 				}
 				want := append([]string(nil), c.Kernels...)
@@ -83,7 +84,7 @@ func TestEmulatorCatchesMissingWaits(t *testing.T) {
 	defer b.Close()
 	ran, failed := 0, 0
 cases:
-	for _, c := range kernels.ParityCases() {
+	for _, c := range paritytest.Cases() {
 		for _, k := range c.Kernels {
 			if strings.HasPrefix(k, "kiln_scale_") || strings.HasPrefix(k, "kiln_me_") || strings.HasPrefix(k, "kiln_mc_") {
 				continue cases
@@ -93,7 +94,7 @@ cases:
 			continue
 		}
 		ran++
-		if _, err := kernels.RunParity(c, kernels.CPU(), b); err != nil {
+		if _, err := paritytest.Run(c, kernels.CPU(), b); err != nil {
 			failed++
 		}
 	}
@@ -108,7 +109,7 @@ cases:
 func TestConcurrentUse(t *testing.T) {
 	d := newEmuDriver(randomOrder)
 	b := openEmulated(t, d, Options{})
-	cases := kernels.ParityCases()
+	cases := paritytest.Cases()
 	var wg sync.WaitGroup
 	errs := make(chan error, 4*len(cases))
 	for g := 0; g < 4; g++ {
@@ -117,7 +118,7 @@ func TestConcurrentUse(t *testing.T) {
 			defer wg.Done()
 			for i := range cases {
 				c := cases[(i+g*7)%len(cases)]
-				if _, err := kernels.RunParity(c, kernels.CPU(), b); err != nil {
+				if _, err := paritytest.Run(c, kernels.CPU(), b); err != nil {
 					errs <- err
 				}
 			}
@@ -136,7 +137,7 @@ func TestPoolReusesBuffers(t *testing.T) {
 	d := newEmuDriver(computeFirst)
 	b := openEmulated(t, d, Options{})
 	f := kernels.Format{Width: 320, Height: 180, Chroma: kernels.Chroma420, Depth: 8}
-	src := kernels.ParityPicture(f, 1)
+	src := paritytest.Picture(f, 1)
 	s, err := kernels.NewScaler(f, kernels.Format{Width: 160, Height: 90, Chroma: kernels.Chroma420, Depth: 8}, kernels.ScaleParams{})
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +289,7 @@ func TestNewImageIsBlank(t *testing.T) {
 	b := openEmulated(t, d, Options{})
 	f := kernels.Format{Width: 70, Height: 30, Chroma: kernels.Chroma422, Depth: 10}
 	used, _ := b.NewImage(f)
-	if err := b.Upload(used, kernels.ParityPicture(f, 1)); err != nil {
+	if err := b.Upload(used, paritytest.Picture(f, 1)); err != nil {
 		t.Fatal(err)
 	}
 	b.Release(used)
@@ -296,14 +297,23 @@ func TestNewImageIsBlank(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := kernels.ParityPicture(f, 2)
+	got := paritytest.Picture(f, 2)
 	if err := b.Download(got, img); err != nil {
 		t.Fatal(err)
 	}
-	if m := kernels.CompareParity([]kernels.ParityOutput{{Name: "new", Frame: kernels.NewFrame(f)}},
-		[]kernels.ParityOutput{{Name: "new", Frame: got}}); m != nil {
+	if m := paritytest.Compare([]paritytest.Output{{Name: "new", Frame: kernels.NewFrame(f)}},
+		[]paritytest.Output{{Name: "new", Frame: got}}); m != nil {
 		t.Errorf("new image is not blank: %v", m)
 	}
 	b.Release(img)
 	closeEmulated(t, b, d)
+}
+
+// The GPU backend's images live on the device: it must not claim the
+// HostFrames capability, or the pipeline would read device images as host
+// frames and cap the worker's address space under a CUDA context.
+func TestImagesAreNotHostFrames(t *testing.T) {
+	if kernels.ImagesAreHostFrames((*Backend)(nil)) {
+		t.Error("the GPU backend claims HostFrames")
+	}
 }

@@ -14,7 +14,8 @@ type Image interface {
 // point of view and leaves its inputs untouched. Table-driven kernels take
 // a plan (Scaler, …) built once in Go, which a GPU backend may upload once.
 type Backend interface {
-	// Name is "cpu" or "cuda", as job reports record it.
+	// Name is "cpu" or "cuda", as job reports record it. What a backend
+	// can do is told by the capability interfaces (HostFrames), not by it.
 	Name() string
 	// NewImage allocates an image of format f on the backend.
 	NewImage(f Format) (Image, error)
@@ -72,6 +73,28 @@ type Backend interface {
 	// b (t=1). MethodMC needs m, the motion of a and b, and repeats the
 	// nearer picture on a scene cut (IsSceneCut); blend and dup ignore m.
 	Interpolate(dst, a, b Image, m *Motion, t float64, method FrameRateMethod) error
+}
+
+// HostFrames is the capability of a backend whose images are host frames:
+// every Image it makes is a *Frame in the process's own memory. The CPU
+// backend has it; a GPU backend, whose images live on the device, does not.
+// Callers test for it by type assertion (ImagesAreHostFrames does the test)
+// and may then:
+//   - use a decoded *Frame as an image, and an image as a *Frame, without
+//     Upload or Download;
+//   - cap the process's address space to bound a job's memory, since all
+//     the backend allocates is in it (a CUDA context reserves far more
+//     address space than it uses, which such a cap would refuse).
+type HostFrames interface {
+	Backend
+	// ImagesInHostMemory marks the capability; it does nothing.
+	ImagesInHostMemory()
+}
+
+// ImagesAreHostFrames reports whether b has the HostFrames capability.
+func ImagesAreHostFrames(b Backend) bool {
+	_, ok := b.(HostFrames)
+	return ok
 }
 
 func errInPlace(op string) error {

@@ -26,6 +26,9 @@ func CPU() Backend { return cpuBackend{} }
 
 func (cpuBackend) Name() string { return "cpu" }
 
+// ImagesInHostMemory: the CPU backend's images are host frames (HostFrames).
+func (cpuBackend) ImagesInHostMemory() {}
+
 // NewImage returns a frame of format f, one given back by Release when there
 // is one: a pipeline makes and drops several frames per picture, and fresh
 // ones cost the zeroing and page faults of megabytes each time. A reused

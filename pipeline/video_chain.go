@@ -201,7 +201,7 @@ func newFieldScaleStage(b kernels.Backend, in, out kernels.Format, params kernel
 }
 
 func (s *fieldScaleStage) push(p picture, emit func(picture) error) error {
-	if src, ok := p.img.(*kernels.Frame); ok && s.b.Name() == "cpu" {
+	if src, ok := p.img.(*kernels.Frame); ok && kernels.ImagesAreHostFrames(s.b) {
 		return s.pushViews(p, src, emit)
 	}
 	imgs, err := newImages(s.b, s.inField, s.inField, s.outField, s.outField, s.out)

@@ -164,7 +164,7 @@ func (v *videoPath) feed(f *astiav.Frame, tb astiav.Rational, p *streamPath, emi
 // hostFrame is a frame for a decoded picture: from the CPU backend's pool,
 // where the chain's first stage gives it back once read.
 func (v *videoPath) hostFrame(f kernels.Format) (*kernels.Frame, error) {
-	if v.backend.Name() != "cpu" {
+	if !kernels.ImagesAreHostFrames(v.backend) {
 		return kernels.NewFrame(f), nil
 	}
 	img, err := v.backend.NewImage(f)
@@ -289,7 +289,7 @@ func (v *videoPath) emitter(frames chan<- *astiav.Frame) func(picture) error {
 }
 
 func (v *videoPath) upload(host *kernels.Frame) (kernels.Image, error) {
-	if v.backend.Name() == "cpu" {
+	if kernels.ImagesAreHostFrames(v.backend) {
 		return host, nil // on the CPU a host frame is the image
 	}
 	img, err := v.backend.NewImage(host.Format)
@@ -300,7 +300,7 @@ func (v *videoPath) upload(host *kernels.Frame) (kernels.Image, error) {
 }
 
 func (v *videoPath) download(img kernels.Image) (*kernels.Frame, error) {
-	if host, ok := img.(*kernels.Frame); ok && v.backend.Name() == "cpu" {
+	if host, ok := img.(*kernels.Frame); ok && kernels.ImagesAreHostFrames(v.backend) {
 		return host, nil
 	}
 	host := kernels.NewFrame(img.ImageFormat())

@@ -22,8 +22,8 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, b kernels.Backend) err
 		return fmt.Errorf("reading job spec: %w", err)
 	}
 	// A CUDA context reserves far more address space than it uses, so the
-	// cap applies to the CPU worker only.
-	if m := spec.Limits.MemoryBytes; m > 0 && b.Name() == "cpu" {
+	// cap applies only to a backend that allocates nothing but host frames.
+	if m := spec.Limits.MemoryBytes; m > 0 && kernels.ImagesAreHostFrames(b) {
 		lim := syscall.Rlimit{Cur: uint64(m), Max: uint64(m)}
 		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &lim); err != nil {
 			return fmt.Errorf("setting the worker's memory limit: %w", err)

@@ -14,6 +14,7 @@ import (
 	"kiln/gpu"
 	"kiln/hardware"
 	"kiln/kernels"
+	"kiln/kernels/paritytest"
 )
 
 // benchResult is one measurement. Mpix/s counts output luma samples, as
@@ -62,7 +63,7 @@ func bench(ctx context.Context, stdout io.Writer, device int, seconds float64) e
 	m := &meter{b: b, ctx: ctx, minTime: time.Duration(seconds * float64(time.Second))}
 	for _, sz := range benchSizes {
 		f := sz.f
-		x, y, dst := m.upload(kernels.ParityPicture(f, 1)), m.upload(kernels.ParityPicture(f, 2)), m.image(f)
+		x, y, dst := m.upload(paritytest.Picture(f, 1)), m.upload(paritytest.Picture(f, 2)), m.image(f)
 		mc, _ := kernels.NewMatrixConverter(kernels.BT709, kernels.BT601)
 		logo, err := kernels.NewOverlay(benchLogo(256, 128), kernels.BT709, f.Chroma, f.Depth)
 		if err != nil {
@@ -73,7 +74,7 @@ func bench(ctx context.Context, stdout io.Writer, device int, seconds float64) e
 			return err
 		}
 		top, bot := m.image(ff), m.image(ff)
-		pan := m.upload(shift(kernels.ParityPicture(f, 1), 9, -5))
+		pan := m.upload(shift(paritytest.Picture(f, 1), 9, -5))
 		m.run("ConvertMatrix/"+sz.name, f, func() error { return b.ConvertMatrix(dst, x, mc) })
 		m.run("Pad/"+sz.name, f, func() error { return b.Pad(dst, x, 0, 0) })
 		m.run("Overlay/"+sz.name, f, func() error { return b.Overlay(dst, logo, 64, 64, 0.8) })
@@ -101,7 +102,7 @@ func bench(ctx context.Context, stdout io.Writer, device int, seconds float64) e
 			return b.Interpolate(dst, x, y, nil, 0.5, kernels.MethodBlend)
 		})
 		host := kernels.NewFrame(f)
-		src := kernels.ParityPicture(f, 3)
+		src := paritytest.Picture(f, 3)
 		m.run("Upload/"+sz.name, f, func() error { return b.Upload(dst, src) })
 		m.run("Download/"+sz.name, f, func() error { return b.Download(host, dst) })
 	}
@@ -116,7 +117,7 @@ func bench(ctx context.Context, stdout io.Writer, device int, seconds float64) e
 		if err != nil {
 			return err
 		}
-		src, dst := m.upload(kernels.ParityPicture(c.src, 1)), m.image(c.dst)
+		src, dst := m.upload(paritytest.Picture(c.src, 1)), m.image(c.dst)
 		m.run(c.name, c.dst, func() error { return b.Scale(dst, src, s) })
 	}
 	m.releaseAll()

@@ -14,6 +14,7 @@ import (
 	"kiln/gpu"
 	"kiln/hardware"
 	"kiln/kernels"
+	"kiln/kernels/paritytest"
 )
 
 // caseResult is one parity case in the report.
@@ -23,9 +24,9 @@ type caseResult struct {
 	Pass    bool     `json:"pass"`
 	// Launched is what the GPU backend launched, when it differs from
 	// Kernels: the case would then not test what it claims to.
-	Launched []string          `json:"launched,omitempty"`
-	Mismatch *kernels.Mismatch `json:"first_mismatch,omitempty"`
-	Error    string            `json:"error,omitempty"`
+	Launched []string             `json:"launched,omitempty"`
+	Mismatch *paritytest.Mismatch `json:"first_mismatch,omitempty"`
+	Error    string               `json:"error,omitempty"`
 }
 
 // kernelResult rolls the cases up per PTX entry point.
@@ -35,7 +36,7 @@ type kernelResult struct {
 	Cases  int      `json:"cases"`
 	Failed []string `json:"failed,omitempty"`
 	// FirstMismatch is the first failing case's first differing sample.
-	FirstMismatch *kernels.Mismatch `json:"first_mismatch,omitempty"`
+	FirstMismatch *paritytest.Mismatch `json:"first_mismatch,omitempty"`
 }
 
 type parityReport struct {
@@ -59,7 +60,7 @@ func parity(ctx context.Context, stdout io.Writer, device int, match string) err
 	rep := parityReport{Pass: true, Device: hardware.GPU{Index: d.Index, Name: d.Name,
 		ComputeCapability: d.ComputeCapability(), MemoryBytes: d.MemoryBytes}}
 	perKernel := map[string]*kernelResult{}
-	for _, c := range kernels.ParityCases() {
+	for _, c := range paritytest.Cases() {
 		if !strings.Contains(c.Name, match) {
 			continue
 		}
@@ -68,7 +69,7 @@ func parity(ctx context.Context, stdout io.Writer, device int, match string) err
 		}
 		before := b.LaunchCounts()
 		r := caseResult{Case: c.Name, Kernels: c.Kernels, Pass: true}
-		m, err := kernels.RunParity(c, kernels.CPU(), b)
+		m, err := paritytest.Run(c, kernels.CPU(), b)
 		if err != nil {
 			r.Pass, r.Error, r.Mismatch = false, err.Error(), m
 		}

@@ -1,0 +1,21 @@
+package kernels
+
+import "testing"
+
+// The CPU backend has the HostFrames capability, and keeps its promise:
+// its images are host frames, which the pipeline uses without Upload or
+// Download.
+func TestCPUImagesAreHostFrames(t *testing.T) {
+	b := CPU()
+	if !ImagesAreHostFrames(b) {
+		t.Fatal("the CPU backend lacks HostFrames")
+	}
+	img, err := b.NewImage(Format{Width: 64, Height: 32, Chroma: Chroma420, Depth: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release(img)
+	if _, ok := img.(*Frame); !ok {
+		t.Errorf("the CPU backend's image is a %T, not a *Frame", img)
+	}
+}
