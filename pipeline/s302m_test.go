@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"kiln/config"
-	"kiln/job"
 )
 
 // `audio = { codec = "pcm" }` in a broadcast TS profile plans SMPTE 302M,
@@ -19,19 +17,13 @@ import (
 // at the loudness asked for.
 func TestBroadcastTSCarriesPCMAsSMPTE302M(t *testing.T) {
 	dir := t.TempDir()
-	src := filepath.Join(dir, "tone.mov")
-	if b, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-t", "2", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+	src := makeClip(t, filepath.Join(dir, "tone.mov"), "-t", "2", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
 		"-t", "2", "-f", "lavfi", "-i", "sine=f=997:sample_rate=48000", "-map", "0:v", "-map", "1:a",
-		"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le", "-ac", "1", src).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, b)
-	}
+		"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le", "-ac", "1")
 	target := -23.0
 	p := config.Profile{Name: "pal-pcm", Kind: "broadcast", Standard: "pal", Codec: "mpeg2", Aspect: "16:9", Fit: "letterbox",
 		Container: "ts", VideoBitrate: 8_000_000, Audio: config.Audio{Codec: "pcm", Loudness: &target}}
-	report, err := Run(context.Background(), job.Spec{ID: 7, Source: src, Profile: p, OutputRoot: filepath.Join(dir, "out")}, nil)
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	report := runProfile(t, src, p, filepath.Join(dir, "out"))
 	out := report.Outputs[0].Path
 	b, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name,channels",
 		"-of", "csv=p=0", out).Output()
