@@ -1,4 +1,4 @@
-package pipeline
+package av
 
 /*
 #cgo pkg-config: libavcodec libavformat libavutil
@@ -21,27 +21,27 @@ import (
 	"github.com/asticode/go-astiav"
 )
 
-// encoderPriming is how many samples an audio encoder puts before the first
+// EncoderPriming is how many samples an audio encoder puts before the first
 // real one (AAC: 1024). Its first packet is stamped that far before zero.
-func encoderPriming(ctx *astiav.CodecContext) int {
-	return int(C.kiln_initial_padding((*C.AVCodecContext)(cPointer(ctx))))
+func EncoderPriming(ctx *astiav.CodecContext) int {
+	return int(C.kiln_initial_padding((*C.AVCodecContext)(cObject(ctx))))
 }
 
-// encoderReorder is how many pictures an open video encoder may stamp a
+// EncoderReorder is how many pictures an open video encoder may stamp a
 // packet's decode time before its presentation time: its reorder delay.
 // libx264 reports it as has_b_frames (2 with a B-pyramid, 1 without);
 // NVENC stamps decode times bf pictures early (its P interval less one)
 // but may report less, so the larger of the two is taken.
-func encoderReorder(ctx *astiav.CodecContext) int64 {
-	c := (*C.AVCodecContext)(cPointer(ctx))
+func EncoderReorder(ctx *astiav.CodecContext) int64 {
+	c := (*C.AVCodecContext)(cObject(ctx))
 	return int64(max(int(C.kiln_has_b_frames(c)), int(C.kiln_max_b_frames(c)), 0))
 }
 
-// resendTSHeaders makes libav's MPEG-TS muxer write PAT and PMT before the
+// ResendTSHeaders makes libav's MPEG-TS muxer write PAT and PMT before the
 // next packet, so that the HLS segment that packet starts can be demuxed on
 // its own.
-func resendTSHeaders(fc *astiav.FormatContext) error {
-	if ret := C.kiln_mpegts_resend_headers((*C.AVFormatContext)(cPointer(fc))); ret < 0 {
+func ResendTSHeaders(fc *astiav.FormatContext) error {
+	if ret := C.kiln_mpegts_resend_headers((*C.AVFormatContext)(cObject(fc))); ret < 0 {
 		return fmt.Errorf("asking the MPEG-TS muxer for PAT/PMT: libav error %d", int(ret))
 	}
 	return nil

@@ -1,4 +1,4 @@
-package pipeline
+package av
 
 /*
 #cgo pkg-config: libavcodec libavformat libavutil libavfilter
@@ -61,27 +61,20 @@ import (
 	"github.com/asticode/go-astiav"
 )
 
-// go-astiav v0.16.0, the last release built for FFmpeg 5.1, does not expose a
-// few fields a broadcast pipeline needs: field order, best-effort timestamps,
-// the display matrix, colour and profile names. Each go-astiav wrapper holds its
-// C pointer as its only or first field; cPointer reads it. TestLibavExtLayout
-// pins that assumption so an upgrade cannot break it silently.
-func cPointer[T any](wrapper *T) unsafe.Pointer {
-	return *(*unsafe.Pointer)(unsafe.Pointer(wrapper))
-}
-
-// fieldOrderName maps AVFieldOrder to ffprobe's words.
+// fieldOrderNames maps AVFieldOrder to ffprobe's words.
 var fieldOrderNames = map[int]string{0: "", 1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
 
-func codecParamsFieldOrder(p *astiav.CodecParameters) string {
-	return fieldOrderNames[int(C.kiln_codecpar_field_order((*C.AVCodecParameters)(cPointer(p))))]
+// CodecParamsFieldOrder is a stream's field order in ffprobe's words
+// ("progressive", "tt", "bb", "tb", "bt"); "" when unknown.
+func CodecParamsFieldOrder(p *astiav.CodecParameters) string {
+	return fieldOrderNames[int(C.kiln_codecpar_field_order((*C.AVCodecParameters)(cObject(p))))]
 }
 
-// setStreamSignalling writes field order and colour tags into an output
+// SetStreamSignalling writes field order and colour tags into an output
 // stream's parameters, where the muxer reads them (MOV 'fiel'/'colr', MXF
 // descriptors), after FromCodecContext has copied the encoder's settings.
-func setStreamSignalling(p *astiav.CodecParameters, fieldOrder string, prim, trc, space string) {
-	cp := (*C.AVCodecParameters)(cPointer(p))
+func SetStreamSignalling(p *astiav.CodecParameters, fieldOrder string, prim, trc, space string) {
+	cp := (*C.AVCodecParameters)(cObject(p))
 	for k, v := range fieldOrderNames {
 		if v == fieldOrder && v != "" {
 			C.kiln_codecpar_set_field_order(cp, C.int(k))
@@ -92,40 +85,47 @@ func setStreamSignalling(p *astiav.CodecParameters, fieldOrder string, prim, trc
 	}
 }
 
-func frameInterlaced(f *astiav.Frame) (interlaced, tff bool) {
+// FrameInterlaced reports a decoded picture's field flags.
+func FrameInterlaced(f *astiav.Frame) (interlaced, tff bool) {
 	cf := (*C.AVFrame)(f.UnsafePointer())
 	return C.kiln_frame_interlaced(cf) != 0, C.kiln_frame_tff(cf) != 0
 }
 
-func frameBestEffortPts(f *astiav.Frame) int64 {
+// FrameBestEffortPts is libav's guess at a decoded picture's timestamp.
+func FrameBestEffortPts(f *astiav.Frame) int64 {
 	return int64(C.kiln_frame_best_effort_pts((*C.AVFrame)(f.UnsafePointer())))
 }
 
-func streamRotation(s *astiav.Stream) int {
-	return int(C.kiln_stream_rotation((*C.AVStream)(cPointer(s))))
+// StreamRotation is the display matrix's rotation in whole degrees; 0
+// when the stream has none.
+func StreamRotation(s *astiav.Stream) int {
+	return int(C.kiln_stream_rotation((*C.AVStream)(cObject(s))))
 }
 
-func inputFormatName(f *astiav.FormatContext) string {
-	return C.GoString(C.kiln_format_name((*C.AVFormatContext)(cPointer(f))))
+// InputFormatName is the demuxer's short name ("mov,mp4,m4a,3gp,3g2,mj2").
+func InputFormatName(f *astiav.FormatContext) string {
+	return C.GoString(C.kiln_format_name((*C.AVFormatContext)(cObject(f))))
 }
 
-func colorPrimariesName(v astiav.ColorPrimaries) string {
+// ColorPrimariesName and the three below are libav's names for colour
+// tags and profiles; "" for unknown, unspecified and reserved values.
+func ColorPrimariesName(v astiav.ColorPrimaries) string {
 	return cString(C.av_color_primaries_name(C.enum_AVColorPrimaries(v)))
 }
 
-func colorTransferName(v astiav.ColorTransferCharacteristic) string {
+func ColorTransferName(v astiav.ColorTransferCharacteristic) string {
 	return cString(C.av_color_transfer_name(C.enum_AVColorTransferCharacteristic(v)))
 }
 
-func colorSpaceName(v astiav.ColorSpace) string {
+func ColorSpaceName(v astiav.ColorSpace) string {
 	return cString(C.av_color_space_name(C.enum_AVColorSpace(v)))
 }
 
-func colorRangeName(v astiav.ColorRange) string {
+func ColorRangeName(v astiav.ColorRange) string {
 	return cString(C.av_color_range_name(C.enum_AVColorRange(v)))
 }
 
-func profileName(id astiav.CodecID, profile astiav.Profile) string {
+func ProfileName(id astiav.CodecID, profile astiav.Profile) string {
 	return cString(C.avcodec_profile_name(C.enum_AVCodecID(id), C.int(profile)))
 }
 
@@ -158,19 +158,19 @@ func cString(s *C.char) string {
 	return name
 }
 
-// closeBufferSource ends a filter chain's input at pts, the end of the last
+// CloseBufferSource ends a filter chain's input at pts, the end of the last
 // frame. FFmpeg 5.1's av_buffersrc_add_frame(NULL) ends it at the last frame's
 // start instead, and rate filters then drop that last frame.
-func closeBufferSource(src *astiav.FilterContext, pts int64) error {
-	if ret := C.kiln_buffersrc_close((*C.AVFilterContext)(cPointer(src)), C.int64_t(pts)); ret < 0 {
+func CloseBufferSource(src *astiav.FilterContext, pts int64) error {
+	if ret := C.kiln_buffersrc_close((*C.AVFilterContext)(cObject(src)), C.int64_t(pts)); ret < 0 {
 		return fmt.Errorf("closing filter input: libav error %d", int(ret))
 	}
 	return nil
 }
 
-// framePlane returns plane i of a video frame as a byte slice of linesize ×
+// FramePlane returns plane i of a video frame as a byte slice of linesize ×
 // rows bytes, aliasing the frame's buffer.
-func framePlane(f *astiav.Frame, i, rows int) ([]byte, int) {
+func FramePlane(f *astiav.Frame, i, rows int) ([]byte, int) {
 	cf := (*C.AVFrame)(f.UnsafePointer())
 	stride := int(C.kiln_frame_linesize(cf, C.int(i)))
 	ptr := C.kiln_frame_plane(cf, C.int(i))
@@ -180,9 +180,9 @@ func framePlane(f *astiav.Frame, i, rows int) ([]byte, int) {
 	return unsafe.Slice((*byte)(unsafe.Pointer(ptr)), stride*rows), stride
 }
 
-// setFrameFields flags a frame interlaced (and which field is first) for the
+// SetFrameFields flags a frame interlaced (and which field is first) for the
 // encoder, which writes it into the bitstream.
-func setFrameFields(f *astiav.Frame, interlaced, tff bool) {
+func SetFrameFields(f *astiav.Frame, interlaced, tff bool) {
 	b := func(v bool) C.int {
 		if v {
 			return 1
@@ -192,9 +192,9 @@ func setFrameFields(f *astiav.Frame, interlaced, tff bool) {
 	C.kiln_frame_set_fields((*C.AVFrame)(f.UnsafePointer()), b(interlaced), b(tff))
 }
 
-// frameMetadata reads one entry a filter attached to a frame (ebur128's
+// FrameMetadata reads one entry a filter attached to a frame (ebur128's
 // lavfi.r128.* measurements).
-func frameMetadata(f *astiav.Frame, key string) (string, bool) {
+func FrameMetadata(f *astiav.Frame, key string) (string, bool) {
 	ck := C.CString(key)
 	defer C.free(unsafe.Pointer(ck))
 	v := C.kiln_frame_meta((*C.AVFrame)(f.UnsafePointer()), ck)
@@ -204,13 +204,13 @@ func frameMetadata(f *astiav.Frame, key string) (string, bool) {
 	return C.GoString(v), true
 }
 
-// setPacketData replaces a packet's payload, keeping its timestamps, flags
+// SetPacketData replaces a packet's payload, keeping its timestamps, flags
 // and side data: for rewriting encoded pictures (AFD) before they are muxed.
-func setPacketData(p *astiav.Packet, data []byte) error {
+func SetPacketData(p *astiav.Packet, data []byte) error {
 	if len(data) == 0 {
 		return fmt.Errorf("empty packet payload")
 	}
-	if ret := C.kiln_packet_set_data((*C.AVPacket)(cPointer(p)), (*C.uint8_t)(unsafe.Pointer(&data[0])), C.int(len(data))); ret < 0 {
+	if ret := C.kiln_packet_set_data((*C.AVPacket)(cObject(p)), (*C.uint8_t)(unsafe.Pointer(&data[0])), C.int(len(data))); ret < 0 {
 		return fmt.Errorf("replacing packet payload: libav error %d", int(ret))
 	}
 	return nil
