@@ -1,25 +1,16 @@
 package av
 
 /*
-#cgo pkg-config: libavcodec libavformat libavutil
+#cgo pkg-config: libavcodec
 #include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/opt.h>
 
 static int kiln_initial_padding(AVCodecContext *c) { return c->initial_padding; }
 static int kiln_has_b_frames(AVCodecContext *c) { return c->has_b_frames; }
 static int kiln_max_b_frames(AVCodecContext *c) { return c->max_b_frames; }
-static int kiln_mpegts_resend_headers(AVFormatContext *s) {
-	return av_opt_set(s->priv_data, "mpegts_flags", "+resend_headers", 0);
-}
 */
 import "C"
 
-import (
-	"fmt"
-
-	"github.com/asticode/go-astiav"
-)
+import "github.com/asticode/go-astiav"
 
 // EncoderPriming is how many samples an audio encoder puts before the first
 // real one (AAC: 1024). Its first packet is stamped that far before zero.
@@ -35,14 +26,4 @@ func EncoderPriming(ctx *astiav.CodecContext) int {
 func EncoderReorder(ctx *astiav.CodecContext) int64 {
 	c := (*C.AVCodecContext)(cObject(ctx))
 	return int64(max(int(C.kiln_has_b_frames(c)), int(C.kiln_max_b_frames(c)), 0))
-}
-
-// ResendTSHeaders makes libav's MPEG-TS muxer write PAT and PMT before the
-// next packet, so that the HLS segment that packet starts can be demuxed on
-// its own.
-func ResendTSHeaders(fc *astiav.FormatContext) error {
-	if ret := C.kiln_mpegts_resend_headers((*C.AVFormatContext)(cObject(fc))); ret < 0 {
-		return fmt.Errorf("asking the MPEG-TS muxer for PAT/PMT: libav error %d", int(ret))
-	}
-	return nil
 }
