@@ -22,30 +22,31 @@ const stdlibOnly = "(stdlib only)"
 // importRules is the table of docs/ARCHITECTURE.md, "Packages": what each
 // package must not depend on, directly or through others.
 var importRules = map[string][]string{
-	"kiln/cmd/kilnd":           cgoLinked,
-	"kiln/cmd/kiln":            append([]string{"kiln/daemon"}, cgoLinked...),
-	"kiln/daemon":              cgoLinked,
-	"kiln/daemon/daemontest":   cgoLinked,
-	"kiln/daemon/intake":       append([]string{"kiln/daemon/store"}, cgoLinked...),
-	"kiln/daemon/store":        append([]string{"kiln/config"}, cgoLinked...),
-	"kiln/hardware":            append([]string{"kiln/daemon"}, cgoLinked...),
-	"kiln/job":                 append([]string{"kiln/daemon"}, cgoLinked...),
-	"kiln/config":              append([]string{"kiln/daemon"}, cgoLinked...),
-	"kiln/sdi":                 cgoLinked,
-	"kiln/packaging":           append([]string{"kiln/staging"}, cgoLinked...),
-	"kiln/api":                 {stdlibOnly},
-	"kiln/staging":             append([]string{"kiln/job", "kiln/config", "kiln/daemon", "kiln/packaging"}, cgoLinked...),
-	"kiln/dsn":                 {stdlibOnly},
-	"kiln/manpage":             append([]string{"kiln/daemon", "kiln/config"}, cgoLinked...),
-	"kiln/systemd/journal":     append([]string{"kiln/daemon", "kiln/config"}, cgoLinked...),
-	"kiln/version":             {stdlibOnly},
-	"kiln/kernels":             {stdlibOnly},
-	"kiln/kernels/paritytest":  {"kiln/gpu", "kiln/pipeline", "kiln/daemon", "github.com/asticode/go-astiav", "gorgonia.org/cu"},
-	"kiln/pipeline":            {"kiln/gpu", "gorgonia.org/cu", "kiln/daemon"},
-	"kiln/pipeline/plan":       cgoLinked,
-	"kiln/gpu":                 {"github.com/asticode/go-astiav", "kiln/pipeline", "kiln/daemon"},
-	"kiln/cmd/kiln-worker":     {"kiln/gpu", "gorgonia.org/cu", "kiln/daemon"},
-	"kiln/cmd/kiln-gpu-worker": {"kiln/daemon"},
+	"kiln/cmd/kilnd":            cgoLinked,
+	"kiln/cmd/kiln":             append([]string{"kiln/daemon"}, cgoLinked...),
+	"kiln/daemon":               cgoLinked,
+	"kiln/daemon/daemontest":    cgoLinked,
+	"kiln/daemon/intake":        append([]string{"kiln/daemon/store"}, cgoLinked...),
+	"kiln/daemon/store":         append([]string{"kiln/config"}, cgoLinked...),
+	"kiln/hardware":             append([]string{"kiln/daemon"}, cgoLinked...),
+	"kiln/job":                  append([]string{"kiln/daemon"}, cgoLinked...),
+	"kiln/config":               append([]string{"kiln/daemon"}, cgoLinked...),
+	"kiln/sdi":                  cgoLinked,
+	"kiln/packaging":            append([]string{"kiln/staging"}, cgoLinked...),
+	"kiln/api":                  {stdlibOnly},
+	"kiln/staging":              append([]string{"kiln/job", "kiln/config", "kiln/daemon", "kiln/packaging"}, cgoLinked...),
+	"kiln/dsn":                  {stdlibOnly},
+	"kiln/manpage":              append([]string{"kiln/daemon", "kiln/config"}, cgoLinked...),
+	"kiln/systemd/journal":      append([]string{"kiln/daemon", "kiln/config"}, cgoLinked...),
+	"kiln/version":              {stdlibOnly},
+	"kiln/kernels":              {stdlibOnly},
+	"kiln/kernels/paritytest":   {"kiln/gpu", "kiln/pipeline", "kiln/daemon", "github.com/asticode/go-astiav", "gorgonia.org/cu"},
+	"kiln/pipeline":             {"kiln/gpu", "gorgonia.org/cu", "kiln/daemon"},
+	"kiln/pipeline/plan":        cgoLinked,
+	"kiln/pipeline/internal/av": {"kiln/pipeline", "kiln/kernels", "kiln/gpu", "gorgonia.org/cu", "kiln/daemon"},
+	"kiln/gpu":                  {"github.com/asticode/go-astiav", "kiln/pipeline", "kiln/daemon"},
+	"kiln/cmd/kiln-worker":      {"kiln/gpu", "gorgonia.org/cu", "kiln/daemon"},
+	"kiln/cmd/kiln-gpu-worker":  {"kiln/daemon"},
 }
 
 // packageDeps lists every package of the module with its dependencies, with
@@ -143,5 +144,39 @@ func checkRules(t *testing.T, deps map[string][]string, rules map[string][]strin
 				}
 			}
 		}
+	}
+}
+
+// avLayer is the pipeline's one package that may use cgo or unsafe: every
+// libav field go-astiav lacks is reached there (docs/ARCHITECTURE.md,
+// "Packages").
+const avLayer = "kiln/pipeline/internal/av"
+
+// TestOnlyTheAVLayerUsesCgoOrUnsafe: no other package of the pipeline,
+// tests and cuda-tagged files included, imports "C" or unsafe.
+func TestOnlyTheAVLayerUsesCgoOrUnsafe(t *testing.T) {
+	seen := map[string]bool{}
+	for _, tags := range []string{"", "cuda"} {
+		out, err := exec.Command("go", "list", "-tags", tags, "-f",
+			"{{.ImportPath}}:{{join .Imports \" \"}} {{join .TestImports \" \"}} {{join .XTestImports \" \"}}",
+			"kiln/pipeline/...").CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -tags %q kiln/pipeline/...: %v\n%s", tags, err, out)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			pkg, imports, _ := strings.Cut(line, ":")
+			seen[pkg] = true
+			if pkg == avLayer {
+				continue
+			}
+			for _, imp := range strings.Fields(imports) {
+				if imp == "C" || imp == "unsafe" {
+					t.Errorf("%s imports %q: cgo and unsafe belong in %s", pkg, imp, avLayer)
+				}
+			}
+		}
+	}
+	if !seen["kiln/pipeline"] || !seen[avLayer] {
+		t.Fatalf("go list kiln/pipeline/... lacks kiln/pipeline or %s: %v", avLayer, seen)
 	}
 }

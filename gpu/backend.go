@@ -93,6 +93,9 @@ func (b *Backend) Device() DeviceInfo { return b.dev }
 // Name is "cuda", as job reports record the backend.
 func (b *Backend) Name() string { return "cuda" }
 
+// KernelsOnGPU: the backend's kernels run on the device (kernels.OnGPU).
+func (*Backend) KernelsOnGPU() {}
+
 // enter holds the backend and makes its context current on this goroutine's
 // OS thread: the driver's current context is per thread, and Go moves
 // goroutines between threads unless locked.

@@ -309,6 +309,14 @@ func TestNewImageIsBlank(t *testing.T) {
 	closeEmulated(t, b, d)
 }
 
+// The GPU backend has the OnGPU capability: its jobs are on the GPU's side,
+// and say why a rendition does not encode on NVENC.
+func TestCapabilityOnGPU(t *testing.T) {
+	if !kernels.RunsOnGPU((*Backend)(nil)) {
+		t.Error("the GPU backend lacks OnGPU")
+	}
+}
+
 // The GPU backend's images live on the device: it must not claim the
 // HostFrames capability, or the pipeline would read device images as host
 // frames and cap the worker's address space under a CUDA context.

@@ -15,7 +15,7 @@ type Image interface {
 // a plan (Scaler, …) built once in Go, which a GPU backend may upload once.
 type Backend interface {
 	// Name is "cpu" or "cuda", as job reports record it. What a backend
-	// can do is told by the capability interfaces (HostFrames), not by it.
+	// can do is told by the capability interfaces (HostFrames, OnGPU), not by it.
 	Name() string
 	// NewImage allocates an image of format f on the backend.
 	NewImage(f Format) (Image, error)
@@ -94,6 +94,23 @@ type HostFrames interface {
 // ImagesAreHostFrames reports whether b has the HostFrames capability.
 func ImagesAreHostFrames(b Backend) bool {
 	_, ok := b.(HostFrames)
+	return ok
+}
+
+// OnGPU is the capability of a backend whose kernels run on a GPU: the GPU
+// worker's. A job whose kernels run there is on the GPU's side, where the
+// video engines are, so the pipeline says, for each H.264/HEVC rendition
+// that does not encode on NVENC, why not. Callers test for it by type
+// assertion (RunsOnGPU does the test).
+type OnGPU interface {
+	Backend
+	// KernelsOnGPU marks the capability; it does nothing.
+	KernelsOnGPU()
+}
+
+// RunsOnGPU reports whether b has the OnGPU capability.
+func RunsOnGPU(b Backend) bool {
+	_, ok := b.(OnGPU)
 	return ok
 }
 

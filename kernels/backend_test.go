@@ -19,3 +19,11 @@ func TestCPUImagesAreHostFrames(t *testing.T) {
 		t.Errorf("the CPU backend's image is a %T, not a *Frame", img)
 	}
 }
+
+// The CPU backend's kernels run on the host: it lacks the OnGPU capability,
+// so a CPU worker's job is not on the GPU's side unless NVENC was granted.
+func TestCPUCapabilityNotOnGPU(t *testing.T) {
+	if RunsOnGPU(CPU()) {
+		t.Error("the CPU backend claims OnGPU")
+	}
+}

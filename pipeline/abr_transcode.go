@@ -15,6 +15,7 @@ import (
 	"kiln/job"
 	"kiln/kernels"
 	"kiln/packaging"
+	"kiln/pipeline/internal/av"
 	"kiln/pipeline/plan"
 	"kiln/sdi"
 )
@@ -110,7 +111,7 @@ func transcodeABR(parent context.Context, b kernels.Backend, plan plan.Plan, run
 		res.audio = append(res.audio, &abrAudio{plan: ap, name: name, language: lang, path: p})
 		// The audio encoder's priming (AAC: 1024 samples) is stamped before
 		// zero; every package timeline starts that much later, together.
-		res.lead = max(res.lead, float64(encoderPriming(p.enc.ctx))/float64(ap.SampleRate))
+		res.lead = max(res.lead, float64(av.EncoderPriming(p.enc.ctx))/float64(ap.SampleRate))
 	}
 
 	abr, err := newABRVideo(ctx, b, a, vpath, plan.Video.Rotate)
@@ -152,7 +153,7 @@ func transcodeABR(parent context.Context, b kernels.Backend, plan plan.Plan, run
 	// ticks in every rung's time base.
 	var reorder, step int64 = 0, 1
 	for _, r := range abr.rungs {
-		reorder = max(reorder, encoderReorder(r.enc.ctx)*int64(r.rung.Step))
+		reorder = max(reorder, av.EncoderReorder(r.enc.ctx)*int64(r.rung.Step))
 		step = max(step, int64(r.rung.Step))
 	}
 	reorder = (reorder + step - 1) / step * step

@@ -6,6 +6,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"kiln/packaging"
+	"kiln/pipeline/internal/av"
 )
 
 // tsSegmenter muxes one rendition into MPEG-TS with libav and cuts the byte
@@ -90,7 +91,7 @@ func (s *tsSegmenter) write(pkt *astiav.Packet, newSegment bool, start int64, ke
 			}
 		}
 		s.open, s.start, s.keys = true, start, nil
-		if err := resendTSHeaders(s.fc); err != nil {
+		if err := av.ResendTSHeaders(s.fc); err != nil {
 			return err
 		}
 	}

@@ -647,25 +647,12 @@ func (v *abrVerifier) verifyThumbnails() error {
 
 // probeWith is Probe for manifests, with demuxer options.
 func probeWith(path string, opts map[string]string) (job.MediaInfo, error) {
-	fc := astiav.AllocFormatContext()
-	if fc == nil {
-		return job.MediaInfo{}, errors.New("allocating a libav format context failed")
+	fc, err := openReadable(path, opts)
+	if err != nil {
+		return job.MediaInfo{}, err
 	}
 	defer fc.Free()
-	dict := astiav.NewDictionary()
-	defer dict.Free()
-	for k, val := range opts {
-		if err := dict.Set(k, val, 0); err != nil {
-			return job.MediaInfo{}, err
-		}
-	}
-	if err := fc.OpenInput(path, nil, dict); err != nil {
-		return job.MediaInfo{}, inputErrorf(err, "libav cannot open %s", filepath.Base(path))
-	}
 	defer fc.CloseInput()
-	if err := fc.FindStreamInfo(nil); err != nil {
-		return job.MediaInfo{}, inputErrorf(err, "libav cannot read the streams of %s", filepath.Base(path))
-	}
 	return describeInput(fc), nil
 }
 
@@ -674,25 +661,12 @@ func probeWith(path string, opts map[string]string) (job.MediaInfo, error) {
 // decoder says about its streams.
 func keyframeTimes(path string) (rungTimeline, []streamCodec, error) {
 	var tl rungTimeline
-	fc := astiav.AllocFormatContext()
-	if fc == nil {
-		return tl, nil, errors.New("allocating a libav format context failed")
+	fc, err := openReadable(path, openOptions)
+	if err != nil {
+		return tl, nil, err
 	}
 	defer fc.Free()
-	dict := astiav.NewDictionary()
-	defer dict.Free()
-	for k, val := range openOptions {
-		if err := dict.Set(k, val, 0); err != nil {
-			return tl, nil, err
-		}
-	}
-	if err := fc.OpenInput(path, nil, dict); err != nil {
-		return tl, nil, inputErrorf(err, "libav cannot open %s", filepath.Base(path))
-	}
 	defer fc.CloseInput()
-	if err := fc.FindStreamInfo(nil); err != nil {
-		return tl, nil, inputErrorf(err, "libav cannot read the streams of %s", filepath.Base(path))
-	}
 	video := -1
 	var tb astiav.Rational
 	var codecs []streamCodec

@@ -12,6 +12,7 @@ import (
 
 	"kiln/kernels"
 	"kiln/packaging"
+	"kiln/pipeline/internal/av"
 	"kiln/pipeline/plan"
 )
 
@@ -348,7 +349,7 @@ func (r *rungBranch) run(ctx context.Context) (err error) {
 		out.SetPts(f.index)
 		out.SetSampleAspectRatio(sar)
 		out.SetPictureType(r.pictureType(f.index))
-		setFrameFields(out, false, false)
+		av.SetFrameFields(out, false, false)
 		err := r.encode(out, pkt)
 		f.free() // the encoder holds its own reference
 		if err != nil {

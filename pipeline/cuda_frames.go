@@ -1,11 +1,13 @@
 package pipeline
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/asticode/go-astiav"
 
 	"kiln/kernels"
+	"kiln/pipeline/internal/av"
 	"kiln/pipeline/plan"
 )
 
@@ -69,6 +71,42 @@ func (v *videoPath) emitOnDevice(pic picture, emit func(*astiav.Frame) error, sa
 	defer f.Free() // the encoder holds its own reference
 	f.SetPts(int64(math.Round(pic.t * v.plan.FrameRate.Float())))
 	f.SetSampleAspectRatio(sar)
-	setFrameFields(f, interlaced, tff)
+	av.SetFrameFields(f, interlaced, tff)
 	return emit(f)
 }
+
+// cudaFrames is a CUDA frames context on the GPU backend's own context: the
+// frames NVENC encodes from, each filled by a copy on the device. (A build
+// without the cuda tag cannot make one: newCUDAFrames says so.)
+type cudaFrames struct {
+	dev  deviceImages
+	pool *av.CUDAFrames
+}
+
+func newCUDAFrames(dev deviceImages, w, h int) (*cudaFrames, error) {
+	pool, err := av.NewCUDAFrames(dev.ContextHandle(), w, h)
+	if err != nil {
+		return nil, err
+	}
+	return &cudaFrames{dev: dev, pool: pool}, nil
+}
+
+// attach makes an encoder, not yet open, take its pictures from the pool.
+func (c *cudaFrames) attach(enc *astiav.CodecContext) error { return c.pool.Attach(enc) }
+
+// frame takes a frame from the pool and copies the kernels' picture img
+// into it on the device. The caller frees the frame once the encoder has
+// taken it (the encoder keeps its own reference).
+func (c *cudaFrames) frame(img kernels.Image) (*astiav.Frame, error) {
+	f, ptrs, pitches, err := c.pool.Frame()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.dev.CopyToDevice(ptrs, pitches, img); err != nil {
+		f.Free()
+		return nil, fmt.Errorf("copying a picture into a CUDA frame for NVENC: %w", err)
+	}
+	return f, nil
+}
+
+func (c *cudaFrames) close() { c.pool.Close() }

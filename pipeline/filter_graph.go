@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/asticode/go-astiav"
+
+	"kiln/pipeline/internal/av"
 )
 
 // filterGraph runs one libavfilter chain between a buffer source and a sink.
@@ -109,7 +111,7 @@ func newFilterGraph(srcName, sinkName string, args astiav.FilterArgs, chain stri
 }
 
 // end signals the end of the stream, which ends at pts (input time base).
-func (g *filterGraph) end(pts int64) error { return closeBufferSource(g.src, pts) }
+func (g *filterGraph) end(pts int64) error { return av.CloseBufferSource(g.src, pts) }
 
 // push sends a frame into the chain.
 func (g *filterGraph) push(f *astiav.Frame) error {

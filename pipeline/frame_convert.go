@@ -6,6 +6,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"kiln/kernels"
+	"kiln/pipeline/internal/av"
 	"kiln/pipeline/plan"
 )
 
@@ -36,7 +37,7 @@ func copyToKernelFrame(dst *kernels.Frame, src *astiav.Frame) error {
 	for i := 0; i < 3; i++ {
 		w, h := f.PlaneSize(i)
 		row := w * f.Bytes()
-		data, stride := framePlane(src, i, h)
+		data, stride := av.FramePlane(src, i, h)
 		if data == nil {
 			return fmt.Errorf("decoded frame lacks plane %d", i)
 		}
@@ -62,7 +63,7 @@ func fromKernelFrame(out *astiav.Frame, src *kernels.Frame, pixFmt astiav.PixelF
 	for i := 0; i < 3; i++ {
 		w, h := f.PlaneSize(i)
 		row := w * f.Bytes()
-		data, stride := framePlane(out, i, h)
+		data, stride := av.FramePlane(out, i, h)
 		p := src.Planes[i]
 		for y := 0; y < h; y++ {
 			copy(data[y*stride:y*stride+row], p.Data[y*p.Stride:y*p.Stride+row])

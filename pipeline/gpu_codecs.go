@@ -36,7 +36,7 @@ func newGPUCodecs(spec job.Spec, b kernels.Backend) *gpuCodecs {
 	g := &gpuCodecs{
 		nvencLeft: max(spec.NVENCSessions, 0),
 		nvencNote: spec.NVENCNote,
-		nvenc:     b.Name() == "cuda" || spec.NVENCSessions > 0 || spec.NVENCNote != "",
+		nvenc:     kernels.RunsOnGPU(b) || spec.NVENCSessions > 0 || spec.NVENCNote != "",
 		nvdec:     spec.NVDEC,
 		devices:   deviceImagesOf(b),
 	}

@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestLibavExtLayout pins the assumption cPointer makes about go-astiav's
-// wrappers: reading their first field yields the C object. If an upgrade
-// changes the layout, the values read through it stop making sense here.
+// TestLibavExtLayout reads, end to end, the fields that go-astiav lacks and
+// package av reaches (field order, profile and format names, field flags):
+// av's TestWrapperLayout pins the layout itself.
 func TestLibavExtLayout(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "i.mov")
 	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 
+	"kiln/pipeline/internal/av"
 	"kiln/pipeline/plan"
 )
 
@@ -79,11 +80,11 @@ func measureLoudness(path string, streams []int, remix map[int]string, lengths m
 	read := func(m *meter) error {
 		return m.graph.pull(out, func(f *astiav.Frame) error {
 			m.samples += int64(f.NbSamples())
-			if v, ok := frameMetadata(f, "lavfi.r128.I"); ok {
+			if v, ok := av.FrameMetadata(f, "lavfi.r128.I"); ok {
 				m.last.Integrated, _ = strconv.ParseFloat(v, 64)
 				m.seen = true
 			}
-			if v, ok := frameMetadata(f, "lavfi.r128.true_peak"); ok {
+			if v, ok := av.FrameMetadata(f, "lavfi.r128.true_peak"); ok {
 				// ebur128 reports the true peak as a linear amplitude.
 				if tp, err := strconv.ParseFloat(v, 64); err == nil && tp > 0 {
 					m.last.TruePeak = math.Max(m.last.TruePeak, 20*math.Log10(tp))

@@ -1,17 +1,5 @@
 package pipeline
 
-/*
-#cgo pkg-config: libavutil
-#include <libavutil/frame.h>
-#include <libavutil/pixdesc.h>
-
-static int kiln_pix_fmt_is_hw(int f) {
-	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f);
-	return d && (d->flags & AV_PIX_FMT_FLAG_HWACCEL);
-}
-*/
-import "C"
-
 import (
 	"fmt"
 	"strings"
@@ -19,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"github.com/asticode/go-astiav"
+
+	"kiln/pipeline/internal/av"
 )
 
 // nvdecFrames is a video decoder's NVDEC side: libav's CUDA hwaccel hands
@@ -61,7 +51,7 @@ func chooseDecoderFormat(offered []astiav.PixelFormat, hw astiav.PixelFormat) as
 		}
 	}
 	for _, f := range offered {
-		if C.kiln_pix_fmt_is_hw(C.int(f)) == 0 {
+		if !av.IsHardwarePixelFormat(f) {
 			return f
 		}
 	}
@@ -156,8 +146,8 @@ func (h *nvdecFrames) download(f *astiav.Frame) (*astiav.Frame, error) {
 	if err := f.TransferHardwareData(h.sw); err != nil {
 		return nil, fmt.Errorf("downloading an NVDEC picture: %w", err)
 	}
-	if ret := C.av_frame_copy_props((*C.AVFrame)(h.sw.UnsafePointer()), (*C.AVFrame)(f.UnsafePointer())); ret < 0 {
-		return nil, fmt.Errorf("copying an NVDEC picture's properties: %w", astiav.Error(ret))
+	if err := av.CopyFrameProps(h.sw, f); err != nil {
+		return nil, err
 	}
 	return h.sw, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"kiln/config"
 	"kiln/job"
+	"kiln/pipeline/internal/av"
 )
 
 // TestNVDECHardwareConfigs: this libav build has the CUDA hwaccel for the
@@ -126,7 +127,7 @@ func decodeLuma(t *testing.T, src string, nvdec bool) (digests []string, name st
 		if f.PixelFormat() == astiav.PixelFormatCuda {
 			return errors.New("a picture in GPU memory reached the kernels' side")
 		}
-		data, stride := framePlane(f, 0, f.Height())
+		data, stride := av.FramePlane(f, 0, f.Height())
 		h := sha256.New()
 		for y := 0; y < f.Height(); y++ {
 			h.Write(data[y*stride : y*stride+f.Width()])

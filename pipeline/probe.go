@@ -8,6 +8,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"kiln/job"
+	"kiln/pipeline/internal/av"
 	"kiln/pipeline/plan"
 )
 
@@ -26,32 +27,55 @@ func Probe(path string) (job.MediaInfo, error) {
 		return job.MediaInfo{}, inputErrorf(nil, "empty file (0 bytes)")
 	}
 
-	fc := astiav.AllocFormatContext()
-	if fc == nil {
-		return job.MediaInfo{}, errors.New("allocating a libav format context failed")
+	fc, err := openReadable(path, nil)
+	if err != nil {
+		return job.MediaInfo{}, err
 	}
 	defer fc.Free()
-	if err := fc.OpenInput(path, nil, nil); err != nil {
-		if isDataError(err) {
-			return job.MediaInfo{}, inputErrorf(err, "not a media file libav can read")
-		}
-		// The file was there and readable a moment ago (Stat above), so a
-		// demuxer that refuses it is refusing its content.
-		return job.MediaInfo{}, inputErrorf(err, "libav cannot open it (%v)", err)
-	}
 	defer fc.CloseInput()
-	if err := fc.FindStreamInfo(nil); err != nil {
-		return job.MediaInfo{}, inputErrorf(err, "cannot read stream information")
-	}
 	info := describeInput(fc)
 	info.Size = st.Size()
 	return info, nil
 }
 
+// openSource opens a file for demuxing through av.OpenInput (opts and keep
+// are its), and words its failures for the report: a file no demuxer
+// takes is not media (an InputError), one whose streams libav cannot read
+// is an InputError too; the rest (the system refused it) is returned as
+// av's *OpenError, which may pass.
+func openSource(path string, opts map[string]string, keep func(*astiav.Stream) bool) (*astiav.FormatContext, error) {
+	fc, err := av.OpenInput(path, opts, keep)
+	var oe *av.OpenError
+	switch {
+	case err == nil:
+		return fc, nil
+	case !errors.As(err, &oe):
+		return nil, err
+	case oe.Streams:
+		return nil, inputErrorf(oe.Err, "%s", oe.Reason())
+	case isDataError(oe.Err):
+		return nil, inputErrorf(oe.Err, "not a media file libav can read")
+	}
+	return nil, err
+}
+
+// openReadable is openSource for a file the caller has just found there
+// and readable (Probe's Stat; a verifier's reading of the job's own
+// outputs): a demuxer that refuses it is refusing its content, so every
+// refusal is an InputError.
+func openReadable(path string, opts map[string]string) (*astiav.FormatContext, error) {
+	fc, err := openSource(path, opts, nil)
+	var oe *av.OpenError
+	if errors.As(err, &oe) {
+		return nil, inputErrorf(oe.Err, "%s", oe.Reason())
+	}
+	return fc, err
+}
+
 // describeInput summarises an opened input.
 func describeInput(fc *astiav.FormatContext) job.MediaInfo {
 	info := job.MediaInfo{
-		Format:   inputFormatName(fc),
+		Format:   av.InputFormatName(fc),
 		Duration: seconds(fc.Duration(), astiav.NewRational(1, astiav.TimeBase)),
 		BitRate:  fc.BitRate(),
 	}
@@ -67,7 +91,7 @@ func describeStream(fc *astiav.FormatContext, s *astiav.Stream) job.StreamInfo {
 		Index:   s.Index(),
 		Type:    p.MediaType().String(),
 		Codec:   p.CodecID().Name(),
-		Profile: profileName(p.CodecID(), p.Profile()),
+		Profile: av.ProfileName(p.CodecID(), p.Profile()),
 		BitRate: p.BitRate(),
 	}
 	if s.StartTime() != astiav.NoPtsValue {
@@ -88,18 +112,18 @@ func describeStream(fc *astiav.FormatContext, s *astiav.Stream) job.StreamInfo {
 		if r := fc.GuessFrameRate(s, nil); r.Num() > 0 && r.Den() > 0 {
 			si.FrameRate = r.String()
 		}
-		si.FieldOrder = codecParamsFieldOrder(p)
+		si.FieldOrder = av.CodecParamsFieldOrder(p)
 		sar := fc.GuessSampleAspectRatio(s, nil)
 		if sar.Num() > 0 && sar.Den() > 0 {
 			si.SAR = fmt.Sprintf("%d:%d", sar.Num(), sar.Den())
 			n, d := plan.Reduce(int64(p.Width())*int64(sar.Num()), int64(p.Height())*int64(sar.Den()))
 			si.DAR = fmt.Sprintf("%d:%d", n, d)
 		}
-		si.ColorPrimaries = colorPrimariesName(p.ColorPrimaries())
-		si.ColorTransfer = colorTransferName(p.ColorTransferCharacteristic())
-		si.ColorSpace = colorSpaceName(p.ColorSpace())
-		si.ColorRange = colorRangeName(p.ColorRange())
-		si.Rotation = streamRotation(s)
+		si.ColorPrimaries = av.ColorPrimariesName(p.ColorPrimaries())
+		si.ColorTransfer = av.ColorTransferName(p.ColorTransferCharacteristic())
+		si.ColorSpace = av.ColorSpaceName(p.ColorSpace())
+		si.ColorRange = av.ColorRangeName(p.ColorRange())
+		si.Rotation = av.StreamRotation(s)
 	case astiav.MediaTypeAudio:
 		si.SampleRate = p.SampleRate()
 		si.Channels = p.ChannelLayout().NbChannels()

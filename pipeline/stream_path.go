@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"kiln/kernels"
+	"kiln/pipeline/internal/av"
 	"kiln/pipeline/plan"
 	"kiln/sdi"
 
@@ -93,7 +94,7 @@ func newVideoPath(in *inputFile, b kernels.Backend, v plan.VideoPlan, out *outpu
 	case "bff":
 		fieldOrder = "bb"
 	}
-	setStreamSignalling(p.output.CodecParameters(), fieldOrder, v.ColorPrimaries, v.ColorTransfer, v.ColorSpace)
+	av.SetStreamSignalling(p.output.CodecParameters(), fieldOrder, v.ColorPrimaries, v.ColorTransfer, v.ColorSpace)
 	return p, nil
 }
 
@@ -358,7 +359,7 @@ func (p *streamPath) decoderUse() (name string, notes []string) {
 
 // stamp gives a decoded frame a timestamp relative to the job's start.
 func (p *streamPath) stamp(f *astiav.Frame) error {
-	pts := frameBestEffortPts(f)
+	pts := av.FrameBestEffortPts(f)
 	tb := p.input.TimeBase()
 	if pts == astiav.NoPtsValue {
 		pts = p.nextPts
@@ -441,7 +442,7 @@ func (p *streamPath) encode(ctx context.Context, f *astiav.Frame, tb astiav.Rati
 func (p *streamPath) endSequence(ctx context.Context, muxed chan<- *astiav.Packet) error {
 	last := p.held
 	p.held = nil
-	if err := setPacketData(last, sdi.EndMPEG2Sequence(last.Data())); err != nil {
+	if err := av.SetPacketData(last, sdi.EndMPEG2Sequence(last.Data())); err != nil {
 		last.Free()
 		return fmt.Errorf("ending the MPEG-2 sequence: %w", err)
 	}
@@ -496,5 +497,5 @@ func (p *streamPath) writeAFD(pkt *astiav.Packet) error {
 	if len(out) == len(data) {
 		return nil
 	}
-	return setPacketData(pkt, out)
+	return av.SetPacketData(pkt, out)
 }

@@ -189,28 +189,13 @@ func openInput(path string) (*inputFile, error) { return openInputStreams(path, 
 // streams, so it neither decodes them to find their parameters nor hands out
 // their packets. A loudness pass over an HD source then decodes no video.
 func openInputStreams(path string, only []int) (*inputFile, error) {
-	fc := astiav.AllocFormatContext()
-	if fc == nil {
-		return nil, errors.New("allocating a libav format context failed")
-	}
-	if err := fc.OpenInput(path, nil, nil); err != nil {
-		fc.Free()
-		if isDataError(err) {
-			return nil, inputErrorf(err, "not a media file libav can read")
-		}
-		return nil, fmt.Errorf("opening source: %w", err)
-	}
+	var keep func(*astiav.Stream) bool
 	if only != nil {
-		for _, s := range fc.Streams() {
-			if !slices.Contains(only, s.Index()) {
-				discardStream(s)
-			}
-		}
+		keep = func(s *astiav.Stream) bool { return slices.Contains(only, s.Index()) }
 	}
-	if err := fc.FindStreamInfo(nil); err != nil {
-		fc.CloseInput()
-		fc.Free()
-		return nil, inputErrorf(err, "cannot read stream information")
+	fc, err := openSource(path, nil, keep)
+	if err != nil {
+		return nil, err
 	}
 	return &inputFile{fc: fc, path: path}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"kiln/job"
+	"kiln/pipeline/internal/av"
 	"kiln/pipeline/plan"
 	"kiln/sdi"
 )
@@ -237,7 +238,7 @@ func firstFrameFields(path string) (firstPicture, error) {
 		}
 		err := dec.ReceiveFrame(frame)
 		if err == nil {
-			interlaced, tff := frameInterlaced(frame)
+			interlaced, tff := av.FrameInterlaced(frame)
 			switch {
 			case !interlaced:
 				first.order = sdi.Progressive
@@ -270,7 +271,7 @@ func endsWithSequenceEnd(path string) (bool, error) {
 		if video < 0 && s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
 			video = s.Index()
 		} else {
-			discardStream(s) // only the video's packets are read
+			av.DiscardStream(s) // only the video's packets are read
 		}
 	}
 	pkt := astiav.AllocPacket()

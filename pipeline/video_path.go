@@ -9,6 +9,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"kiln/kernels"
+	"kiln/pipeline/internal/av"
 	"kiln/pipeline/plan"
 )
 
@@ -281,7 +282,7 @@ func (v *videoPath) emitter(frames chan<- *astiav.Frame) func(picture) error {
 		// The encoder's time base is one frame: picture k is at k / rate.
 		out.SetPts(int64(math.Round(pic.t * rate)))
 		out.SetSampleAspectRatio(sar)
-		setFrameFields(out, interlaced, tff)
+		av.SetFrameFields(out, interlaced, tff)
 		// The encoder goroutine drains frames until it is closed.
 		frames <- out
 		return nil

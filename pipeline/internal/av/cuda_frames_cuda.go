@@ -1,6 +1,6 @@
 //go:build cuda
 
-package pipeline
+package av
 
 /*
 #cgo pkg-config: libavutil libavcodec
@@ -64,62 +64,61 @@ import (
 	"fmt"
 
 	"github.com/asticode/go-astiav"
-
-	"kiln/kernels"
 )
 
-// cudaFrames is a CUDA frames context on the GPU backend's own context: the
-// frames NVENC encodes from, each filled by a copy on the device.
-type cudaFrames struct {
-	dev    deviceImages
+// CUDAFrames is a pool of frames in GPU memory (a libav CUDA frames
+// context) on a CUDA context that someone else made and keeps owning: the
+// GPU backend's. NVENC encodes from them, each filled by a copy on the
+// device.
+type CUDAFrames struct {
 	device *C.AVBufferRef
 	frames *C.AVBufferRef
 }
 
-func newCUDAFrames(dev deviceImages, w, h int) (*cudaFrames, error) {
-	c := &cudaFrames{dev: dev}
-	if err := libavError(C.kiln_cuda_device(&c.device, C.uintptr_t(dev.ContextHandle()))); err != nil {
+// NewCUDAFrames makes a pool of w×h 4:2:0 8-bit frames on the CUDA context
+// cudaContext (a CUcontext).
+func NewCUDAFrames(cudaContext uintptr, w, h int) (*CUDAFrames, error) {
+	c := &CUDAFrames{}
+	if err := libavError(C.kiln_cuda_device(&c.device, C.uintptr_t(cudaContext))); err != nil {
 		return nil, fmt.Errorf("sharing the GPU backend's CUDA context with libav: %w", err)
 	}
 	if err := libavError(C.kiln_cuda_frames(&c.frames, c.device, C.int(w), C.int(h))); err != nil {
-		c.close()
+		c.Close()
 		return nil, fmt.Errorf("making %dx%d CUDA frames: %w", w, h, err)
 	}
 	return c, nil
 }
 
-// attach makes an encoder, not yet open, take its pictures from the pool.
-func (c *cudaFrames) attach(enc *astiav.CodecContext) error {
-	if err := libavError(C.kiln_encoder_use_frames((*C.AVCodecContext)(cPointer(enc)), c.frames)); err != nil {
+// Attach makes an encoder, not yet open, take its pictures from the pool.
+func (c *CUDAFrames) Attach(enc *astiav.CodecContext) error {
+	if err := libavError(C.kiln_encoder_use_frames((*C.AVCodecContext)(cObject(enc)), c.frames)); err != nil {
 		return fmt.Errorf("handing the encoder CUDA frames: %w", err)
 	}
 	return nil
 }
 
-// frame takes a frame from the pool and copies the kernels' picture img
-// into it on the device. The caller frees the frame once the encoder has
-// taken it (the encoder keeps its own reference).
-func (c *cudaFrames) frame(img kernels.Image) (*astiav.Frame, error) {
+// Frame takes a frame from the pool, and returns it with the device
+// addresses and row pitches of its three planes, for the caller to fill.
+// The caller frees the frame once the encoder has taken it (the encoder
+// keeps its own reference).
+func (c *CUDAFrames) Frame() (*astiav.Frame, [3]uint64, [3]int, error) {
+	var ptrs [3]uint64
+	var pitches [3]int
 	f := astiav.AllocFrame()
 	cf := (*C.AVFrame)(f.UnsafePointer())
 	if err := libavError(C.av_hwframe_get_buffer(c.frames, cf, 0)); err != nil {
 		f.Free()
-		return nil, fmt.Errorf("taking a CUDA frame for NVENC: %w", err)
+		return nil, ptrs, pitches, fmt.Errorf("taking a CUDA frame for NVENC: %w", err)
 	}
-	var ptrs [3]uint64
-	var pitches [3]int
 	for i := 0; i < 3; i++ {
 		ptrs[i] = uint64(C.kiln_frame_device_plane(cf, C.int(i)))
 		pitches[i] = int(C.kiln_frame_pitch(cf, C.int(i)))
 	}
-	if err := c.dev.CopyToDevice(ptrs, pitches, img); err != nil {
-		f.Free()
-		return nil, fmt.Errorf("copying a picture into a CUDA frame for NVENC: %w", err)
-	}
-	return f, nil
+	return f, ptrs, pitches, nil
 }
 
-func (c *cudaFrames) close() {
+// Close frees the pool and libav's device context (not the CUDA context).
+func (c *CUDAFrames) Close() {
 	if c.frames != nil {
 		C.av_buffer_unref(&c.frames)
 	}
