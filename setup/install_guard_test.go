@@ -75,17 +75,20 @@ func TestSetupInstallsWhatBuildAndTestsNeed(t *testing.T) {
 	t.Logf("%d needs checked (pkg-config modules, libraries, headers, programs) against %d provided packages", len(needs), len(provided))
 }
 
+// setupList is what `setup-debian.sh --list extra` installs.
+func setupList(t *testing.T, extra string) []string {
+	t.Helper()
+	out, err := exec.Command("sh", filepath.Join(repo, "scripts/setup-debian.sh"), "--list", extra).Output()
+	if err != nil {
+		t.Fatalf("setup-debian.sh --list %s: %v", extra, err)
+	}
+	return strings.Fields(string(out))
+}
+
 // providedPackages is every package a fresh machine has once setup ran.
 func providedPackages(t *testing.T) map[string]bool {
 	t.Helper()
-	var listed []string
-	for _, extra := range []string{"cuda", "fresh"} {
-		out, err := exec.Command("sh", filepath.Join(repo, "scripts/setup-debian.sh"), "--list", extra).Output()
-		if err != nil {
-			t.Fatalf("setup-debian.sh --list %s: %v", extra, err)
-		}
-		listed = append(listed, strings.Fields(string(out))...)
-	}
+	listed := append(setupList(t, "cuda"), setupList(t, "fresh")...)
 	if !slices.Contains(listed, "nvidia-cuda-dev") || !slices.Contains(listed, "ffmpeg") {
 		t.Fatalf("setup-debian.sh --list cuda lacks packages it surely installs: %v", listed)
 	}

@@ -85,6 +85,20 @@ func programNeeds(t *testing.T) []need {
 		case rel == "scripts/gpu-check.sh":
 			// make gpu-check runs on a GPU machine, with the NVIDIA
 			// driver's own nvidia-smi; neither the demo nor the tests run it.
+		case rel == "scripts/fresh-check.sh":
+			// make fresh-check installs its own tools first
+			// (setup-debian.sh fresh), which neither the demo nor the
+			// tests install: a program of its that this machine lacks
+			// must be a package of that list. (A stock machine's make
+			// test failed here for want of mmdebstrap.)
+			b, _ := os.ReadFile(path)
+			fresh := setupList(t, "fresh")
+			for _, c := range shellCommands(string(b)) {
+				if _, err := exec.LookPath(c.word); err != nil && slices.Contains(fresh, c.word) {
+					continue
+				}
+				add(c.word, fmt.Sprintf("%s:%d", rel, c.line))
+			}
 		case strings.HasSuffix(path, ".sh"):
 			b, _ := os.ReadFile(path)
 			for _, c := range shellCommands(string(b)) {
