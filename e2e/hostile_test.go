@@ -92,7 +92,7 @@ func TestHostileInputs(t *testing.T) {
 		"header-only.mp4":   "",           // any clear reason
 		"random.mov":        "not a media file|no decodable|cannot open|no video stream",
 		"unsupported.mp4":   "no decoder",
-		"absurd.y4m":        "beyond what Kiln accepts|cannot open it",
+		"absurd.y4m":        "beyond what Kiln accepts|libav cannot open absurd.y4m: ",
 		"many-streams.mkv":  "streams in one file",
 		"zero-duration.mp4": "",
 		"audio-only.m4a":    "no video stream",

@@ -52,7 +52,9 @@ func openSource(path string, opts map[string]string, keep func(*astiav.Stream) b
 	case !errors.As(err, &oe):
 		return nil, err
 	case oe.Streams:
-		return nil, inputErrorf(oe.Err, "%s", oe.Reason())
+		// The file was there and readable a moment ago, so a demuxer that
+		// refuses it is refusing its content; libav's words say how.
+		return nil, inputErrorf(oe.Err, "%s", oe.Error())
 	case isDataError(oe.Err):
 		return nil, inputErrorf(oe.Err, "not a media file libav can read")
 	}
@@ -67,7 +69,9 @@ func openReadable(path string, opts map[string]string) (*astiav.FormatContext, e
 	fc, err := openSource(path, opts, nil)
 	var oe *av.OpenError
 	if errors.As(err, &oe) {
-		return nil, inputErrorf(oe.Err, "%s", oe.Reason())
+		// The file was there and readable a moment ago, so a demuxer that
+		// refuses it is refusing its content; libav's words say how.
+		return nil, inputErrorf(oe.Err, "%s", oe.Error())
 	}
 	return fc, err
 }
