@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"sort"
 )
 
 // pcrRate is what a transport stream's program clock references say about
@@ -79,7 +78,7 @@ func readPCRRate(path string) (pcrRate, error) {
 				payload -= 1 + int(pkt[4])
 			}
 			cur.lastAt = at
-			cur.at, cur.bytes = append(cur.at, at), append(cur.bytes, max(payload, 0))
+			cur.bits += int64(max(payload, 0)) * 8
 		}
 		// An adaptation field with its PCR flag set.
 		if pkt[3]&0x20 == 0 || pkt[4] < 7 || pkt[5]&0x10 == 0 || (pid >= 0 && p != pid) {
@@ -124,22 +123,23 @@ func readPCRRate(path string) (pcrRate, error) {
 	return rate, nil
 }
 
-// videoPES is one picture of a TS's video: the packets that carry it (and
-// their payload bytes), the last of them, and its decode time.
+// videoPES is one picture of a TS's video: the packet that ends it, its
+// size and its decode time. Only per picture, not per packet: an hour of
+// broadcast video is millions of packets, and the verifier runs in the
+// worker under its memory cap.
 type videoPES struct {
 	lastAt int64
 	dts    int64 // 90 kHz, unwrapped
-	at     []int64
-	bytes  []int
+	bits   int64 // its payload
 }
 
 // tsClockWrap is the 33-bit 90 kHz clock's period, in seconds.
 const tsClockWrap = float64(int64(1)<<33) / 90000
 
 // fullestBuffer plays the pictures through the decoder's buffer: each
-// packet's payload enters when the PCR line says it arrives, each picture
-// leaves whole at its decode time. It returns the most the buffer held,
-// in bits.
+// picture is in once its last packet has arrived (on the PCR line) and
+// leaves whole at its decode time. It returns the most the buffer held, in
+// bits, seen as each picture completes.
 func fullestBuffer(pictures []videoPES, arrival func(at int64) float64) int64 {
 	if len(pictures) == 0 {
 		return 0
@@ -147,26 +147,15 @@ func fullestBuffer(pictures []videoPES, arrival func(at int64) float64) int64 {
 	// The decode times' clock and the PCRs' may be a wrap apart.
 	first := pictures[0]
 	align := math.Round((arrival(first.lastAt)-float64(first.dts)/90000)/tsClockWrap) * tsClockWrap
-	type event struct {
-		t    float64
-		bits int64
-	}
-	var events []event
-	for _, p := range pictures {
-		var size int64
-		for i, at := range p.at {
-			events = append(events, event{arrival(at), int64(p.bytes[i]) * 8})
-			size += int64(p.bytes[i]) * 8
-		}
-		events = append(events, event{float64(p.dts)/90000 + align, -size})
-	}
-	// At the same instant a picture leaves before more data comes in.
-	sort.SliceStable(events, func(i, j int) bool {
-		return events[i].t < events[j].t || events[i].t == events[j].t && events[i].bits < events[j].bits
-	})
 	var held, fullest int64
-	for _, e := range events {
-		held += e.bits
+	decoded := 0 // pictures are in decode order: the next to leave
+	for i, p := range pictures {
+		t := arrival(p.lastAt)
+		held += p.bits
+		for decoded <= i && float64(pictures[decoded].dts)/90000+align <= t {
+			held -= pictures[decoded].bits
+			decoded++
+		}
 		fullest = max(fullest, held)
 	}
 	return fullest
